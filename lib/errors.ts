@@ -1,0 +1,26 @@
+/** Error codes thrown by genius-native, native or TypeScript side. Branch on `error.code`. */
+export const ErrorCode = {
+  InvalidArgument: 'ERR_GENIUS_INVALID_ARG',
+  Disposed: 'ERR_GENIUS_DISPOSED',
+  InvalidHandle: 'ERR_GENIUS_INVALID_HANDLE',
+  Aborted: 'ERR_GENIUS_ABORTED',
+  OutOfMemory: 'ERR_GENIUS_OUT_OF_MEMORY',
+  Torch: 'ERR_GENIUS_TORCH',
+  Internal: 'ERR_GENIUS_INTERNAL',
+  NativeLoad: 'ERR_GENIUS_NATIVE_LOAD',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class GeniusError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'GeniusError';
+    this.code = code;
+  }
+}
+
+/** Throws ERR_GENIUS_INVALID_ARG naming the argument and what it must be. */
+export function invalidArgument(name: string, expected: string): never {
+  throw new GeniusError(ErrorCode.InvalidArgument, `argument '${name}' must be ${expected}`);
+}

@@ -1,0 +1,7 @@
+#pragma once
+
+#include <napi.h>
+
+namespace genius {
+void InitRuntimeInfo(Napi::Env env, Napi::Object exports);
+}
