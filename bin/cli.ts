@@ -15,9 +15,10 @@ export async function main(argv: string[]): Promise<void> {
       .parseAsync();
   } catch (error) {
     // Our own errors are expected outcomes (bad input, missing files): print them without a stack.
-    const message = error instanceof GeniusError || (error as { code?: string }).code?.startsWith('ERR_GENIUS_')
-      ? `genius-native: ${(error as Error).message} [${(error as { code: string }).code}]`
-      : (error as Error).stack;
+    const message =
+      error instanceof GeniusError || (error as { code?: string }).code?.startsWith('ERR_GENIUS_')
+        ? `genius-native: ${(error as Error).message} [${(error as { code: string }).code}]`
+        : (error as Error).stack;
     console.error(message);
     process.exitCode = 1;
   }

@@ -12,7 +12,10 @@ function abortError(): GeniusError {
   return new GeniusError(ErrorCode.Aborted, 'the operation was aborted');
 }
 
-export async function cancellable<T>(options: CallOptions, call: (cancel: NativeCancelToken) => Promise<T>): Promise<T> {
+export async function cancellable<T>(
+  options: CallOptions,
+  call: (cancel: NativeCancelToken) => Promise<T>,
+): Promise<T> {
   const { signal } = options;
   if (signal?.aborted) throw abortError();
   const token = new (native().CancelToken)();

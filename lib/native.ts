@@ -41,12 +41,14 @@ function load(): NativeAddon {
       continue;
     }
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node file loads only through require
       return require(file) as NativeAddon;
     } catch (error) {
       failures.push(`  ${file}: ${explain((error as Error).message)}`);
     }
   }
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- node-gyp-build ships no types
     return (require('node-gyp-build') as (dir: string) => NativeAddon)(packageRoot);
   } catch (error) {
     failures.push(`  node-gyp-build: ${(error as Error).message.split('\n')[0]}`);

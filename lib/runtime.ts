@@ -19,9 +19,9 @@ export function setThreads(threads: number): void {
  * x ← tanh(x·a/√n), `steps` times from x = a, on a worker thread: the event loop stays free,
  * `onProgress(step, steps)` reports each step, and `signal` aborts between steps.
  */
-export function matmulChain(a: Tensor, steps: number, options: CallOptions = {}): Promise<Tensor> {
+export async function matmulChain(a: Tensor, steps: number, options: CallOptions = {}): Promise<Tensor> {
   const handle = Tensor.handleOf(a, 'a');
-  return cancellable(options, async (cancel) =>
+  return await cancellable(options, async (cancel) =>
     Tensor.fromNative(await native().matmulChain(handle, steps, { cancel, onProgress: options.onProgress })),
   );
 }

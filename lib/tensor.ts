@@ -21,7 +21,8 @@ function toTypedArray(data: ArrayLike<number> | ArrayLike<boolean>, dtype: DType
   const values = Array.from(data as ArrayLike<unknown>);
   const check = (ok: (value: unknown) => boolean, expected: string): void => {
     const index = values.findIndex((value) => !ok(value));
-    if (index >= 0) invalidArgument(`data[${index}]`, `${expected} for a ${dtype} tensor (got ${String(values[index])})`);
+    if (index >= 0)
+      invalidArgument(`data[${index}]`, `${expected} for a ${dtype} tensor (got ${String(values[index])})`);
   };
   switch (dtype) {
     case 'bool':
@@ -56,7 +57,14 @@ export class Tensor implements Disposable {
     if (!DTYPES.includes(dtype)) invalidArgument('dtype', `one of ${DTYPES.join(', ')} (got ${String(dtype)})`);
     if (data === null || typeof data !== 'object') invalidArgument('data', 'an array or TypedArray');
     const typed = ArrayBuffer.isView(data) ? data : toTypedArray(data, dtype);
-    return new Tensor(native().tensorFromData(typed, [...shape], dtype, options.device ?? 'cpu'));
+    return new Tensor(
+      native().tensorFromData(
+        typed,
+        Array.isArray(shape) ? [...shape] : (shape as never),
+        dtype,
+        options.device ?? 'cpu',
+      ),
+    );
   }
 
   /** @internal Adopts a handle returned by a native call. */

@@ -1,4 +1,5 @@
 // Module init: registers the native classes and functions, nothing else.
+#include <malloc.h>
 #include <napi.h>
 
 #include "js/addon_data.h"
@@ -9,7 +10,15 @@
 
 namespace {
 
+// libtorch allocates tensor buffers with posix_memalign. When one is freed, glibc carves the small
+// allocations that follow (a handle's wrapper, whose finalizer waits for an event-loop turn) out of
+// the hole, and the next aligned buffer no longer fits in what is left: 100k create/dispose cycles
+// of a 64 KB tensor in a synchronous loop grew RSS by 6 GB. Serving blocks of 64 KB and more from
+// mmap keeps RSS flat, and that loop ran 2x faster.
+constexpr int kMmapThresholdBytes = 64 * 1024;
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
   env.SetInstanceData(new genius::js::AddonData());
   genius::js::TensorHandle::Init(env, exports);
   genius::js::CancelToken::Init(env, exports);

@@ -54,7 +54,10 @@ function main() {
   const nvcc = hasCudaTorch ? findNvcc(libtorch) : null;
   log(`libtorch: ${libtorch.root} (found via ${libtorch.source})`);
   if (!hasCudaTorch) log('CUDA: this libtorch is CPU-only; building without CUDA kernels');
-  else if (!nvcc) log('CUDA: libtorch has CUDA but no nvcc was found (PATH, CUDACXX, nvidia-cuda-nvcc wheel); building CPU-only kernels');
+  else if (!nvcc)
+    log(
+      'CUDA: libtorch has CUDA but no nvcc was found (PATH, CUDACXX, nvidia-cuda-nvcc wheel); building CPU-only kernels',
+    );
   else log(`CUDA: compiling native/kernels with ${nvcc}`);
   if (args.has('--print-env')) return;
 
@@ -77,7 +80,6 @@ function main() {
   const build = spawnSync(process.execPath, cmakeArgs, { stdio: 'inherit', cwd: projectRoot });
   if (build.status !== 0) throw new Error(`cmake-js build failed (exit ${build.status})`);
   log(`built ${outDir}/Release/genius-native.node in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-
 }
 
 try {

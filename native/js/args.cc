@@ -90,8 +90,8 @@ at::Device ReadDevice(const Napi::Value& value, const char* name) {
   if (!device->is_cuda()) Invalid(name, expected);
   const int count = at::hasCUDA() ? at::detail::getCUDAHooks().deviceCount() : 0;
   if (device->has_index() ? device->index() >= count : count == 0) {
-    Fail(code::kInvalidArgument, std::string("argument '") + name + "' is '" + text + "' but " +
-                                     std::to_string(count) + " CUDA devices are available (see `genius-native info`)");
+    Fail(code::kInvalidArgument, std::string("argument '") + name + "' is '" + text + "' but " + std::to_string(count) +
+                                     " CUDA devices are available (see `genius-native info`)");
   }
   return *device;
 }

@@ -64,10 +64,10 @@ WorkContext MakeWorkContext(Napi::Env env, const Napi::Value& options) {
   if (!onProgress.IsUndefined()) {
     if (!onProgress.IsFunction()) Fail(code::kInvalidArgument, "argument 'options.onProgress' must be a function");
     progress = std::make_shared<ProgressChannel>();
-    progress->function = Napi::ThreadSafeFunction::New(
-        env, onProgress.As<Napi::Function>(), "genius-native progress", 0, 1, [progress](Napi::Env finalizeEnv) {
-          if (progress->onDrained) progress->onDrained(finalizeEnv);
-        });
+    progress->function = Napi::ThreadSafeFunction::New(env, onProgress.As<Napi::Function>(), "genius-native progress",
+                                                       0, 1, [progress](Napi::Env finalizeEnv) {
+                                                         if (progress->onDrained) progress->onDrained(finalizeEnv);
+                                                       });
   }
   return WorkContext(std::move(flag), std::move(progress));
 }

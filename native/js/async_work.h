@@ -83,9 +83,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   void OnOK() override {
     // The worker is deleted after OnOK; the settlement may run later, so it owns what it needs.
     context_.SettleAfterProgress(
-        Env(), [deferred = deferred_, convert = convert_, result = std::make_shared<std::optional<Result>>(
-                                                              std::move(result_)),
-                 error = error_](Napi::Env env) {
+        Env(), [deferred = deferred_, convert = convert_,
+                result = std::make_shared<std::optional<Result>>(std::move(result_)), error = error_](Napi::Env env) {
           Napi::HandleScope scope(env);
           if (error) {
             deferred.Reject(MakeJsError(env, *error).Value());

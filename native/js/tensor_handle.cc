@@ -28,7 +28,9 @@ at::Tensor ViewTypedArray(const Napi::TypedArray& array, at::ScalarType target) 
     case napi_float64_array: source = at::kDouble; break;
     case napi_int32_array: source = at::kInt; break;
     case napi_bigint64_array: source = at::kLong; break;
-    case napi_uint8_array: source = at::kByte; break;  // any non-zero byte is true
+    case napi_uint8_array:
+      source = at::kByte;
+      break;  // any non-zero byte is true
     // Raw 16-bit patterns, for exact float16/bfloat16 round trips.
     case napi_uint16_array:
       if (target != at::kHalf && target != at::kBFloat16) {
@@ -62,18 +64,18 @@ std::pair<napi_typedarray_type, at::ScalarType> HostArrayType(at::ScalarType dty
 }  // namespace
 
 void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function constructor = DefineClass(
-      env, "NativeTensor",
-      {
-          InstanceAccessor<&TensorHandle::Guard<&TensorHandle::Shape>>("shape"),
-          InstanceAccessor<&TensorHandle::Guard<&TensorHandle::DType>>("dtype"),
-          InstanceAccessor<&TensorHandle::Guard<&TensorHandle::Device>>("device"),
-          InstanceAccessor<&TensorHandle::Guard<&TensorHandle::Bytes>>("nbytes"),
-          InstanceAccessor<&TensorHandle::Guard<&TensorHandle::Disposed>>("disposed"),
-          InstanceMethod<&TensorHandle::Guard<&TensorHandle::ToArray>>("toArray"),
-          InstanceMethod<&TensorHandle::Guard<&TensorHandle::To>>("to"),
-          InstanceMethod<&TensorHandle::Guard<&TensorHandle::Dispose>>("dispose"),
-      });
+  Napi::Function constructor =
+      DefineClass(env, "NativeTensor",
+                  {
+                      InstanceAccessor<&TensorHandle::Guard<&TensorHandle::Shape>>("shape"),
+                      InstanceAccessor<&TensorHandle::Guard<&TensorHandle::DType>>("dtype"),
+                      InstanceAccessor<&TensorHandle::Guard<&TensorHandle::Device>>("device"),
+                      InstanceAccessor<&TensorHandle::Guard<&TensorHandle::Bytes>>("nbytes"),
+                      InstanceAccessor<&TensorHandle::Guard<&TensorHandle::Disposed>>("disposed"),
+                      InstanceMethod<&TensorHandle::Guard<&TensorHandle::ToArray>>("toArray"),
+                      InstanceMethod<&TensorHandle::Guard<&TensorHandle::To>>("to"),
+                      InstanceMethod<&TensorHandle::Guard<&TensorHandle::Dispose>>("dispose"),
+                  });
   GetAddonData(env).tensorConstructor = Napi::Persistent(constructor);
   exports.Set("NativeTensor", constructor);
   exports.Set("tensorFromData", Napi::Function::New<GuardedCall<&TensorHandle::FromData>>(env, "tensorFromData"));
@@ -102,8 +104,9 @@ const at::Tensor& TensorHandle::TensorOf(const Napi::Value& value, const char* n
 // Only Wrap may construct: it passes the tensor as an External, which JS code cannot make.
 TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
   if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw MakeJsError(info.Env(), {code::kInvalidArgument,
-                                   "NativeTensor cannot be constructed directly; use Tensor.from() or a genius-native call"});
+    throw MakeJsError(info.Env(),
+                      {code::kInvalidArgument,
+                       "NativeTensor cannot be constructed directly; use Tensor.from() or a genius-native call"});
   }
   tensor_ = *info[0].As<Napi::External<at::Tensor>>().Data();
   NAPI_THROW_IF_FAILED_VOID(info.Env(), napi_type_tag_object(info.Env(), info.This(), &kTensorTag));
