@@ -8,6 +8,7 @@ export const ErrorCode = {
   Torch: 'ERR_GENIUS_TORCH',
   Internal: 'ERR_GENIUS_INTERNAL',
   NativeLoad: 'ERR_GENIUS_NATIVE_LOAD',
+  BadFile: 'ERR_GENIUS_BAD_FILE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -23,4 +24,9 @@ export class GeniusError extends Error {
 /** Throws ERR_GENIUS_INVALID_ARG naming the argument and what it must be. */
 export function invalidArgument(name: string, expected: string): never {
   throw new GeniusError(ErrorCode.InvalidArgument, `argument '${name}' must be ${expected}`);
+}
+
+/** Throws ERR_GENIUS_BAD_FILE naming the file (and field, where one is at fault) and what is wrong with it. */
+export function badFile(file: string, problem: string, options?: ErrorOptions): never {
+  throw new GeniusError(ErrorCode.BadFile, `${file}: ${problem}`, options);
 }

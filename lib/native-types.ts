@@ -43,3 +43,211 @@ export interface NativeAddon {
   setThreads(threads: number): void;
   matmulChain(a: NativeTensor, steps: number, options?: AsyncOptions): Promise<NativeTensor>;
 }
+
+/** Options of native calls that read tensors from files. `dtype` converts floating-point tensors only. */
+export interface NativeReadOptions extends AsyncOptions {
+  device?: string;
+  dtype?: DType;
+}
+
+/** A model's config.json (+ generation_config.json), as native/model/config.h parses it. */
+export interface NativeModelConfig {
+  modelType: 'llama' | 'qwen2' | 'mistral';
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  vocabSize: number;
+  maxPositions: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  attentionBias: boolean;
+  attentionOutputBias: boolean;
+  mlpBias: boolean;
+  tieWordEmbeddings: boolean;
+  ropeScaling: {
+    type: 'linear' | 'llama3';
+    factor: number;
+    lowFreqFactor: number;
+    highFreqFactor: number;
+    originalMaxPositions: number;
+  } | null;
+  eosTokenIds: number[];
+  bosTokenId: number | null;
+  padTokenId: number | null;
+  slidingWindow: number | null;
+  torchDtype: 'float32' | 'float16' | 'bfloat16' | 'float64';
+}
+
+// Model file I/O (native/model/bindings.cc), merged into NativeAddon above.
+export interface NativeAddon {
+  readSafetensors(path: string, options?: NativeReadOptions): Promise<Record<string, NativeTensor>>;
+  readSafetensorsMetadata(path: string): Record<string, string>;
+  writeSafetensors(
+    path: string,
+    tensors: Record<string, NativeTensor>,
+    metadata?: Record<string, string>,
+    options?: AsyncOptions,
+  ): Promise<void>;
+  readModelConfig(dir: string): NativeModelConfig;
+  loadModelWeights(dir: string, options?: NativeReadOptions): Promise<Record<string, NativeTensor>>;
+  saveModelWeights(
+    dir: string,
+    weights: Record<string, NativeTensor>,
+    configDir: string,
+    options?: AsyncOptions & { shardBytes?: number },
+  ): Promise<void>;
+}
+
+// Training losses (native/train/loss_exports.cc), merged into NativeAddon above.
+export type PreferenceLossKind = 'aco' | 'dpo' | 'ipo' | 'simpo' | 'ropo' | 'sft';
+
+/** The per-pair log-prob inputs that a preference loss can differentiate, in the order of its gradients. */
+export type PreferenceLogprobKey =
+  | 'policyChosen'
+  | 'policyRejected'
+  | 'referenceChosen'
+  | 'referenceRejected'
+  | 'policyChosenMean'
+  | 'policyRejectedMean';
+
+/** Per-pair tensors [B], one dtype and device; which are required depends on the loss (see lib/train). */
+export type NativePreferenceInputs = Partial<
+  Record<PreferenceLogprobKey | 'chosenAdvantage' | 'rejectedAdvantage', NativeTensor>
+>;
+
+export interface PreferenceLossOptions {
+  /** Default 'aco'. */
+  loss?: PreferenceLossKind;
+  /** β, default 0.1. */
+  beta?: number;
+  /** ACO's α, default 1. */
+  alpha?: number;
+  /** log πref := 0. Default false. */
+  referenceFree?: boolean;
+  /** ACO weight clip: 'paper' min(1, ·) (default) or 'reference-code' max(1, ·). */
+  acoWeight?: 'paper' | 'reference-code';
+}
+
+export interface NativePreferenceLoss {
+  losses: NativeTensor;
+  chosenRewards: NativeTensor;
+  rejectedRewards: NativeTensor;
+  loss: number;
+  accuracy: number;
+  margin: number;
+}
+
+export interface NativePreferenceLossWithGrad extends NativePreferenceLoss {
+  grads: Partial<Record<PreferenceLogprobKey, NativeTensor>>;
+}
+
+export interface NativeLogprobOptions extends AsyncOptions {
+  vocabChunk?: number;
+  gradOutput?: NativeTensor;
+}
+
+export interface NativeLogprobsWithGrad {
+  logprobs: NativeTensor;
+  gradHidden: NativeTensor;
+  gradWeight: NativeTensor;
+}
+
+/** A finite-difference check of a native backward (float64). */
+export interface GradientCheck {
+  maxAbsoluteError: number;
+  maxNumericGradient: number;
+}
+
+/** Checks exported for tests only, under `testing`; other modules may merge theirs in. */
+export interface NativeTesting {
+  preferenceLossGradientError(inputs: NativePreferenceInputs, options?: PreferenceLossOptions): GradientCheck;
+  sequenceLogprobsGradientError(
+    hidden: NativeTensor,
+    weight: NativeTensor,
+    targets: NativeTensor,
+    chunk: number,
+    options?: NativeLogprobOptions,
+  ): GradientCheck;
+}
+
+export interface NativeAddon {
+  preferenceLoss(inputs: NativePreferenceInputs, options?: PreferenceLossOptions): NativePreferenceLoss;
+  preferenceLossWithGrad(inputs: NativePreferenceInputs, options?: PreferenceLossOptions): NativePreferenceLossWithGrad;
+  sequenceLogprobs(
+    hidden: NativeTensor,
+    weight: NativeTensor,
+    targets: NativeTensor,
+    chunk: number,
+    options?: NativeLogprobOptions,
+  ): Promise<NativeTensor>;
+  sequenceLogprobsWithGrad(
+    hidden: NativeTensor,
+    weight: NativeTensor,
+    targets: NativeTensor,
+    chunk: number,
+    options?: NativeLogprobOptions,
+  ): Promise<NativeLogprobsWithGrad>;
+  reduceTokenLogprobs(tokenLogprobs: NativeTensor, mask: NativeTensor): { sum: NativeTensor; mean: NativeTensor };
+  testing: NativeTesting;
+}
+
+// The LLM engine (native/js/model_handle.cc), merged into NativeAddon above.
+export interface NativeGenerateRequest {
+  prompts?: (number[] | Int32Array)[];
+  cache?: NativeKvCache;
+  rows?: number[];
+  n?: number;
+  maxNewTokens: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  eosTokenIds?: number[];
+  stopTokenMask?: Uint8Array;
+  stopSequences?: number[][];
+  keepCache?: boolean;
+}
+
+export type FinishReason = 'eos' | 'stop' | 'length';
+
+export interface NativeSample {
+  input: number;
+  tokens: Int32Array;
+  logprobs: Float32Array;
+  logprobSum: number;
+  finishReason: FinishReason;
+}
+
+export interface NativeGenerateResult {
+  samples: NativeSample[];
+  computedTokens: number;
+  cache?: NativeKvCache;
+}
+
+export interface NativeKvCache {
+  readonly rows: number;
+  dispose(): void;
+}
+
+export interface NativeModelDescription {
+  device: string;
+  dtype: DType;
+  parameters: number;
+  vocabSize: number;
+  maxPositions: number;
+  eosTokenIds: number[];
+}
+
+export interface NativeModel {
+  generate(request: NativeGenerateRequest, options?: AsyncOptions): Promise<NativeGenerateResult>;
+  logits(tokens: number[] | Int32Array, options?: AsyncOptions): Promise<NativeTensor>;
+  describe(): NativeModelDescription;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  loadModel(dir: string, options?: { device?: string; dtype?: DType }, asyncOptions?: AsyncOptions): Promise<NativeModel>;
+}

@@ -4,9 +4,12 @@
 
 #include "js/addon_data.h"
 #include "js/async_work.h"
+#include "js/model_handle.h"
 #include "js/tensor_handle.h"
+#include "model/bindings.h"
 #include "ops/matmul_chain.h"
 #include "runtime_info.h"
+#include "train/loss_exports.h"
 
 namespace {
 
@@ -22,8 +25,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new genius::js::AddonData());
   genius::js::TensorHandle::Init(env, exports);
   genius::js::CancelToken::Init(env, exports);
+  genius::js::ModelHandle::Init(env, exports);
+  genius::js::KvCacheHandle::Init(env, exports);
   genius::InitRuntimeInfo(env, exports);
   genius::InitMatmulChain(env, exports);
+  genius::InitModelBindings(env, exports);
+  genius::InitLossExports(env, exports);
   return exports;
 }
 

@@ -8,6 +8,8 @@ namespace genius::js {
 
 struct AddonData {
   Napi::FunctionReference tensorConstructor;
+  Napi::FunctionReference modelConstructor;
+  Napi::FunctionReference kvCacheConstructor;
 };
 
 inline AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

@@ -1,6 +1,7 @@
 #include "js/async_work.h"
 
 #include "js/args.h"
+#include "js/tagged.h"
 
 namespace genius::js {
 
@@ -13,7 +14,7 @@ void CancelToken::Init(Napi::Env env, Napi::Object exports) {
 }
 
 CancelToken::CancelToken(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CancelToken>(info) {
-  NAPI_THROW_IF_FAILED_VOID(info.Env(), napi_type_tag_object(info.Env(), info.This(), &kCancelTokenTag));
+  Tag(info, kCancelTokenTag);
 }
 
 Napi::Value CancelToken::Cancel(const Napi::CallbackInfo& info) {
@@ -23,12 +24,7 @@ Napi::Value CancelToken::Cancel(const Napi::CallbackInfo& info) {
 
 std::shared_ptr<std::atomic<bool>> CancelToken::FlagOf(const Napi::Value& value, const char* name) {
   if (value.IsUndefined() || value.IsNull()) return std::make_shared<std::atomic<bool>>(false);
-  bool tagged = false;
-  if (!value.IsObject() || napi_check_object_type_tag(value.Env(), value, &kCancelTokenTag, &tagged) != napi_ok ||
-      !tagged) {
-    Fail(code::kInvalidArgument, std::string("argument '") + name + "' must be a CancelToken");
-  }
-  return Unwrap(value.As<Napi::Object>())->flag_;
+  return UnwrapTagged<CancelToken>(value, kCancelTokenTag, name, "CancelToken")->flag_;
 }
 
 void WorkContext::ThrowIfCancelled() const {

@@ -18,6 +18,7 @@ inline constexpr const char* kAborted = "ERR_GENIUS_ABORTED";
 inline constexpr const char* kOutOfMemory = "ERR_GENIUS_OUT_OF_MEMORY";
 inline constexpr const char* kTorch = "ERR_GENIUS_TORCH";
 inline constexpr const char* kInternal = "ERR_GENIUS_INTERNAL";
+inline constexpr const char* kBadFile = "ERR_GENIUS_BAD_FILE";  // a model file, config or checkpoint that is malformed
 }  // namespace code
 
 // Thrown anywhere in native code (JS thread or worker); converted to a JS Error at the boundary.

@@ -6,6 +6,7 @@
 #include "js/addon_data.h"
 #include "js/args.h"
 #include "js/errors.h"
+#include "js/tagged.h"
 
 namespace genius::js {
 
@@ -87,14 +88,7 @@ Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor tensor) {
 }
 
 const at::Tensor& TensorHandle::TensorOf(const Napi::Value& value, const char* name) {
-  bool tagged = false;
-  if (value.IsObject() && napi_check_object_type_tag(value.Env(), value, &kTensorTag, &tagged) != napi_ok) {
-    tagged = false;
-  }
-  if (!tagged) {
-    Fail(code::kInvalidHandle, std::string("argument '") + name + "' is not a tensor handle made by genius-native");
-  }
-  const TensorHandle* handle = ObjectWrap<TensorHandle>::Unwrap(value.As<Napi::Object>());
+  const TensorHandle* handle = UnwrapTagged<TensorHandle>(value, kTensorTag, name, "tensor handle");
   if (handle == nullptr || !handle->tensor_) {
     Fail(code::kDisposed, std::string("argument '") + name + "' is a tensor that was already disposed");
   }
@@ -109,7 +103,7 @@ TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Te
                        "NativeTensor cannot be constructed directly; use Tensor.from() or a genius-native call"});
   }
   tensor_ = *info[0].As<Napi::External<at::Tensor>>().Data();
-  NAPI_THROW_IF_FAILED_VOID(info.Env(), napi_type_tag_object(info.Env(), info.This(), &kTensorTag));
+  Tag(info, kTensorTag);
   reportedBytes_ = static_cast<int64_t>(tensor_->nbytes());
   Napi::MemoryManagement::AdjustExternalMemory(info.Env(), reportedBytes_);
   ++live_;

@@ -1,0 +1,135 @@
+/**
+ * Model: a Hugging Face model directory (Llama, Qwen2, Mistral families) loaded into libtorch, and
+ * its batched rollout engine. Every call does a whole batch natively on a worker thread.
+ */
+import { cancellable, type CallOptions } from '../async';
+import { invalidArgument } from '../errors';
+import { native } from '../native';
+import type {
+  DType,
+  FinishReason,
+  NativeGenerateRequest,
+  NativeKvCache,
+  NativeModel,
+  NativeModelDescription,
+} from '../native-types';
+import { Tensor } from '../tensor';
+import { readModelConfig, type ModelConfig } from './config';
+
+export type { FinishReason } from '../native-types';
+
+export interface LoadOptions extends CallOptions {
+  device?: string;
+  /** Weights are converted to this dtype; default: the dtype they were saved in. */
+  dtype?: DType;
+}
+
+export interface SamplingOptions {
+  /** Samples per prompt (or per continued row). Default 1. */
+  n?: number;
+  maxNewTokens: number;
+  /** 0 is greedy. Default 1. */
+  temperature?: number;
+  topP?: number;
+  /** 0 disables. */
+  topK?: number;
+  seed?: number;
+  /** Default: the model's eos ids (generation_config.json merged with config.json). */
+  eosTokenIds?: number[];
+  /** Per vocabulary token: 1 where its text contains a stop string (see stopStringMask). */
+  stopTokenMask?: Uint8Array;
+  stopSequences?: number[][];
+  /** Keep the final KV cache (one row per sample) so that samples can be continued later. */
+  keepCache?: boolean;
+}
+
+export interface Sample {
+  /** Index of the prompt (or continued row) this sample extends. */
+  input: number;
+  tokens: Int32Array;
+  /** Each token's log-prob under the model's untempered distribution. */
+  logprobs: Float32Array;
+  logprobSum: number;
+  finishReason: FinishReason;
+}
+
+export interface Generation {
+  /** Input-major: input i's n samples are samples[i*n .. (i+1)*n). */
+  samples: Sample[];
+  /** Tokens actually run through the model (prompt prefill once per prompt, then decode). */
+  computedTokens: number;
+  cache?: KvCache;
+}
+
+/** The kept KV cache of a generation: row r holds sample r, ready to be continued. */
+export class KvCache implements Disposable {
+  /** @internal */
+  constructor(readonly handle: NativeKvCache) {}
+  get rows(): number {
+    return this.handle.rows;
+  }
+  dispose(): void {
+    this.handle.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+export class Model implements Disposable {
+  private constructor(
+    private readonly handle: NativeModel,
+    readonly dir: string,
+    readonly config: ModelConfig,
+  ) {}
+
+  static async load(dir: string, options: LoadOptions = {}): Promise<Model> {
+    const config = readModelConfig(dir);
+    const handle = await cancellable(options, (cancel) =>
+      native().loadModel(dir, { device: options.device, dtype: options.dtype }, { cancel, onProgress: options.onProgress }),
+    );
+    return new Model(handle, dir, config);
+  }
+
+  describe(): NativeModelDescription {
+    return this.handle.describe();
+  }
+
+  /** Samples continuations of each prompt (token ids). */
+  async generate(prompts: (number[] | Int32Array)[], options: SamplingOptions & CallOptions): Promise<Generation> {
+    if (!Array.isArray(prompts)) invalidArgument('prompts', 'an array of token-id arrays');
+    return this.run({ ...this.request(options), prompts }, options);
+  }
+
+  /** Continues rows of a kept cache: each row's samples extend that row's tokens. */
+  async continue(cache: KvCache, rows: number[], options: SamplingOptions & CallOptions): Promise<Generation> {
+    if (!(cache instanceof KvCache)) invalidArgument('cache', 'a KvCache from generate({ keepCache: true })');
+    return this.run({ ...this.request(options), cache: cache.handle, rows }, options);
+  }
+
+  /** Logits [tokens.length, vocab] (float32) of one sequence, for scoring and parity checks. */
+  async logits(tokens: number[] | Int32Array, options: CallOptions = {}): Promise<Tensor> {
+    return Tensor.fromNative(await cancellable(options, (cancel) => this.handle.logits(tokens, { cancel })));
+  }
+
+  dispose(): void {
+    this.handle.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  private request(options: SamplingOptions): Omit<NativeGenerateRequest, 'prompts' | 'cache' | 'rows'> {
+    const { n, maxNewTokens, temperature, topP, topK, seed, eosTokenIds, stopTokenMask, stopSequences, keepCache } =
+      options;
+    return { n, maxNewTokens, temperature, topP, topK, seed, eosTokenIds, stopTokenMask, stopSequences, keepCache };
+  }
+
+  private async run(request: NativeGenerateRequest, options: CallOptions): Promise<Generation> {
+    const result = await cancellable(options, (cancel) =>
+      this.handle.generate(request, { cancel, onProgress: options.onProgress }),
+    );
+    return { ...result, cache: result.cache && new KvCache(result.cache) };
+  }
+}

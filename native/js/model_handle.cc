@@ -1,0 +1,313 @@
+#include "js/model_handle.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <string>
+
+#include "js/addon_data.h"
+#include "js/args.h"
+#include "js/async_work.h"
+#include "js/errors.h"
+#include "js/tagged.h"
+#include "js/tensor_handle.h"
+#include "model/weights.h"
+#include "rollout/engine.h"
+
+namespace genius::js {
+
+namespace {
+
+constexpr napi_type_tag kModelTag = {0x4b1e9d2c7a6f3085ULL, 0xd8c3a5b0e1f27649ULL};
+constexpr napi_type_tag kKvCacheTag = {0x93f0c6a12e8b5d74ULL, 0x1a7d4e9c3b06f825ULL};
+
+// Most samples or new tokens a single call may ask for; beyond is a mistake, not a workload.
+constexpr int64_t kMaxSamplesPerInput = 4096;
+constexpr int64_t kMaxNewTokens = 1 << 20;
+
+[[noreturn]] void Invalid(const std::string& name, const std::string& problem) {
+  Fail(code::kInvalidArgument, "argument '" + name + "' " + problem);
+}
+
+// Integers in [0, limit) from a number[] or Int32Array; `what` says what they index.
+std::vector<int64_t> ReadIndices(const Napi::Value& value, const std::string& name, int64_t limit, const char* what) {
+  std::vector<int64_t> indices;
+  const auto read = [&](double index, size_t position) {
+    if (!(index >= 0 && index < static_cast<double>(limit)) || index != static_cast<double>(static_cast<int64_t>(index))) {
+      Invalid(name + "[" + std::to_string(position) + "]",
+              "= " + std::to_string(index) + " is not " + what + " (expected an integer in [0, " + std::to_string(limit) +
+                  "))");
+    }
+    indices.push_back(static_cast<int64_t>(index));
+  };
+  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+    const auto array = value.As<Napi::Int32Array>();
+    for (size_t i = 0; i < array.ElementLength(); ++i) read(array[i], i);
+  } else if (value.IsArray()) {
+    const auto array = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      const Napi::Value element = array.Get(i);
+      read(element.IsNumber() ? element.As<Napi::Number>().DoubleValue() : -1.0, i);
+    }
+  } else {
+    Invalid(name, "must be an array of integers or an Int32Array");
+  }
+  return indices;
+}
+
+std::vector<std::vector<int64_t>> ReadTokenLists(const Napi::Value& value, const std::string& name, int64_t vocab) {
+  if (!value.IsArray()) Invalid(name, "must be an array of token-id arrays");
+  const auto array = value.As<Napi::Array>();
+  std::vector<std::vector<int64_t>> lists;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const std::string element = name + "[" + std::to_string(i) + "]";
+    lists.push_back(ReadIndices(array.Get(i), element, vocab, "a token id of this model"));
+    if (lists.back().empty()) Invalid(element, "is empty");
+  }
+  return lists;
+}
+
+int64_t IntegerOr(const Napi::Object& object, const char* key, int64_t fallback, int64_t min, int64_t max) {
+  const Napi::Value value = object.Get(key);
+  return value.IsUndefined() ? fallback : ReadInteger(value, (std::string("request.") + key).c_str(), min, max);
+}
+
+double NumberOr(const Napi::Object& object, const char* key, double fallback) {
+  const Napi::Value value = object.Get(key);
+  return value.IsUndefined() ? fallback : ReadNumber(value, (std::string("request.") + key).c_str());
+}
+
+rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const model::Transformer& model) {
+  const Napi::Object request = ReadObject(value, "request");
+  const model::ModelConfig& config = model.config();
+  rollout::GenerateRequest parsed;
+  int64_t longestInput = 0;
+  if (!request.Get("cache").IsUndefined()) {
+    parsed.from = KvCacheHandle::CacheOf(request.Get("cache"), "request.cache");
+    parsed.fromRows = ReadIndices(request.Get("rows"), "request.rows", parsed.from->rows(), "a row of request.cache");
+    if (parsed.fromRows.empty()) Invalid("request.rows", "is empty");
+    longestInput = parsed.from->length + 1;
+  } else {
+    parsed.prompts = ReadTokenLists(request.Get("prompts"), "request.prompts", config.vocabSize);
+    if (parsed.prompts.empty()) Invalid("request.prompts", "is empty");
+    for (const auto& prompt : parsed.prompts) longestInput = std::max<int64_t>(longestInput, prompt.size());
+  }
+  parsed.samplesPerInput = IntegerOr(request, "n", 1, 1, kMaxSamplesPerInput);
+  parsed.maxNewTokens = ReadInteger(request.Get("maxNewTokens"), "request.maxNewTokens", 1, kMaxNewTokens);
+  if (longestInput + parsed.maxNewTokens > config.maxPositions) {
+    Invalid("request.maxNewTokens", "= " + std::to_string(parsed.maxNewTokens) + " with an input of " +
+                                        std::to_string(longestInput) + " tokens exceeds the model's " +
+                                        std::to_string(config.maxPositions) + " positions");
+  }
+  parsed.sampling.temperature = NumberOr(request, "temperature", 1.0);
+  parsed.sampling.topP = NumberOr(request, "topP", 1.0);
+  parsed.sampling.topK = IntegerOr(request, "topK", 0, 0, config.vocabSize);
+  if (parsed.sampling.temperature < 0) Invalid("request.temperature", "must be >= 0 (0 is greedy)");
+  if (!(parsed.sampling.topP > 0 && parsed.sampling.topP <= 1)) Invalid("request.topP", "must be in (0, 1]");
+  parsed.seed = static_cast<uint64_t>(IntegerOr(request, "seed", 0, 0, (int64_t{1} << 53) - 1));
+  parsed.keepCache = !request.Get("keepCache").IsUndefined() && ReadBool(request.Get("keepCache"), "request.keepCache");
+
+  const Napi::Value eos = request.Get("eosTokenIds");
+  parsed.stop.eosTokenIds = eos.IsUndefined() ? config.eosTokenIds
+                                              : ReadIndices(eos, "request.eosTokenIds", config.vocabSize, "a token id");
+  const Napi::Value stopSequences = request.Get("stopSequences");
+  if (!stopSequences.IsUndefined()) {
+    parsed.stop.stopSequences = ReadTokenLists(stopSequences, "request.stopSequences", config.vocabSize);
+  }
+  const Napi::Value mask = request.Get("stopTokenMask");
+  if (!mask.IsUndefined()) {
+    if (!mask.IsTypedArray() || mask.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Invalid("request.stopTokenMask", "must be a Uint8Array with one entry per vocabulary token");
+    }
+    const auto bytes = mask.As<Napi::Uint8Array>();
+    // A tokenizer may know fewer tokens than the model's (padded) vocabulary; the rest never stop.
+    if (static_cast<int64_t>(bytes.ElementLength()) > config.vocabSize) {
+      Invalid("request.stopTokenMask", "has " + std::to_string(bytes.ElementLength()) + " entries for a vocabulary of " +
+                                           std::to_string(config.vocabSize));
+    }
+    at::Tensor stopMask = at::zeros({config.vocabSize}, at::kBool);
+    stopMask.narrow(0, 0, bytes.ElementLength())
+        .copy_(at::from_blob(const_cast<uint8_t*>(bytes.Data()), {static_cast<int64_t>(bytes.ElementLength())}, at::kByte).to(at::kBool));
+    parsed.stop.stopTokenMask = stopMask;
+  }
+  return parsed;
+}
+
+Napi::Value SampleToJs(Napi::Env env, const rollout::Sample& sample) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("input", Napi::Number::New(env, static_cast<double>(sample.input)));
+  Napi::Int32Array tokens = Napi::Int32Array::New(env, sample.tokens.size());
+  for (size_t i = 0; i < sample.tokens.size(); ++i) tokens[i] = static_cast<int32_t>(sample.tokens[i]);
+  Napi::Float32Array logprobs = Napi::Float32Array::New(env, sample.logprobs.size());
+  for (size_t i = 0; i < sample.logprobs.size(); ++i) logprobs[i] = sample.logprobs[i];
+  object.Set("tokens", tokens);
+  object.Set("logprobs", logprobs);
+  object.Set("logprobSum", Napi::Number::New(env, sample.logprobSum));
+  object.Set("finishReason", Napi::String::New(env, rollout::FinishReasonName(sample.finishReason)));
+  return object;
+}
+
+}  // namespace
+
+void ModelHandle::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor =
+      DefineClass(env, "NativeModel",
+                  {InstanceMethod<&ModelHandle::Guard<&ModelHandle::Generate>>("generate"),
+                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Logits>>("logits"),
+                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Dispose>>("dispose"),
+                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Describe>>("describe")});
+  GetAddonData(env).modelConstructor = Napi::Persistent(constructor);
+  exports.Set("NativeModel", constructor);
+  exports.Set("loadModel", Napi::Function::New<GuardedCall<&ModelHandle::Load>>(env, "loadModel"));
+}
+
+// Only Load constructs, passing the model as an External, which JS code cannot make.
+ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelHandle>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw MakeJsError(info.Env(), {code::kInvalidArgument, "NativeModel cannot be constructed directly; use Model.load()"});
+  }
+  model_ = *info[0].As<Napi::External<std::shared_ptr<const model::Transformer>>>().Data();
+  Tag(info, kModelTag);
+}
+
+std::shared_ptr<const model::Transformer> ModelHandle::ModelOf(const Napi::Value& value, const char* name) {
+  const ModelHandle* handle = UnwrapTagged<ModelHandle>(value, kModelTag, name, "model handle");
+  if (handle == nullptr || !handle->model_) Fail(code::kDisposed, std::string("argument '") + name + "' is a disposed model");
+  return handle->model_;
+}
+
+template <Napi::Value (ModelHandle::*Method)(const Napi::CallbackInfo&)>
+Napi::Value ModelHandle::Guard(const Napi::CallbackInfo& info) {
+  return Guarded(info, [&] { return (this->*Method)(info); });
+}
+
+// loadModel(dir, {device, dtype}, asyncOptions) -> Promise<NativeModel>
+Napi::Value ModelHandle::Load(const Napi::CallbackInfo& info) {
+  const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
+  const Napi::Object options = info.Length() > 1 && !info[1].IsUndefined() ? ReadObject(info[1], "options")
+                                                                            : Napi::Object::New(info.Env());
+  const at::Device device =
+      options.Get("device").IsUndefined() ? at::Device(at::kCPU) : ReadDevice(options.Get("device"), "options.device");
+  const std::optional<at::ScalarType> dtype = options.Get("dtype").IsUndefined()
+                                                  ? std::nullopt
+                                                  : std::optional(ReadDType(options.Get("dtype"), "options.dtype"));
+  if (dtype && !at::isFloatingType(*dtype)) Invalid("options.dtype", "must be float32, float16, bfloat16 or float64");
+  using Loaded = std::shared_ptr<const model::Transformer>;
+  return RunAsync<Loaded>(
+      info.Env(), info.Length() > 2 ? info[2] : info.Env().Undefined(),
+      [dir, device, dtype](const WorkContext& context) -> Loaded {
+        c10::InferenceMode inference;
+        model::ModelConfig config = model::ReadModelConfig(dir);
+        const at::ScalarType weightsDtype = dtype.value_or(model::SavedDtype(config));
+        const model::TensorMap weights = model::LoadWeights(
+            dir, config, device, weightsDtype, [&context](size_t done, size_t total) {
+              context.ThrowIfCancelled();
+              context.Progress(static_cast<double>(done), static_cast<double>(total));
+            });
+        return std::make_shared<const model::Transformer>(std::move(config), weights);
+      },
+      [](Napi::Env env, Loaded& loaded) -> Napi::Value {
+        return GetAddonData(env).modelConstructor.New({Napi::External<Loaded>::New(env, &loaded)});
+      });
+}
+
+// generate(request, asyncOptions) -> Promise<{samples, cache?, computedTokens}>
+Napi::Value ModelHandle::Generate(const Napi::CallbackInfo& info) {
+  const auto model = ModelOf(info.This(), "this");
+  rollout::GenerateRequest request = ReadGenerateRequest(Arg(info, 0, "request"), *model);
+  return RunAsync<rollout::GenerateResult>(
+      info.Env(), info.Length() > 1 ? info[1] : info.Env().Undefined(),
+      [model, request = std::move(request)](const WorkContext& context) {
+        c10::InferenceMode inference;  // thread-local: set on the worker thread
+        return rollout::Generate(*model, request, [&context, &request](int64_t step) {
+          context.ThrowIfCancelled();
+          context.Progress(static_cast<double>(step), static_cast<double>(request.maxNewTokens));
+        });
+      },
+      [](Napi::Env env, rollout::GenerateResult& result) -> Napi::Value {
+        Napi::Object object = Napi::Object::New(env);
+        Napi::Array samples = Napi::Array::New(env, result.samples.size());
+        for (size_t i = 0; i < result.samples.size(); ++i) samples.Set(i, SampleToJs(env, result.samples[i]));
+        object.Set("samples", samples);
+        object.Set("computedTokens", Napi::Number::New(env, static_cast<double>(result.computedTokens)));
+        if (result.cache) object.Set("cache", KvCacheHandle::Wrap(env, result.cache));
+        return object;
+      });
+}
+
+// logits(tokens, asyncOptions) -> Promise<NativeTensor [T, vocab] float32>
+Napi::Value ModelHandle::Logits(const Napi::CallbackInfo& info) {
+  const auto model = ModelOf(info.This(), "this");
+  const std::vector<int64_t> tokens =
+      ReadIndices(Arg(info, 0, "tokens"), "tokens", model->config().vocabSize, "a token id of this model");
+  if (tokens.empty() || static_cast<int64_t>(tokens.size()) > model->config().maxPositions) {
+    Invalid("tokens", "must hold 1 to " + std::to_string(model->config().maxPositions) + " tokens");
+  }
+  return RunAsync<at::Tensor>(
+      info.Env(), info.Length() > 1 ? info[1] : info.Env().Undefined(),
+      [model, tokens](const WorkContext& context) {
+        c10::InferenceMode inference;
+        const at::Tensor ids = at::tensor(tokens, at::kLong).to(model->device()).unsqueeze(0);
+        return model->Logits(model->Forward(ids, at::ones_like(ids, at::kBool), nullptr)).squeeze(0);
+      },
+      [](Napi::Env env, at::Tensor& logits) -> Napi::Value { return TensorHandle::Wrap(env, logits); });
+}
+
+Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo& info) {
+  model_.reset();  // running calls hold their own reference and finish first
+  return info.Env().Undefined();
+}
+
+Napi::Value ModelHandle::Describe(const Napi::CallbackInfo& info) {
+  const auto model = ModelOf(info.This(), "this");
+  Napi::Object object = Napi::Object::New(info.Env());
+  object.Set("device", model->device().str());
+  object.Set("dtype", DTypeName(model->dtype()));
+  int64_t parameters = 0;
+  for (const auto& [name, tensor] : model->Parameters()) parameters += tensor.numel();
+  object.Set("parameters", Napi::Number::New(info.Env(), static_cast<double>(parameters)));
+  object.Set("vocabSize", Napi::Number::New(info.Env(), static_cast<double>(model->config().vocabSize)));
+  object.Set("maxPositions", Napi::Number::New(info.Env(), static_cast<double>(model->config().maxPositions)));
+  Napi::Array eos = Napi::Array::New(info.Env());
+  for (size_t i = 0; i < model->config().eosTokenIds.size(); ++i) {
+    eos.Set(i, Napi::Number::New(info.Env(), static_cast<double>(model->config().eosTokenIds[i])));
+  }
+  object.Set("eosTokenIds", eos);
+  return object;
+}
+
+void KvCacheHandle::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor = DefineClass(
+      env, "NativeKvCache",
+      {InstanceAccessor<&KvCacheHandle::Rows>("rows"), InstanceMethod<&KvCacheHandle::Dispose>("dispose")});
+  GetAddonData(env).kvCacheConstructor = Napi::Persistent(constructor);
+  exports.Set("NativeKvCache", constructor);
+}
+
+Napi::Object KvCacheHandle::Wrap(Napi::Env env, std::shared_ptr<const rollout::KvCache> cache) {
+  return GetAddonData(env).kvCacheConstructor.New({Napi::External<std::shared_ptr<const rollout::KvCache>>::New(env, &cache)});
+}
+
+KvCacheHandle::KvCacheHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvCacheHandle>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw MakeJsError(info.Env(), {code::kInvalidArgument, "NativeKvCache is made by generate({keepCache: true})"});
+  }
+  cache_ = *info[0].As<Napi::External<std::shared_ptr<const rollout::KvCache>>>().Data();
+  Tag(info, kKvCacheTag);
+}
+
+std::shared_ptr<const rollout::KvCache> KvCacheHandle::CacheOf(const Napi::Value& value, const char* name) {
+  const KvCacheHandle* handle = UnwrapTagged<KvCacheHandle>(value, kKvCacheTag, name, "KV cache handle");
+  if (handle == nullptr || !handle->cache_) Fail(code::kDisposed, std::string("argument '") + name + "' is a disposed KV cache");
+  return handle->cache_;
+}
+
+Napi::Value KvCacheHandle::Rows(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cache_ ? static_cast<double>(cache_->rows()) : 0.0);
+}
+
+Napi::Value KvCacheHandle::Dispose(const Napi::CallbackInfo& info) {
+  cache_.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace genius::js

@@ -1,0 +1,47 @@
+// JS handles on a loaded model (NativeModel) and on a kept KV cache (NativeKvCache). Both are
+// type-tagged and disposable like tensor handles; a cache keeps the model's tensors it was made
+// with alive, not the model itself.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "model/transformer.h"
+#include "rollout/kv_cache.h"
+
+namespace genius::js {
+
+class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  explicit ModelHandle(const Napi::CallbackInfo& info);
+  // The model behind a JS handle; throws ERR_GENIUS_INVALID_HANDLE / ERR_GENIUS_DISPOSED naming `name`.
+  static std::shared_ptr<const model::Transformer> ModelOf(const Napi::Value& value, const char* name);
+
+ private:
+  static Napi::Value Load(const Napi::CallbackInfo& info);
+  template <Napi::Value (ModelHandle::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value Guard(const Napi::CallbackInfo& info);
+  Napi::Value Generate(const Napi::CallbackInfo& info);
+  Napi::Value Logits(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Describe(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<const model::Transformer> model_;
+};
+
+class KvCacheHandle : public Napi::ObjectWrap<KvCacheHandle> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<const rollout::KvCache> cache);
+  static std::shared_ptr<const rollout::KvCache> CacheOf(const Napi::Value& value, const char* name);
+  explicit KvCacheHandle(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value Rows(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  std::shared_ptr<const rollout::KvCache> cache_;
+};
+
+}  // namespace genius::js

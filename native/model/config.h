@@ -1,0 +1,65 @@
+// ModelConfig: the shape of a decoder-only transformer of the Llama, Qwen2 or Mistral family, read from
+// a Hugging Face model directory (config.json, and generation_config.json when present) in either
+// the transformers 4 form (rope_theta, rope_scaling) or the transformers 5 form (rope_parameters).
+// Anything our transformer would compute differently from transformers (another model type,
+// activation, RoPE variant, per-layer sliding windows) is refused rather than approximated.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace genius::model {
+
+// RoPE frequency scaling. "linear" divides positions by `factor`; "llama3" (Llama 3.1) scales low
+// frequencies by `factor` and blends between `lowFreqFactor` and `highFreqFactor` wavelengths of
+// `originalMaxPositions`. The last three fields are meaningful for "llama3" only.
+struct RopeScaling {
+  std::string type;
+  double factor = 1.0;
+  double lowFreqFactor = 0.0;
+  double highFreqFactor = 0.0;
+  int64_t originalMaxPositions = 0;
+};
+
+struct ModelConfig {
+  std::string modelType;  // "llama" | "qwen2" | "mistral"
+  int64_t hiddenSize = 0;
+  int64_t numLayers = 0;
+  int64_t numHeads = 0;
+  int64_t numKvHeads = 0;
+  int64_t headDim = 0;
+  int64_t intermediateSize = 0;
+  int64_t vocabSize = 0;
+  int64_t maxPositions = 0;
+  double rmsNormEps = 0.0;
+  double ropeTheta = 0.0;
+  bool attentionBias = false;  // q, k and v projections have a bias
+  // o_proj has a bias too: Llama's attention_bias covers all four projections, Qwen2's bias is q/k/v only.
+  bool attentionOutputBias = false;
+  bool mlpBias = false;
+  bool tieWordEmbeddings = false;  // lm_head shares model.embed_tokens.weight
+  std::optional<RopeScaling> ropeScaling;
+  std::vector<int64_t> eosTokenIds;  // generation_config.json's first, then config.json's
+  std::optional<int64_t> bosTokenId;
+  std::optional<int64_t> padTokenId;
+  std::optional<int64_t> slidingWindow;  // attention span of every layer, when limited
+  std::string torchDtype;                // dtype the weights were saved in: float32, float16, bfloat16, float64
+  nlohmann::json raw;                    // config.json as read, kept so that a saved checkpoint loses nothing
+};
+
+// Reads `dir`/config.json and `dir`/generation_config.json; ERR_GENIUS_BAD_FILE names the file and field.
+ModelConfig ReadModelConfig(const std::string& dir);
+
+// Every weight a checkpoint of `config` holds, with Hugging Face names and shapes, in layer order.
+// A tied model has no lm_head.weight.
+std::vector<std::pair<std::string, std::vector<int64_t>>> ExpectedWeights(const ModelConfig& config);
+
+// config.json for `config`: `raw` with our fields written over it, in the RoPE form `raw` used.
+nlohmann::json ConfigToJson(const ModelConfig& config);
+
+}  // namespace genius::model

@@ -1,0 +1,166 @@
+#include "model/transformer.h"
+
+#include <cmath>
+#include <string>
+
+namespace genius::model {
+
+namespace {
+
+at::Tensor Optional(const TensorMap& weights, const std::string& name) {
+  const auto found = weights.find(name);
+  return found == weights.end() ? at::Tensor() : found->second;
+}
+
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  return at::linear(x, weight, bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt);
+}
+
+// transformers' RoPE init: default, "linear" (positions / factor) and "llama3" (Llama 3.1 frequency
+// blending), all in float32 as there.
+at::Tensor InverseFrequencies(const ModelConfig& config) {
+  const int64_t dim = config.headDim;
+  at::Tensor exponents = at::arange(0, dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(dim);
+  at::Tensor inverse = 1.0 / at::pow(config.ropeTheta, exponents);
+  if (!config.ropeScaling) return inverse;
+  const RopeScaling& scaling = *config.ropeScaling;
+  if (scaling.type == "linear") return inverse / scaling.factor;
+  // llama3
+  const double lowFreqWavelength = scaling.originalMaxPositions / scaling.lowFreqFactor;
+  const double highFreqWavelength = scaling.originalMaxPositions / scaling.highFreqFactor;
+  const at::Tensor wavelength = 2 * M_PI / inverse;
+  at::Tensor scaled = at::where(wavelength > lowFreqWavelength, inverse / scaling.factor, inverse);
+  const at::Tensor smooth = (scaling.originalMaxPositions / wavelength - scaling.lowFreqFactor) /
+                            (scaling.highFreqFactor - scaling.lowFreqFactor);
+  const at::Tensor smoothed = (1 - smooth) * scaled / scaling.factor + smooth * scaled;
+  const at::Tensor medium = (wavelength >= highFreqWavelength) & (wavelength <= lowFreqWavelength);
+  return at::where(medium, smoothed, scaled);
+}
+
+at::Tensor RotateHalf(const at::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+Transformer::Transformer(ModelConfig config, const TensorMap& weights) : config_(std::move(config)) {
+  embed_ = weights.at("model.embed_tokens.weight");
+  finalNorm_ = weights.at("model.norm.weight");
+  lmHead_ = config_.tieWordEmbeddings ? embed_ : weights.at("lm_head.weight");
+  for (int64_t i = 0; i < config_.numLayers; ++i) {
+    const std::string prefix = "model.layers." + std::to_string(i) + ".";
+    const auto weight = [&](const std::string& name) { return weights.at(prefix + name + ".weight"); };
+    const auto bias = [&](const std::string& name) { return Optional(weights, prefix + name + ".bias"); };
+    layers_.push_back(LayerWeights{
+        weight("input_layernorm"), weight("post_attention_layernorm"), weight("self_attn.q_proj"),
+        weight("self_attn.k_proj"), weight("self_attn.v_proj"), weight("self_attn.o_proj"), bias("self_attn.q_proj"),
+        bias("self_attn.k_proj"), bias("self_attn.v_proj"), bias("self_attn.o_proj"), weight("mlp.gate_proj"),
+        weight("mlp.up_proj"), weight("mlp.down_proj"), bias("mlp.gate_proj"), bias("mlp.up_proj"),
+        bias("mlp.down_proj")});
+  }
+  inverseFrequencies_ = InverseFrequencies(config_).to(embed_.device());
+}
+
+TensorMap Transformer::Parameters() const {
+  TensorMap parameters{{"model.embed_tokens.weight", embed_}, {"model.norm.weight", finalNorm_}};
+  if (!config_.tieWordEmbeddings) parameters.emplace("lm_head.weight", lmHead_);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const std::string prefix = "model.layers." + std::to_string(i) + ".";
+    const LayerWeights& layer = layers_[i];
+    const std::pair<const char*, const at::Tensor*> named[] = {
+        {"input_layernorm.weight", &layer.inputNorm}, {"post_attention_layernorm.weight", &layer.postAttentionNorm},
+        {"self_attn.q_proj.weight", &layer.q},        {"self_attn.k_proj.weight", &layer.k},
+        {"self_attn.v_proj.weight", &layer.v},        {"self_attn.o_proj.weight", &layer.o},
+        {"self_attn.q_proj.bias", &layer.qBias},      {"self_attn.k_proj.bias", &layer.kBias},
+        {"self_attn.v_proj.bias", &layer.vBias},      {"self_attn.o_proj.bias", &layer.oBias},
+        {"mlp.gate_proj.weight", &layer.gate},        {"mlp.up_proj.weight", &layer.up},
+        {"mlp.down_proj.weight", &layer.down},        {"mlp.gate_proj.bias", &layer.gateBias},
+        {"mlp.up_proj.bias", &layer.upBias},          {"mlp.down_proj.bias", &layer.downBias},
+    };
+    for (const auto& [name, tensor] : named) {
+      if (tensor->defined()) parameters.emplace(prefix + name, *tensor);
+    }
+  }
+  return parameters;
+}
+
+rollout::KvCache Transformer::NewCache(int64_t rows, int64_t capacity) const {
+  return rollout::KvCache::Empty(rows, config_.numLayers, config_.numKvHeads, config_.headDim, capacity,
+                                 embed_.options());
+}
+
+at::Tensor Transformer::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
+  const at::Tensor x32 = x.to(at::kFloat);
+  const at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + config_.rmsNormEps);
+  return weight * normed.to(x.scalar_type());
+}
+
+std::pair<at::Tensor, at::Tensor> Transformer::Rotary(const at::Tensor& positions) const {
+  const at::Tensor angles = positions.to(at::kFloat).unsqueeze(-1) * inverseFrequencies_;  // [rows, T, dim/2]
+  const at::Tensor doubled = at::cat({angles, angles}, -1).unsqueeze(1);                 // [rows, 1, T, dim]
+  return {doubled.cos().to(dtype()), doubled.sin().to(dtype())};
+}
+
+at::Tensor Transformer::Attention(int64_t layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                  const at::Tensor& mask, rollout::KvCache* cache, int64_t start) const {
+  const LayerWeights& w = layers_[layer];
+  const int64_t rows = x.size(0), count = x.size(1), dim = config_.headDim;
+  const auto heads = [&](const at::Tensor& projected, int64_t headCount) {
+    return projected.view({rows, count, headCount, dim}).transpose(1, 2);
+  };
+  at::Tensor q = heads(Linear(x, w.q, w.qBias), config_.numHeads);
+  at::Tensor k = heads(Linear(x, w.k, w.kBias), config_.numKvHeads);
+  at::Tensor v = heads(Linear(x, w.v, w.vBias), config_.numKvHeads);
+  q = q * cos + RotateHalf(q) * sin;
+  k = k * cos + RotateHalf(k) * sin;
+  if (cache != nullptr) {
+    cache->keys[layer].narrow(2, start, count).copy_(k);
+    cache->values[layer].narrow(2, start, count).copy_(v);
+    k = cache->keys[layer].narrow(2, 0, start + count);
+    v = cache->values[layer].narrow(2, 0, start + count);
+  }
+  const at::Tensor attended = at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false,
+                                                               /*scale=*/std::nullopt, /*enable_gqa=*/true);
+  return Linear(attended.transpose(1, 2).reshape({rows, count, config_.numHeads * dim}), w.o, w.oBias);
+}
+
+at::Tensor Transformer::Mlp(const LayerWeights& w, const at::Tensor& x) const {
+  return Linear(at::silu(Linear(x, w.gate, w.gateBias)) * Linear(x, w.up, w.upBias), w.down, w.downBias);
+}
+
+at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache) const {
+  const int64_t count = tokens.size(1);
+  const int64_t start = cache != nullptr ? cache->length : 0;
+  at::Tensor positions, keyValid;
+  if (cache != nullptr) {
+    positions = cache->Append(tokenValid);
+    keyValid = cache->valid.narrow(1, 0, start + count);
+  } else {
+    const at::Tensor steps = tokenValid.to(at::kLong);
+    positions = steps.cumsum(1) - steps;
+    keyValid = tokenValid;
+  }
+  // Query i (column start+i) sees valid keys up to its own column. A padding query sees itself as
+  // well, so that no row of the softmax is empty (which would give NaN); its output is never used.
+  const auto options = at::TensorOptions().dtype(at::kLong).device(tokens.device());
+  const at::Tensor queryColumn = at::arange(start, start + count, options).view({count, 1});
+  const at::Tensor keyColumn = at::arange(0, start + count, options).view({1, start + count});
+  at::Tensor visible = keyColumn <= queryColumn;
+  if (config_.slidingWindow) visible = visible & (keyColumn > queryColumn - *config_.slidingWindow);
+  const at::Tensor mask =
+      (visible.unsqueeze(0) & keyValid.unsqueeze(1)) | (keyColumn == queryColumn).unsqueeze(0);  // [rows, T, keys]
+  const at::Tensor attendMask = mask.unsqueeze(1);                  // broadcast over heads
+  const auto [cos, sin] = Rotary(positions);
+
+  at::Tensor x = at::embedding(embed_, tokens);
+  for (int64_t layer = 0; layer < config_.numLayers; ++layer) {
+    x = x + Attention(layer, RmsNorm(x, layers_[layer].inputNorm), cos, sin, attendMask, cache, start);
+    x = x + Mlp(layers_[layer], RmsNorm(x, layers_[layer].postAttentionNorm));
+  }
+  return RmsNorm(x, finalNorm_);
+}
+
+at::Tensor Transformer::Logits(const at::Tensor& hidden) const { return at::linear(hidden, lmHead_).to(at::kFloat); }
+
+}  // namespace genius::model

@@ -1,0 +1,59 @@
+// The decoder of the Llama / Qwen2 / Mistral families, computed as transformers computes it:
+// embeddings, RMSNorm (in float32), RoPE (default, linear or llama3 scaling), grouped-query attention
+// through scaled_dot_product_attention, SwiGLU MLP, final norm and LM head.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "model/config.h"
+#include "model/safetensors.h"
+#include "rollout/kv_cache.h"
+
+namespace genius::model {
+
+struct LayerWeights {
+  at::Tensor inputNorm, postAttentionNorm;
+  at::Tensor q, k, v, o;                  // [out, in] as in nn.Linear
+  at::Tensor qBias, kBias, vBias, oBias;  // undefined when the model has none
+  at::Tensor gate, up, down;
+  at::Tensor gateBias, upBias, downBias;
+};
+
+class Transformer {
+ public:
+  // Takes the tensors of LoadWeights (shapes already checked against `config`).
+  Transformer(ModelConfig config, const TensorMap& weights);
+
+  const ModelConfig& config() const { return config_; }
+  at::Device device() const { return embed_.device(); }
+  at::ScalarType dtype() const { return embed_.scalar_type(); }
+  const at::Tensor& lmHead() const { return lmHead_; }
+  // Every parameter by its Hugging Face name (tied: no lm_head.weight).
+  TensorMap Parameters() const;
+
+  // Final-norm hidden states [rows, T, hidden] of `tokens` [rows, T]. With a cache, the tokens are
+  // appended to it (tokenValid [rows, T] marks real tokens) and attend to all its valid columns;
+  // without one, the batch attends causally within itself under tokenValid.
+  at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache) const;
+  // Logits in float32 of hidden states [..., hidden].
+  at::Tensor Logits(const at::Tensor& hidden) const;
+
+  rollout::KvCache NewCache(int64_t rows, int64_t capacity) const;
+
+ private:
+  at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
+  // cos, sin [rows, 1, T, headDim] of `positions` [rows, T].
+  std::pair<at::Tensor, at::Tensor> Rotary(const at::Tensor& positions) const;
+  at::Tensor Attention(int64_t layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                       const at::Tensor& mask, rollout::KvCache* cache, int64_t start) const;
+  at::Tensor Mlp(const LayerWeights& weights, const at::Tensor& x) const;
+
+  ModelConfig config_;
+  at::Tensor embed_, finalNorm_, lmHead_;
+  std::vector<LayerWeights> layers_;
+  at::Tensor inverseFrequencies_;  // [headDim / 2] float32, with rope scaling applied
+};
+
+}  // namespace genius::model

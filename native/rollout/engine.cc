@@ -1,0 +1,171 @@
+#include "rollout/engine.h"
+
+#include <algorithm>
+
+namespace genius::rollout {
+
+const char* FinishReasonName(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kEos: return "eos";
+    case FinishReason::kStop: return "stop";
+    default: return "length";
+  }
+}
+
+namespace {
+
+// Compaction copies the whole cache, so it waits until a quarter of the rows are done.
+constexpr double kCompactWhenFinished = 0.25;
+
+struct Prefilled {
+  KvCache cache;
+  at::Tensor logits;  // [inputs, vocab] for each input's next token
+  int64_t computedTokens = 0;
+};
+
+// Left-pads the prompts into one batch and runs them through the model once.
+Prefilled PrefillPrompts(const model::Transformer& model, const GenerateRequest& request) {
+  const auto& prompts = request.prompts;
+  int64_t longest = 0, total = 0;
+  for (const auto& prompt : prompts) {
+    longest = std::max<int64_t>(longest, prompt.size());
+    total += prompt.size();
+  }
+  const int64_t rows = prompts.size();
+  at::Tensor tokens = at::zeros({rows, longest}, at::kLong);
+  at::Tensor valid = at::zeros({rows, longest}, at::kBool);
+  for (int64_t row = 0; row < rows; ++row) {
+    const int64_t offset = longest - static_cast<int64_t>(prompts[row].size());
+    tokens[row].narrow(0, offset, prompts[row].size())
+        .copy_(at::tensor(prompts[row], at::kLong));
+    valid[row].narrow(0, offset, prompts[row].size()).fill_(true);
+  }
+  Prefilled result{model.NewCache(rows, longest + request.maxNewTokens), {}, total};
+  const at::Tensor hidden = model.Forward(tokens.to(model.device()), valid.to(model.device()), &result.cache);
+  result.logits = model.Logits(hidden.select(1, longest - 1));
+  return result;
+}
+
+// Feeds each continued row's pending token (the last one sampled but not yet run).
+Prefilled ContinueRows(const model::Transformer& model, const GenerateRequest& request) {
+  const at::Tensor rows = at::tensor(request.fromRows, at::kLong);
+  Prefilled result{request.from->Select(rows), {}, static_cast<int64_t>(request.fromRows.size())};
+  result.cache.Reserve(result.cache.length + 1 + request.maxNewTokens);
+  const at::Tensor pending = result.cache.pending.unsqueeze(1);
+  const at::Tensor hidden = model.Forward(pending.clamp_min(0), (pending >= 0), &result.cache);
+  result.cache.pending.fill_(-1);
+  result.logits = model.Logits(hidden.select(1, 0));
+  return result;
+}
+
+bool EndsWith(const std::vector<int64_t>& tokens, const std::vector<int64_t>& suffix) {
+  return !suffix.empty() && tokens.size() >= suffix.size() &&
+         std::equal(suffix.rbegin(), suffix.rend(), tokens.rbegin());
+}
+
+std::optional<FinishReason> StopReason(const Sample& sample, const StopConditions& stop, const bool* stopMask,
+                                       int64_t maxNewTokens) {
+  const int64_t token = sample.tokens.back();
+  if (std::find(stop.eosTokenIds.begin(), stop.eosTokenIds.end(), token) != stop.eosTokenIds.end()) {
+    return FinishReason::kEos;
+  }
+  if (stopMask != nullptr && stopMask[token]) return FinishReason::kStop;
+  for (const auto& sequence : stop.stopSequences) {
+    if (EndsWith(sample.tokens, sequence)) return FinishReason::kStop;
+  }
+  if (static_cast<int64_t>(sample.tokens.size()) >= maxNewTokens) return FinishReason::kLength;
+  return std::nullopt;
+}
+
+}  // namespace
+
+GenerateResult Generate(const model::Transformer& model, const GenerateRequest& request,
+                        const std::function<void(int64_t step)>& checkpoint) {
+  Prefilled start = request.from ? ContinueRows(model, request) : PrefillPrompts(model, request);
+  const int64_t inputs = start.cache.rows();
+  const int64_t n = request.samplesPerInput;
+
+  // Fork every input into its n samples: the cache rows and the next-token logits.
+  const at::Tensor fork =
+      at::arange(inputs, at::kLong).repeat_interleave(n).to(model.device());
+  KvCache cache = n == 1 ? std::move(start.cache) : start.cache.Select(fork);
+  at::Tensor logits = n == 1 ? start.logits : start.logits.index_select(0, fork);
+  cache.Reserve(cache.length + request.maxNewTokens);
+
+  GenerateResult result;
+  result.computedTokens = start.computedTokens;
+  result.samples.resize(inputs * n);
+  for (int64_t i = 0; i < inputs * n; ++i) result.samples[i].input = i / n;
+
+  const at::Tensor stopMask =
+      request.stop.stopTokenMask.defined() ? request.stop.stopTokenMask.to(at::kCPU, at::kBool).contiguous() : at::Tensor();
+  const bool* stopMaskData = stopMask.defined() ? stopMask.data_ptr<bool>() : nullptr;
+  at::Generator generator = MakeGenerator(model.device(), request.seed);
+
+  std::vector<int64_t> rowSample(inputs * n);  // cache row -> sample index
+  for (int64_t i = 0; i < inputs * n; ++i) rowSample[i] = i;
+  std::vector<bool> rowDone(inputs * n, false);
+  int64_t doneRows = 0;
+
+  for (int64_t step = 0; step < request.maxNewTokens; ++step) {
+    checkpoint(step);
+    const Draw draw = SampleTokens(logits, request.sampling, generator);
+    const at::Tensor tokens = draw.tokens.to(at::kCPU);
+    const at::Tensor logprobs = draw.logprobs.to(at::kCPU, at::kFloat);
+    const int64_t* tokenData = tokens.data_ptr<int64_t>();
+    const float* logprobData = logprobs.data_ptr<float>();
+    std::vector<bool> feed(rowSample.size(), false);
+    for (size_t row = 0; row < rowSample.size(); ++row) {
+      if (rowDone[row]) continue;
+      Sample& sample = result.samples[rowSample[row]];
+      sample.tokens.push_back(tokenData[row]);
+      sample.logprobs.push_back(logprobData[row]);
+      sample.logprobSum += logprobData[row];
+      if (auto reason = StopReason(sample, request.stop, stopMaskData, request.maxNewTokens)) {
+        sample.finishReason = *reason;
+        rowDone[row] = true;
+        ++doneRows;
+      } else {
+        feed[row] = true;
+      }
+    }
+    if (doneRows == static_cast<int64_t>(rowSample.size())) break;
+
+    if (!request.keepCache && doneRows >= kCompactWhenFinished * rowSample.size()) {
+      std::vector<int64_t> keep;
+      std::vector<int64_t> keptSamples;
+      for (size_t row = 0; row < rowSample.size(); ++row) {
+        if (!rowDone[row]) {
+          keep.push_back(row);
+          keptSamples.push_back(rowSample[row]);
+        }
+      }
+      const at::Tensor keepIndex = at::tensor(keep, at::kLong).to(model.device());
+      cache = cache.Select(keepIndex);
+      cache.Reserve(cache.length + request.maxNewTokens - step);
+      rowSample = keptSamples;
+      rowDone.assign(keep.size(), false);
+      feed.assign(keep.size(), true);
+      doneRows = 0;
+      const at::Tensor nextTokens = draw.tokens.index_select(0, keepIndex).unsqueeze(1);
+      logits = model.Logits(model.Forward(nextTokens, at::ones_like(nextTokens, at::kBool), &cache).select(1, 0));
+      result.computedTokens += static_cast<int64_t>(keep.size());
+      continue;
+    }
+    // Finished rows (kept when the cache is kept) get an invalid column: nothing is added to them.
+    const at::Tensor feedMask =
+        at::tensor(std::vector<uint8_t>(feed.begin(), feed.end())).to(at::kBool).to(model.device()).unsqueeze(1);
+    logits = model.Logits(model.Forward(draw.tokens.unsqueeze(1), feedMask, &cache).select(1, 0));
+    result.computedTokens += static_cast<int64_t>(rowSample.size() - doneRows);
+  }
+  if (request.keepCache) {
+    // Without compaction row r is sample r; its last token was drawn but never fed: it is pending.
+    std::vector<int64_t> pending;
+    for (const Sample& sample : result.samples) pending.push_back(sample.tokens.back());
+    cache.pending = at::tensor(pending, at::kLong).to(model.device());
+    result.cache = std::make_shared<const KvCache>(std::move(cache));
+  }
+  return result;
+}
+
+}  // namespace genius::rollout

@@ -1,0 +1,54 @@
+#include "rollout/sampling.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+
+#include <limits>
+
+namespace genius::rollout {
+
+namespace {
+
+// Probabilities after temperature, top-k and top-p; excluded tokens get exactly 0.
+at::Tensor FilteredProbabilities(const at::Tensor& logits, const SamplingOptions& options) {
+  at::Tensor scaled = logits / options.temperature;
+  const double negativeInfinity = -std::numeric_limits<double>::infinity();
+  if (options.topK > 0 && options.topK < scaled.size(-1)) {
+    const at::Tensor kth = std::get<0>(scaled.topk(options.topK, -1)).narrow(-1, options.topK - 1, 1);
+    scaled = scaled.masked_fill(scaled < kth, negativeInfinity);
+  }
+  at::Tensor probabilities = at::softmax(scaled, -1);
+  if (options.topP < 1.0) {
+    const auto [sorted, order] = probabilities.sort(-1, /*descending=*/true);
+    // Keep the smallest prefix whose mass reaches topP: a token goes when the mass before it does.
+    const at::Tensor massBefore = sorted.cumsum(-1) - sorted;
+    const at::Tensor removeSorted = massBefore >= options.topP;
+    const at::Tensor remove = at::zeros_like(removeSorted).scatter(-1, order, removeSorted);
+    probabilities = probabilities.masked_fill(remove, 0.0);
+  }
+  return probabilities;
+}
+
+}  // namespace
+
+Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, at::Generator& generator) {
+  const at::Tensor logprobs = at::log_softmax(logits, -1);
+  at::Tensor tokens;
+  if (options.temperature == 0.0) {
+    tokens = logits.argmax(-1);
+  } else {
+    const at::Tensor probabilities = FilteredProbabilities(logits, options);
+    const at::Tensor noise = at::empty_like(probabilities).exponential_(1.0, generator);
+    tokens = (probabilities / noise).argmax(-1);
+  }
+  return {tokens, logprobs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)};
+}
+
+at::Generator MakeGenerator(const at::Device& device, uint64_t seed) {
+  at::Generator generator = device.is_cuda() ? at::detail::getCUDAHooks().getNewGenerator(device.index())
+                                             : at::make_generator<at::CPUGeneratorImpl>(seed);
+  generator.set_current_seed(seed);
+  return generator;
+}
+
+}  // namespace genius::rollout

@@ -1,0 +1,213 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ErrorCode, Model } from '../lib';
+import { runReference } from './helpers/python';
+
+// Tiny random checkpoints written by transformers itself: Llama (GQA), Llama with llama3 rope
+// scaling, Qwen2 (q/k/v bias, tied embeddings), Mistral (sliding window).
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-engine-'));
+const models = runReference<Record<string, string>>('make_tiny_models.py', { out: dir, initializer_range: 0.2 });
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Deterministic token ids in [1, vocab) of a given length. */
+const tokens = (length: number, salt: number, vocab = 256): number[] =>
+  Array.from({ length }, (_, i) => 1 + ((i * 37 + salt * 101) % (vocab - 1)));
+
+interface Reference {
+  logits: number[][];
+  greedy: { tokens: number[]; logprobs: number[] }[];
+}
+
+describe.each(Object.keys(models))('%s: parity with transformers', (name) => {
+  const prompts = [tokens(5, 1), tokens(17, 2), tokens(9, 3)];
+  const sequence = tokens(40, 4);
+  let model: Model;
+  let reference: Reference;
+  beforeAll(async () => {
+    model = await Model.load(models[name]);
+    reference = runReference<Reference>('hf_rollout.py', {
+      dir: models[name],
+      logits_tokens: sequence,
+      greedy_prompts: prompts,
+      max_new_tokens: 32,
+    });
+  });
+  afterAll(() => model.dispose());
+
+  it('gives the same logits (float32, max abs diff <= 1e-4)', async () => {
+    using logits = await model.logits(sequence);
+    expect(logits.shape).toEqual([sequence.length, 256]);
+    const ours = logits.toArray() as Float32Array;
+    const worst = Math.max(...reference.logits.flat().map((v, i) => Math.abs(v - ours[i])));
+    expect(worst).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('decodes 32 greedy tokens identically, batched with ragged prompts, with the same log-probs', async () => {
+    const result = await model.generate(prompts, { maxNewTokens: 32, temperature: 0, eosTokenIds: [] });
+    expect(result.samples).toHaveLength(prompts.length);
+    result.samples.forEach((sample, i) => {
+      expect(sample.input).toBe(i);
+      expect(Array.from(sample.tokens)).toEqual(reference.greedy[i].tokens);
+      expect(sample.finishReason).toBe('length');
+      const worst = Math.max(...reference.greedy[i].logprobs.map((v, j) => Math.abs(v - sample.logprobs[j])));
+      expect(worst).toBeLessThanOrEqual(1e-4);
+      const sum = Array.from(sample.logprobs).reduce((a, b) => a + b, 0);
+      expect(sample.logprobSum).toBeCloseTo(sum, 4);
+    });
+  });
+
+  it('continues a kept cache exactly like generating the whole sequence at once', async () => {
+    const first = await model.generate(prompts, { maxNewTokens: 6, temperature: 0, eosTokenIds: [], keepCache: true });
+    const rest = await model.continue(first.cache!, [0, 1, 2], { maxNewTokens: 10, temperature: 0, eosTokenIds: [] });
+    first.cache!.dispose();
+    rest.samples.forEach((sample, i) => {
+      const whole = [...first.samples[i].tokens, ...sample.tokens];
+      expect(whole).toEqual(reference.greedy[i].tokens.slice(0, 16));
+    });
+  });
+});
+
+describe('sampling', () => {
+  let model: Model;
+  beforeAll(async () => {
+    model = await Model.load(models.llama);
+  });
+  afterAll(() => model.dispose());
+  const prompt = [tokens(6, 7)];
+
+  it('repeats with the same seed and differs with another', async () => {
+    const options = { n: 4, maxNewTokens: 12, temperature: 1, seed: 11, eosTokenIds: [] };
+    const a = await model.generate(prompt, options);
+    const b = await model.generate(prompt, options);
+    const c = await model.generate(prompt, { ...options, seed: 12 });
+    const ids = (g: typeof a) => g.samples.map((s) => Array.from(s.tokens));
+    expect(ids(a)).toEqual(ids(b));
+    expect(ids(a)).not.toEqual(ids(c));
+  });
+
+  it('draws first tokens with the model distribution (chi-square over 4096 samples)', async () => {
+    using logits = await model.logits(prompt[0]);
+    const row = Array.from((logits.toArray() as Float32Array).slice((prompt[0].length - 1) * 256));
+    const max = Math.max(...row);
+    const weights = row.map((v) => Math.exp(v - max));
+    const total = weights.reduce((a, b) => a + b, 0);
+    const draws = 4096;
+    const result = await model.generate(prompt, { n: draws, maxNewTokens: 1, temperature: 1, seed: 3, eosTokenIds: [] });
+    const counts = new Array<number>(256).fill(0);
+    for (const sample of result.samples) counts[sample.tokens[0]]++;
+    // Pool tokens with small expected counts into one bin so the chi-square approximation holds.
+    let chi = 0;
+    let bins = 0;
+    let pooledExpected = 0;
+    let pooledObserved = 0;
+    weights.forEach((w, token) => {
+      const expected = (w / total) * draws;
+      if (expected >= 5) {
+        chi += (counts[token] - expected) ** 2 / expected;
+        bins++;
+      } else {
+        pooledExpected += expected;
+        pooledObserved += counts[token];
+      }
+    });
+    if (pooledExpected > 0) {
+      chi += (pooledObserved - pooledExpected) ** 2 / pooledExpected;
+      bins++;
+    }
+    // 99.9th percentile of chi-square with k dof is below k + 3.1*sqrt(2k) + 10 for these k.
+    expect(chi).toBeLessThan(bins - 1 + 3.1 * Math.sqrt(2 * (bins - 1)) + 10);
+  });
+
+  it('never emits tokens outside top-k or top-p', async () => {
+    using logits = await model.logits(prompt[0]);
+    const row = Array.from((logits.toArray() as Float32Array).slice((prompt[0].length - 1) * 256));
+    const order = row.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]);
+    const topK = new Set(order.slice(0, 3).map(([, i]) => i));
+    const k = await model.generate(prompt, { n: 500, maxNewTokens: 1, topK: 3, seed: 1, eosTokenIds: [] });
+    for (const sample of k.samples) expect(topK.has(sample.tokens[0])).toBe(true);
+
+    const max = order[0][0];
+    const probs = order.map(([v, i]) => [Math.exp(v - max), i] as const);
+    const total = probs.reduce((a, [p]) => a + p, 0);
+    const allowed = new Set<number>();
+    let mass = 0;
+    for (const [p, i] of probs) {
+      if (mass >= 0.5 * total) break;
+      allowed.add(i);
+      mass += p;
+    }
+    const p = await model.generate(prompt, { n: 500, maxNewTokens: 1, topP: 0.5, seed: 2, eosTokenIds: [] });
+    for (const sample of p.samples) expect(allowed.has(sample.tokens[0])).toBe(true);
+  });
+
+  it('stops at eos, at stop-mask tokens and at stop sequences, and says why', async () => {
+    const free = await model.generate(prompt, { maxNewTokens: 20, temperature: 0, eosTokenIds: [] });
+    const greedy = Array.from(free.samples[0].tokens);
+    const eos = await model.generate(prompt, { maxNewTokens: 20, temperature: 0, eosTokenIds: [greedy[4]] });
+    expect(eos.samples[0].finishReason).toBe('eos');
+    expect(Array.from(eos.samples[0].tokens)).toEqual(greedy.slice(0, greedy.indexOf(greedy[4]) + 1));
+
+    const mask = new Uint8Array(256);
+    mask[greedy[6]] = 1;
+    const masked = await model.generate(prompt, { maxNewTokens: 20, temperature: 0, eosTokenIds: [], stopTokenMask: mask });
+    expect(masked.samples[0].finishReason).toBe('stop');
+    expect(Array.from(masked.samples[0].tokens)).toEqual(greedy.slice(0, greedy.indexOf(greedy[6]) + 1));
+
+    const sequence = greedy.slice(8, 10);
+    const stopped = await model.generate(prompt, { maxNewTokens: 20, temperature: 0, eosTokenIds: [], stopSequences: [sequence] });
+    expect(stopped.samples[0].finishReason).toBe('stop');
+    expect(Array.from(stopped.samples[0].tokens).slice(-2)).toEqual(sequence);
+  });
+
+  it('prefills each prompt once for its n samples', async () => {
+    const result = await model.generate([tokens(30, 1)], { n: 8, maxNewTokens: 4, eosTokenIds: [], seed: 1 });
+    // 30 prompt tokens once, then at most 8 rows x 3 fed tokens (the 4th is never fed).
+    expect(result.computedTokens).toBeLessThanOrEqual(30 + 8 * 3);
+  });
+});
+
+describe('bad input', () => {
+  let model: Model;
+  beforeAll(async () => {
+    model = await Model.load(models.qwen2);
+  });
+  afterAll(() => model.dispose());
+  const invalid = { code: ErrorCode.InvalidArgument };
+
+  it.each([
+    ['a token id >= vocab', [[1, 256]], { maxNewTokens: 1 }],
+    ['a negative token id', [[-1]], { maxNewTokens: 1 }],
+    ['an empty prompt', [[]], { maxNewTokens: 1 }],
+    ['no prompts', [], { maxNewTokens: 1 }],
+    ['max tokens 0', [[1]], { maxNewTokens: 0 }],
+    ['absurd max tokens', [[1]], { maxNewTokens: 1e9 }],
+    ['past the model positions', [[1]], { maxNewTokens: 600 }],
+    ['negative temperature', [[1]], { maxNewTokens: 1, temperature: -1 }],
+    ['top-p 0', [[1]], { maxNewTokens: 1, topP: 0 }],
+    ['NaN top-k', [[1]], { maxNewTokens: 1, topK: Number.NaN }],
+    ['a stop mask too long', [[1]], { maxNewTokens: 1, stopTokenMask: new Uint8Array(300) }],
+    ['n = 0', [[1]], { maxNewTokens: 1, n: 0 }],
+  ])('%s', async (_name, prompts, options) => {
+    await expect(model.generate(prompts as number[][], options)).rejects.toMatchObject(invalid);
+  });
+
+  it('rejects a missing directory and a missing weights file with the path', async () => {
+    await expect(Model.load(path.join(dir, 'nope'))).rejects.toMatchObject({ code: ErrorCode.BadFile });
+    const empty = fs.mkdtempSync(path.join(dir, 'only-config-'));
+    fs.copyFileSync(path.join(models.qwen2, 'config.json'), path.join(empty, 'config.json'));
+    await expect(Model.load(empty)).rejects.toMatchObject({ code: ErrorCode.BadFile });
+  });
+
+  it('refuses rows outside a kept cache and a disposed model', async () => {
+    const first = await model.generate([[1, 2]], { maxNewTokens: 2, keepCache: true });
+    await expect(model.continue(first.cache!, [1], { maxNewTokens: 1 })).rejects.toMatchObject(invalid);
+    first.cache!.dispose();
+    await expect(model.continue(first.cache!, [0], { maxNewTokens: 1 })).rejects.toMatchObject({
+      code: ErrorCode.Disposed,
+    });
+    const other = await Model.load(models.qwen2);
+    other.dispose();
+    await expect(other.generate([[1]], { maxNewTokens: 1 })).rejects.toMatchObject({ code: ErrorCode.Disposed });
+  });
+});

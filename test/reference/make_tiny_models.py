@@ -1,0 +1,96 @@
+"""Writes tiny random Hugging Face checkpoints with transformers itself, one per supported family.
+
+stdin: {"out": dir, "initializer_range"?: std}. Writes out/<name>/ (config.json, generation_config.json, model.safetensors) and
+prints {name: dir}. Every model: hidden 64, 2 layers, 4 heads, 2 kv heads, intermediate 128, vocab
+256, float32, weights from torch.manual_seed(0).
+"""
+import json
+import os
+import sys
+
+import torch
+from transformers import (
+    GenerationConfig,
+    LlamaConfig,
+    LlamaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+)
+
+SHAPE = dict(
+    hidden_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    intermediate_size=128,
+    vocab_size=256,
+    max_position_embeddings=512,
+    dtype="float32",
+)
+
+# name: (model class, config, generation config); eos lists differ from config.json's on purpose,
+# so that readers must merge the two.
+MODELS = {
+    "llama": (
+        LlamaForCausalLM,
+        LlamaConfig(**SHAPE, bos_token_id=1, eos_token_id=2, rope_theta=10000.0),
+        GenerationConfig(bos_token_id=1, eos_token_id=[2, 7]),
+    ),
+    "llama3": (
+        LlamaForCausalLM,
+        LlamaConfig(
+            **SHAPE,
+            bos_token_id=1,
+            eos_token_id=[2, 3],
+            rope_scaling={
+                "rope_type": "llama3",
+                "rope_theta": 500000.0,
+                "factor": 8.0,
+                "low_freq_factor": 1.0,
+                "high_freq_factor": 4.0,
+                "original_max_position_embeddings": 128,
+            },
+        ),
+        GenerationConfig(bos_token_id=1, eos_token_id=[3, 9]),
+    ),
+    "qwen2": (
+        Qwen2ForCausalLM,
+        Qwen2Config(**SHAPE, tie_word_embeddings=True, bos_token_id=4, eos_token_id=5, rope_theta=1000000.0),
+        GenerationConfig(bos_token_id=4, eos_token_id=[5, 6], pad_token_id=5),
+    ),
+    "mistral": (
+        MistralForCausalLM,
+        MistralConfig(**SHAPE, sliding_window=128, bos_token_id=1, eos_token_id=2),
+        GenerationConfig(bos_token_id=1, eos_token_id=2),
+    ),
+}
+
+
+def main():
+    request = json.load(sys.stdin)
+    out = request["out"]
+    # Optional: a wider weight init makes next-token distributions peaked, so that greedy decoding
+    # is not decided by float rounding; random biases make Qwen2's q/k/v biases matter.
+    initializer_range = request.get("initializer_range")
+    dirs = {}
+    for name, (model_class, config, generation) in MODELS.items():
+        if initializer_range is not None:
+            config.initializer_range = initializer_range
+        torch.manual_seed(0)
+        model = model_class(config).eval()
+        if initializer_range is not None:
+            with torch.no_grad():
+                for parameter_name, parameter in model.named_parameters():
+                    if parameter_name.endswith(".bias"):
+                        parameter.normal_(0.0, initializer_range)
+        model.generation_config = generation
+        target = os.path.join(out, name)
+        model.save_pretrained(target)
+        dirs[name] = target
+    print(json.dumps(dirs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""transformers as the reference for our config parsing and weight loading.
+
+stdin {"op": "describe", "dir": d}: how transformers reads d's config.json and generation_config.json,
+  in ModelConfig's field names, plus the bias flags of the modules it builds from them.
+stdin {"op": "state_dict", "dir": d}: from_pretrained(d)'s state_dict as {name: digest}
+  (digest as in safetensors_reference.py: shape and sha256 of the float64 values).
+stdin {"op": "save", "config": {...}, "out": d}: builds a model from a config dict (model_type
+  included) with torch.manual_seed(0) and save_pretrained's it to d.
+"""
+import hashlib
+import json
+import os
+import sys
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
+
+
+def digest(tensor):
+    data = tensor.detach().to(torch.float64).contiguous().numpy().tobytes()
+    return {"shape": list(tensor.shape), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def id_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def describe(model_dir):
+    config = AutoConfig.from_pretrained(model_dir)
+    generation = (
+        GenerationConfig.from_pretrained(model_dir)
+        if os.path.exists(os.path.join(model_dir, "generation_config.json"))
+        else None
+    )
+    rope = config.rope_parameters
+    rope_type = rope.get("rope_type", "default")
+    scaling = None
+    if rope_type != "default":
+        scaling = {"type": rope_type, "factor": rope["factor"]}
+        if rope_type == "llama3":
+            scaling.update(
+                lowFreqFactor=rope["low_freq_factor"],
+                highFreqFactor=rope["high_freq_factor"],
+                originalMaxPositions=rope["original_max_position_embeddings"],
+            )
+    eos = id_list(generation.eos_token_id if generation else None)
+    eos += [token for token in id_list(config.eos_token_id) if token not in eos]
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    layer = model.model.layers[0]
+    dtype = config.dtype
+    return {
+        "modelType": config.model_type,
+        "hiddenSize": config.hidden_size,
+        "numLayers": config.num_hidden_layers,
+        "numHeads": config.num_attention_heads,
+        "numKvHeads": config.num_key_value_heads,
+        "headDim": layer.self_attn.head_dim,
+        "intermediateSize": config.intermediate_size,
+        "vocabSize": config.vocab_size,
+        "maxPositions": config.max_position_embeddings,
+        "rmsNormEps": config.rms_norm_eps,
+        "ropeTheta": rope["rope_theta"],
+        "ropeScaling": scaling,
+        "attentionBias": layer.self_attn.q_proj.bias is not None,
+        "attentionOutputBias": layer.self_attn.o_proj.bias is not None,
+        "mlpBias": layer.mlp.gate_proj.bias is not None,
+        "tieWordEmbeddings": config.tie_word_embeddings,
+        "eosTokenIds": eos,
+        "bosTokenId": config.bos_token_id if config.bos_token_id is not None else (generation and generation.bos_token_id),
+        "padTokenId": config.pad_token_id if config.pad_token_id is not None else (generation and generation.pad_token_id),
+        "slidingWindow": getattr(config, "sliding_window", None),
+        "torchDtype": str(dtype).removeprefix("torch.") if dtype is not None else "float32",
+        "weights": {name: list(tensor.shape) for name, tensor in model.state_dict().items()},
+    }
+
+
+def main():
+    request = json.load(sys.stdin)
+    if request["op"] == "describe":
+        print(json.dumps(describe(request["dir"])))
+    elif request["op"] == "state_dict":
+        model = AutoModelForCausalLM.from_pretrained(request["dir"], dtype=torch.float32)
+        print(json.dumps({name: digest(tensor) for name, tensor in model.state_dict().items()}))
+    elif request["op"] == "save":
+        fields = dict(request["config"])
+        config = AutoConfig.for_model(fields.pop("model_type"), **fields)
+        torch.manual_seed(0)
+        AutoModelForCausalLM.from_config(config).save_pretrained(request["out"])
+        print(json.dumps({"dir": request["out"]}))
+    else:
+        raise ValueError(f"unknown op {request['op']}")
+
+
+if __name__ == "__main__":
+    main()
