@@ -9,6 +9,7 @@ export const ErrorCode = {
   Internal: 'ERR_GENIUS_INTERNAL',
   NativeLoad: 'ERR_GENIUS_NATIVE_LOAD',
   BadFile: 'ERR_GENIUS_BAD_FILE',
+  NonFinite: 'ERR_GENIUS_NON_FINITE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -32,4 +32,63 @@ export {
   type SequenceLogprobGradOptions,
   type SequenceLogprobsWithGrad,
 } from './train/logprobs';
-export { Model, KvCache, type LoadOptions, type SamplingOptions, type Sample, type Generation, type FinishReason } from './model/model';
+export {
+  Model,
+  KvCache,
+  type LoadOptions,
+  type SamplingOptions,
+  type Sample,
+  type Generation,
+  type FinishReason,
+} from './model/model';
+export { endOfResponseIds, responseText } from './genius/responses';
+export { readQueries, readLabeledQueries, type Query, type LabeledQuery, type QueryId } from './data/queries';
+export { readRecords, parseRecord, type ExplorationRecord } from './data/records';
+export { Genius, queryKey, type GeniusEvent, type ExploreProgress, type ExploreCallOptions } from './genius/genius';
+export { DEFAULT_EXPLORE_OPTIONS, resolveExploreOptions, type ExploreOptions } from './genius/options';
+export { STRATEGIES, softmax, selectCandidates, type Strategy } from './genius/resampling';
+export {
+  REJECTED_SAMPLINGS,
+  recordPairs,
+  rejectionProbabilities,
+  type RejectedSampling,
+  type PairOptions,
+} from './genius/pair-selection';
+export {
+  openExploreRun,
+  RECORDS_FILE,
+  SETTINGS_FILE,
+  type ExploreRun,
+  type ExploreSettings,
+} from './genius/run-directory';
+export { extractAnswer, normalizeAnswer, answersMatch } from './eval/answer';
+export {
+  evaluate,
+  evaluationReport,
+  type EvaluateOptions,
+  type EvaluationEvent,
+  type EvaluationReport,
+  type QueryResult,
+  type Answer,
+} from './eval/evaluate';
+export { readPairs, parsePair, type PreferencePair, type ReadPairsOptions } from './data/pairs';
+export { readSftExamples, type SftExample } from './data/sft-examples';
+export {
+  encodePairs,
+  encodeSftExamples,
+  type TrainingSequence,
+  type TrainingPair,
+  type EncodeOptions,
+  type EncodeReport,
+} from './train/sequences';
+export { Trainer, type TrainerOptions, type StepResult, type ReferenceLogprobs } from './train/trainer';
+export {
+  optimize,
+  supervisedFineTune,
+  type TrainOptions,
+  type CheckpointOptions,
+  type StepMetrics,
+} from './train/optimize';
+export { linearWarmupRate, epochOrder } from './train/schedule';
+export { readTrainingState, type TrainingState } from './train/checkpoint';
+export type { InitOptions, SaveOptions } from './model/model';

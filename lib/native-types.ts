@@ -195,20 +195,30 @@ export interface NativeAddon {
 }
 
 // The LLM engine (native/js/model_handle.cc), merged into NativeAddon above.
-export interface NativeGenerateRequest {
+/** How a generate call samples and when its samples stop. */
+export interface SamplingOptions {
+  /** Samples per prompt (or per continued row). Default 1. */
+  n?: number;
+  maxNewTokens: number;
+  /** 0 is greedy. Default 1. */
+  temperature?: number;
+  topP?: number;
+  /** 0 disables. */
+  topK?: number;
+  seed?: number;
+  /** Default: the model's eos ids (generation_config.json merged with config.json). */
+  eosTokenIds?: number[];
+  /** Per vocabulary token: 1 where its text contains a stop string (see stopStringMask). */
+  stopTokenMask?: Uint8Array;
+  stopSequences?: number[][];
+  /** Keep the final KV cache (one row per sample) so that samples can be continued later. */
+  keepCache?: boolean;
+}
+
+export interface NativeGenerateRequest extends SamplingOptions {
   prompts?: (number[] | Int32Array)[];
   cache?: NativeKvCache;
   rows?: number[];
-  n?: number;
-  maxNewTokens: number;
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  seed?: number;
-  eosTokenIds?: number[];
-  stopTokenMask?: Uint8Array;
-  stopSequences?: number[][];
-  keepCache?: boolean;
 }
 
 export type FinishReason = 'eos' | 'stop' | 'length';
@@ -249,5 +259,76 @@ export interface NativeModel {
 }
 
 export interface NativeAddon {
-  loadModel(dir: string, options?: { device?: string; dtype?: DType }, asyncOptions?: AsyncOptions): Promise<NativeModel>;
+  loadModel(
+    dir: string,
+    options?: { device?: string; dtype?: DType },
+    asyncOptions?: AsyncOptions,
+  ): Promise<NativeModel>;
+}
+
+// Training (native/js/trainer_handle.cc, native/js/model_handle.cc), merged into NativeAddon above.
+/** Sequences in one flat buffer: sequence i is the next lengths[i] tokens, its first promptLengths[i] the prompt. */
+export interface NativeSequences {
+  tokens: Int32Array;
+  lengths: Int32Array;
+  promptLengths: Int32Array;
+}
+
+export interface NativeTrainerOptions extends PreferenceLossOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  /** 0: no clipping. */
+  maxGradNorm?: number;
+  microBatch?: number;
+  vocabChunk?: number;
+  autocastBf16?: boolean;
+  checkpointLayers?: boolean;
+}
+
+export interface NativePreferenceBatch {
+  chosen: NativeSequences;
+  rejected: NativeSequences;
+  referenceChosen?: Float64Array;
+  referenceRejected?: Float64Array;
+  chosenAdvantage?: Float64Array;
+  rejectedAdvantage?: Float64Array;
+}
+
+export interface NativeStepMetrics {
+  loss: number;
+  chosenReward: number;
+  rejectedReward: number;
+  accuracy: number;
+  margin: number;
+  gradNorm: number;
+  examples: number;
+  tokens: number;
+}
+
+export interface NativeTrainer {
+  preferenceStep(batch: NativePreferenceBatch, lr: number, options?: AsyncOptions): Promise<NativeStepMetrics>;
+  sftStep(sequences: NativeSequences, lr: number, options?: AsyncOptions): Promise<NativeStepMetrics>;
+  score(sequences: NativeSequences, options?: AsyncOptions): Promise<{ sum: Float64Array; mean: Float64Array }>;
+  saveState(path: string, options?: AsyncOptions): Promise<void>;
+  loadState(path: string, options?: AsyncOptions): Promise<void>;
+  dispose(): void;
+}
+
+export interface NativeModel {
+  save(dir: string, options?: { shardBytes?: number }, asyncOptions?: AsyncOptions): Promise<void>;
+}
+
+export interface NativeAddon {
+  initModel(
+    dir: string,
+    options?: { seed?: number; device?: string; dtype?: DType },
+    asyncOptions?: AsyncOptions,
+  ): Promise<NativeModel>;
+  createTrainer(
+    model: NativeModel,
+    options?: NativeTrainerOptions,
+    asyncOptions?: AsyncOptions,
+  ): Promise<NativeTrainer>;
 }

@@ -6,8 +6,10 @@
 #include "js/async_work.h"
 #include "js/model_handle.h"
 #include "js/tensor_handle.h"
+#include "js/trainer_handle.h"
 #include "model/bindings.h"
 #include "ops/matmul_chain.h"
+#include "rollout/sampling_bindings.h"
 #include "runtime_info.h"
 #include "train/loss_exports.h"
 
@@ -27,7 +29,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   genius::js::CancelToken::Init(env, exports);
   genius::js::ModelHandle::Init(env, exports);
   genius::js::KvCacheHandle::Init(env, exports);
+  genius::js::TrainerHandle::Init(env, exports);
   genius::InitRuntimeInfo(env, exports);
+  genius::InitSamplingBindings(env, exports);
   genius::InitMatmulChain(env, exports);
   genius::InitModelBindings(env, exports);
   genius::InitLossExports(env, exports);

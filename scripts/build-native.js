@@ -61,23 +61,35 @@ function main() {
   else log(`CUDA: compiling native/kernels with ${nvcc}`);
   if (args.has('--print-env')) return;
 
+  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+  // `cmake-js build` skips configuring an already configured tree, and with it our -D values (a new
+  // libtorch, CUDA on or off): configure explicitly every time; it is cheap next to compiling.
   const cmakeArgs = [
-    require.resolve('cmake-js/bin/cmake-js'),
-    'build',
+    cmakeJs,
+    'configure',
     '--out',
     outDir,
-    '--parallel',
-    String(Math.max(1, require('node:os').availableParallelism())),
     `--CDGENIUS_TORCH_ROOT=${libtorch.root}`,
     `--CDGENIUS_CXX11_ABI=${cxx11Abi(libtorch.root)}`,
     `--CDGENIUS_CUDA=${nvcc ? 'ON' : 'OFF'}`,
   ];
-  if (nvcc) cmakeArgs.push(`--CDCMAKE_CUDA_COMPILER=${nvcc}`);
+  if (nvcc) {
+    cmakeArgs.push(`--CDCMAKE_CUDA_COMPILER=${nvcc}`);
+    // The nvcc wheel's profile points the linker at lib64/, but the wheel ships lib/.
+    const wheelLib = path.resolve(path.dirname(nvcc), '..', 'lib');
+    if (fs.existsSync(path.join(wheelLib, 'libcudart_static.a'))) cmakeArgs.push(`--CDCMAKE_CUDA_FLAGS=-L${wheelLib}`);
+  }
   if (spawnSync('sh', ['-c', 'command -v ccache'], { stdio: 'ignore' }).status === 0) {
     cmakeArgs.push('--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache');
   }
   const started = Date.now();
-  const build = spawnSync(process.execPath, cmakeArgs, { stdio: 'inherit', cwd: projectRoot });
+  const configure = spawnSync(process.execPath, cmakeArgs, { stdio: 'inherit', cwd: projectRoot });
+  if (configure.status !== 0) throw new Error(`cmake-js configure failed (exit ${configure.status})`);
+  const parallel = String(Math.max(1, require('node:os').availableParallelism()));
+  const build = spawnSync(process.execPath, [cmakeJs, 'build', '--out', outDir, '--parallel', parallel], {
+    stdio: 'inherit',
+    cwd: projectRoot,
+  });
   if (build.status !== 0) throw new Error(`cmake-js build failed (exit ${build.status})`);
   log(`built ${outDir}/Release/genius-native.node in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

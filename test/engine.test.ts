@@ -93,7 +93,13 @@ describe('sampling', () => {
     const weights = row.map((v) => Math.exp(v - max));
     const total = weights.reduce((a, b) => a + b, 0);
     const draws = 4096;
-    const result = await model.generate(prompt, { n: draws, maxNewTokens: 1, temperature: 1, seed: 3, eosTokenIds: [] });
+    const result = await model.generate(prompt, {
+      n: draws,
+      maxNewTokens: 1,
+      temperature: 1,
+      seed: 3,
+      eosTokenIds: [],
+    });
     const counts = new Array<number>(256).fill(0);
     for (const sample of result.samples) counts[sample.tokens[0]]++;
     // Pool tokens with small expected counts into one bin so the chi-square approximation holds.
@@ -150,12 +156,22 @@ describe('sampling', () => {
 
     const mask = new Uint8Array(256);
     mask[greedy[6]] = 1;
-    const masked = await model.generate(prompt, { maxNewTokens: 20, temperature: 0, eosTokenIds: [], stopTokenMask: mask });
+    const masked = await model.generate(prompt, {
+      maxNewTokens: 20,
+      temperature: 0,
+      eosTokenIds: [],
+      stopTokenMask: mask,
+    });
     expect(masked.samples[0].finishReason).toBe('stop');
     expect(Array.from(masked.samples[0].tokens)).toEqual(greedy.slice(0, greedy.indexOf(greedy[6]) + 1));
 
     const sequence = greedy.slice(8, 10);
-    const stopped = await model.generate(prompt, { maxNewTokens: 20, temperature: 0, eosTokenIds: [], stopSequences: [sequence] });
+    const stopped = await model.generate(prompt, {
+      maxNewTokens: 20,
+      temperature: 0,
+      eosTokenIds: [],
+      stopSequences: [sequence],
+    });
     expect(stopped.samples[0].finishReason).toBe('stop');
     expect(Array.from(stopped.samples[0].tokens).slice(-2)).toEqual(sequence);
   });
@@ -182,7 +198,7 @@ describe('bad input', () => {
     ['no prompts', [], { maxNewTokens: 1 }],
     ['max tokens 0', [[1]], { maxNewTokens: 0 }],
     ['absurd max tokens', [[1]], { maxNewTokens: 1e9 }],
-    ['past the model positions', [[1]], { maxNewTokens: 600 }],
+    ['a prompt as long as the model positions', [Array.from({ length: 512 }, () => 1)], { maxNewTokens: 1 }],
     ['negative temperature', [[1]], { maxNewTokens: 1, temperature: -1 }],
     ['top-p 0', [[1]], { maxNewTokens: 1, topP: 0 }],
     ['NaN top-k', [[1]], { maxNewTokens: 1, topK: Number.NaN }],
@@ -197,6 +213,15 @@ describe('bad input', () => {
     const empty = fs.mkdtempSync(path.join(dir, 'only-config-'));
     fs.copyFileSync(path.join(models.qwen2, 'config.json'), path.join(empty, 'config.json'));
     await expect(Model.load(empty)).rejects.toMatchObject({ code: ErrorCode.BadFile });
+  });
+
+  it('stops at the model positions, like a context window', async () => {
+    const result = await model.generate([Array.from({ length: 500 }, (_, i) => 1 + (i % 200))], {
+      maxNewTokens: 100,
+      eosTokenIds: [],
+    });
+    expect(result.samples[0].tokens).toHaveLength(12);
+    expect(result.samples[0].finishReason).toBe('length');
   });
 
   it('refuses rows outside a kept cache and a disposed model', async () => {

@@ -2,8 +2,9 @@
  * Model: a Hugging Face model directory (Llama, Qwen2, Mistral families) loaded into libtorch, and
  * its batched rollout engine. Every call does a whole batch natively on a worker thread.
  */
+import fs from 'node:fs/promises';
 import { cancellable, type CallOptions } from '../async';
-import { invalidArgument } from '../errors';
+import { ErrorCode, GeniusError, invalidArgument } from '../errors';
 import { native } from '../native';
 import type {
   DType,
@@ -12,11 +13,12 @@ import type {
   NativeKvCache,
   NativeModel,
   NativeModelDescription,
+  SamplingOptions,
 } from '../native-types';
 import { Tensor } from '../tensor';
 import { readModelConfig, type ModelConfig } from './config';
 
-export type { FinishReason } from '../native-types';
+export type { FinishReason, SamplingOptions } from '../native-types';
 
 export interface LoadOptions extends CallOptions {
   device?: string;
@@ -24,23 +26,14 @@ export interface LoadOptions extends CallOptions {
   dtype?: DType;
 }
 
-export interface SamplingOptions {
-  /** Samples per prompt (or per continued row). Default 1. */
-  n?: number;
-  maxNewTokens: number;
-  /** 0 is greedy. Default 1. */
-  temperature?: number;
-  topP?: number;
-  /** 0 disables. */
-  topK?: number;
+export interface InitOptions extends LoadOptions {
+  /** Seed of the random weights. Default 0. */
   seed?: number;
-  /** Default: the model's eos ids (generation_config.json merged with config.json). */
-  eosTokenIds?: number[];
-  /** Per vocabulary token: 1 where its text contains a stop string (see stopStringMask). */
-  stopTokenMask?: Uint8Array;
-  stopSequences?: number[][];
-  /** Keep the final KV cache (one row per sample) so that samples can be continued later. */
-  keepCache?: boolean;
+}
+
+export interface SaveOptions extends CallOptions {
+  /** Largest safetensors shard in bytes; past it the weights are split with an index. 0 or absent: one file. */
+  shardBytes?: number;
 }
 
 export interface Sample {
@@ -86,9 +79,31 @@ export class Model implements Disposable {
   static async load(dir: string, options: LoadOptions = {}): Promise<Model> {
     const config = readModelConfig(dir);
     const handle = await cancellable(options, (cancel) =>
-      native().loadModel(dir, { device: options.device, dtype: options.dtype }, { cancel, onProgress: options.onProgress }),
+      native().loadModel(
+        dir,
+        { device: options.device, dtype: options.dtype },
+        { cancel, onProgress: options.onProgress },
+      ),
     );
     return new Model(handle, dir, config);
+  }
+
+  /**
+   * A new model of `dir`/config.json with transformers' random initialisation: weights from
+   * normal(0, initializer_range), biases 0, norms 1 (see native/model/initialization.h).
+   */
+  static async init(dir: string, options: InitOptions = {}): Promise<Model> {
+    const config = readModelConfig(dir);
+    const handle = await cancellable(options, (cancel) =>
+      native().initModel(dir, { seed: options.seed, device: options.device, dtype: options.dtype }, { cancel }),
+    );
+    return new Model(handle, dir, config);
+  }
+
+  /** @internal The native handle of `model`, for native calls that take a model. */
+  static handleOf(model: unknown, name: string): NativeModel {
+    if (!(model instanceof Model)) throw new GeniusError(ErrorCode.InvalidHandle, `argument '${name}' is not a Model`);
+    return model.handle;
   }
 
   describe(): NativeModelDescription {
@@ -110,6 +125,17 @@ export class Model implements Disposable {
   /** Logits [tokens.length, vocab] (float32) of one sequence, for scoring and parity checks. */
   async logits(tokens: number[] | Int32Array, options: CallOptions = {}): Promise<Tensor> {
     return Tensor.fromNative(await cancellable(options, (cancel) => this.handle.logits(tokens, { cancel })));
+  }
+
+  /**
+   * Writes config.json and the current weights (model.safetensors, or shards and their index) into `dir` (made
+   * if missing), in the model's dtype. Waits for a training step in progress to end (see Trainer).
+   */
+  async save(dir: string, options: SaveOptions = {}): Promise<void> {
+    await fs.mkdir(dir, { recursive: true });
+    await cancellable(options, (cancel) =>
+      this.handle.save(dir, { shardBytes: options.shardBytes }, { cancel, onProgress: options.onProgress }),
+    );
   }
 
   dispose(): void {

@@ -10,6 +10,7 @@ struct AddonData {
   Napi::FunctionReference tensorConstructor;
   Napi::FunctionReference modelConstructor;
   Napi::FunctionReference kvCacheConstructor;
+  Napi::FunctionReference trainerConstructor;
 };
 
 inline AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

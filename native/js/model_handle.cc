@@ -1,5 +1,6 @@
 #include "js/model_handle.h"
 
+#include <ATen/core/grad_mode.h>
 #include <c10/core/InferenceMode.h>
 
 #include <string>
@@ -10,6 +11,7 @@
 #include "js/errors.h"
 #include "js/tagged.h"
 #include "js/tensor_handle.h"
+#include "model/initialization.h"
 #include "model/weights.h"
 #include "rollout/engine.h"
 
@@ -32,10 +34,11 @@ constexpr int64_t kMaxNewTokens = 1 << 20;
 std::vector<int64_t> ReadIndices(const Napi::Value& value, const std::string& name, int64_t limit, const char* what) {
   std::vector<int64_t> indices;
   const auto read = [&](double index, size_t position) {
-    if (!(index >= 0 && index < static_cast<double>(limit)) || index != static_cast<double>(static_cast<int64_t>(index))) {
-      Invalid(name + "[" + std::to_string(position) + "]",
-              "= " + std::to_string(index) + " is not " + what + " (expected an integer in [0, " + std::to_string(limit) +
-                  "))");
+    if (!(index >= 0 && index < static_cast<double>(limit)) ||
+        index != static_cast<double>(static_cast<int64_t>(index))) {
+      Invalid(name + "[" + std::to_string(position) + "]", "= " + std::to_string(index) + " is not " + what +
+                                                               " (expected an integer in [0, " + std::to_string(limit) +
+                                                               "))");
     }
     indices.push_back(static_cast<int64_t>(index));
   };
@@ -93,11 +96,13 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   }
   parsed.samplesPerInput = IntegerOr(request, "n", 1, 1, kMaxSamplesPerInput);
   parsed.maxNewTokens = ReadInteger(request.Get("maxNewTokens"), "request.maxNewTokens", 1, kMaxNewTokens);
-  if (longestInput + parsed.maxNewTokens > config.maxPositions) {
-    Invalid("request.maxNewTokens", "= " + std::to_string(parsed.maxNewTokens) + " with an input of " +
-                                        std::to_string(longestInput) + " tokens exceeds the model's " +
-                                        std::to_string(config.maxPositions) + " positions");
+  // Like a context window, the model's positions bound every sample: generation stops there ("length").
+  if (longestInput >= config.maxPositions) {
+    Invalid(parsed.from ? "request.cache" : "request.prompts",
+            "holds " + std::to_string(longestInput) + " tokens, as many as the model's " +
+                std::to_string(config.maxPositions) + " positions: nothing can be generated");
   }
+  parsed.maxNewTokens = std::min(parsed.maxNewTokens, config.maxPositions - longestInput);
   parsed.sampling.temperature = NumberOr(request, "temperature", 1.0);
   parsed.sampling.topP = NumberOr(request, "topP", 1.0);
   parsed.sampling.topK = IntegerOr(request, "topK", 0, 0, config.vocabSize);
@@ -107,8 +112,8 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   parsed.keepCache = !request.Get("keepCache").IsUndefined() && ReadBool(request.Get("keepCache"), "request.keepCache");
 
   const Napi::Value eos = request.Get("eosTokenIds");
-  parsed.stop.eosTokenIds = eos.IsUndefined() ? config.eosTokenIds
-                                              : ReadIndices(eos, "request.eosTokenIds", config.vocabSize, "a token id");
+  parsed.stop.eosTokenIds =
+      eos.IsUndefined() ? config.eosTokenIds : ReadIndices(eos, "request.eosTokenIds", config.vocabSize, "a token id");
   const Napi::Value stopSequences = request.Get("stopSequences");
   if (!stopSequences.IsUndefined()) {
     parsed.stop.stopSequences = ReadTokenLists(stopSequences, "request.stopSequences", config.vocabSize);
@@ -121,15 +126,44 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
     const auto bytes = mask.As<Napi::Uint8Array>();
     // A tokenizer may know fewer tokens than the model's (padded) vocabulary; the rest never stop.
     if (static_cast<int64_t>(bytes.ElementLength()) > config.vocabSize) {
-      Invalid("request.stopTokenMask", "has " + std::to_string(bytes.ElementLength()) + " entries for a vocabulary of " +
-                                           std::to_string(config.vocabSize));
+      Invalid("request.stopTokenMask", "has " + std::to_string(bytes.ElementLength()) +
+                                           " entries for a vocabulary of " + std::to_string(config.vocabSize));
     }
     at::Tensor stopMask = at::zeros({config.vocabSize}, at::kBool);
     stopMask.narrow(0, 0, bytes.ElementLength())
-        .copy_(at::from_blob(const_cast<uint8_t*>(bytes.Data()), {static_cast<int64_t>(bytes.ElementLength())}, at::kByte).to(at::kBool));
+        .copy_(
+            at::from_blob(const_cast<uint8_t*>(bytes.Data()), {static_cast<int64_t>(bytes.ElementLength())}, at::kByte)
+                .to(at::kBool));
     parsed.stop.stopTokenMask = stopMask;
   }
   return parsed;
+}
+
+// Where loadModel / initModel put the weights: options.device (default cpu) and options.dtype.
+struct Placement {
+  at::Device device = at::kCPU;
+  std::optional<at::ScalarType> dtype;
+};
+
+Placement ReadPlacement(const Napi::Object& options) {
+  Placement placement;
+  if (!options.Get("device").IsUndefined()) placement.device = ReadDevice(options.Get("device"), "options.device");
+  if (!options.Get("dtype").IsUndefined()) placement.dtype = ReadDType(options.Get("dtype"), "options.dtype");
+  if (placement.dtype && !at::isFloatingType(*placement.dtype)) {
+    Invalid("options.dtype", "must be float32, float16, bfloat16 or float64");
+  }
+  return placement;
+}
+
+Napi::Object OptionsArg(const Napi::CallbackInfo& info, size_t index) {
+  return info.Length() > index && !info[index].IsUndefined() ? ReadObject(info[index], "options")
+                                                             : Napi::Object::New(info.Env());
+}
+
+// The JS handle of a model made on a worker (loadModel, initModel).
+Napi::Value NewModelHandle(Napi::Env env, std::shared_ptr<const model::Transformer>& model) {
+  using Held = std::shared_ptr<const model::Transformer>;
+  return GetAddonData(env).modelConstructor.New({Napi::External<Held>::New(env, &model)});
 }
 
 Napi::Value SampleToJs(Napi::Env env, const rollout::Sample& sample) {
@@ -149,21 +183,23 @@ Napi::Value SampleToJs(Napi::Env env, const rollout::Sample& sample) {
 }  // namespace
 
 void ModelHandle::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function constructor =
-      DefineClass(env, "NativeModel",
-                  {InstanceMethod<&ModelHandle::Guard<&ModelHandle::Generate>>("generate"),
-                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Logits>>("logits"),
-                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Dispose>>("dispose"),
-                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Describe>>("describe")});
+  Napi::Function constructor = DefineClass(env, "NativeModel",
+                                           {InstanceMethod<&ModelHandle::Guard<&ModelHandle::Generate>>("generate"),
+                                            InstanceMethod<&ModelHandle::Guard<&ModelHandle::Logits>>("logits"),
+                                            InstanceMethod<&ModelHandle::Guard<&ModelHandle::Save>>("save"),
+                                            InstanceMethod<&ModelHandle::Guard<&ModelHandle::Dispose>>("dispose"),
+                                            InstanceMethod<&ModelHandle::Guard<&ModelHandle::Describe>>("describe")});
   GetAddonData(env).modelConstructor = Napi::Persistent(constructor);
   exports.Set("NativeModel", constructor);
   exports.Set("loadModel", Napi::Function::New<GuardedCall<&ModelHandle::Load>>(env, "loadModel"));
+  exports.Set("initModel", Napi::Function::New<GuardedCall<&ModelHandle::InitModel>>(env, "initModel"));
 }
 
 // Only Load constructs, passing the model as an External, which JS code cannot make.
 ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelHandle>(info) {
   if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw MakeJsError(info.Env(), {code::kInvalidArgument, "NativeModel cannot be constructed directly; use Model.load()"});
+    throw MakeJsError(info.Env(),
+                      {code::kInvalidArgument, "NativeModel cannot be constructed directly; use Model.load()"});
   }
   model_ = *info[0].As<Napi::External<std::shared_ptr<const model::Transformer>>>().Data();
   Tag(info, kModelTag);
@@ -171,8 +207,14 @@ ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mode
 
 std::shared_ptr<const model::Transformer> ModelHandle::ModelOf(const Napi::Value& value, const char* name) {
   const ModelHandle* handle = UnwrapTagged<ModelHandle>(value, kModelTag, name, "model handle");
-  if (handle == nullptr || !handle->model_) Fail(code::kDisposed, std::string("argument '") + name + "' is a disposed model");
+  if (handle == nullptr || !handle->model_)
+    Fail(code::kDisposed, std::string("argument '") + name + "' is a disposed model");
   return handle->model_;
+}
+
+std::shared_ptr<std::shared_mutex> ModelHandle::WeightsLockOf(const Napi::Value& value, const char* name) {
+  ModelOf(value, name);  // refuses anything but a live model handle
+  return UnwrapTagged<ModelHandle>(value, kModelTag, name, "model handle")->weightsLock_;
 }
 
 template <Napi::Value (ModelHandle::*Method)(const Napi::CallbackInfo&)>
@@ -183,31 +225,45 @@ Napi::Value ModelHandle::Guard(const Napi::CallbackInfo& info) {
 // loadModel(dir, {device, dtype}, asyncOptions) -> Promise<NativeModel>
 Napi::Value ModelHandle::Load(const Napi::CallbackInfo& info) {
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const Napi::Object options = info.Length() > 1 && !info[1].IsUndefined() ? ReadObject(info[1], "options")
-                                                                            : Napi::Object::New(info.Env());
-  const at::Device device =
-      options.Get("device").IsUndefined() ? at::Device(at::kCPU) : ReadDevice(options.Get("device"), "options.device");
-  const std::optional<at::ScalarType> dtype = options.Get("dtype").IsUndefined()
-                                                  ? std::nullopt
-                                                  : std::optional(ReadDType(options.Get("dtype"), "options.dtype"));
-  if (dtype && !at::isFloatingType(*dtype)) Invalid("options.dtype", "must be float32, float16, bfloat16 or float64");
+  const Placement placement = ReadPlacement(OptionsArg(info, 1));
   using Loaded = std::shared_ptr<const model::Transformer>;
   return RunAsync<Loaded>(
       info.Env(), info.Length() > 2 ? info[2] : info.Env().Undefined(),
-      [dir, device, dtype](const WorkContext& context) -> Loaded {
-        c10::InferenceMode inference;
+      [dir, placement](const WorkContext& context) -> Loaded {
+        // Not InferenceMode: its tensors could never be trained (autograd refuses inference tensors).
+        at::NoGradGuard noGrad;
         model::ModelConfig config = model::ReadModelConfig(dir);
-        const at::ScalarType weightsDtype = dtype.value_or(model::SavedDtype(config));
-        const model::TensorMap weights = model::LoadWeights(
-            dir, config, device, weightsDtype, [&context](size_t done, size_t total) {
+        const at::ScalarType weightsDtype = placement.dtype.value_or(model::SavedDtype(config));
+        const model::TensorMap weights =
+            model::LoadWeights(dir, config, placement.device, weightsDtype, [&context](size_t done, size_t total) {
               context.ThrowIfCancelled();
               context.Progress(static_cast<double>(done), static_cast<double>(total));
             });
         return std::make_shared<const model::Transformer>(std::move(config), weights);
       },
-      [](Napi::Env env, Loaded& loaded) -> Napi::Value {
-        return GetAddonData(env).modelConstructor.New({Napi::External<Loaded>::New(env, &loaded)});
-      });
+      NewModelHandle);
+}
+
+// initModel(dir, {seed, device, dtype}, asyncOptions) -> Promise<NativeModel>: a new model of dir/config.json
+// with transformers' random initialisation (model/initialization.h); dtype defaults to the config's.
+Napi::Value ModelHandle::InitModel(const Napi::CallbackInfo& info) {
+  const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
+  const Napi::Object options = OptionsArg(info, 1);
+  const Placement placement = ReadPlacement(options);
+  const uint64_t seed = options.Get("seed").IsUndefined()
+                            ? 0
+                            : ReadInteger(options.Get("seed"), "options.seed", 0, (int64_t{1} << 53) - 1);
+  using Loaded = std::shared_ptr<const model::Transformer>;
+  return RunAsync<Loaded>(
+      info.Env(), info.Length() > 2 ? info[2] : info.Env().Undefined(),
+      [dir, placement, seed](const WorkContext&) -> Loaded {
+        at::NoGradGuard noGrad;
+        model::ModelConfig config = model::ReadModelConfig(dir);
+        const model::TensorMap weights =
+            model::InitialWeights(config, seed, placement.device, placement.dtype.value_or(model::SavedDtype(config)));
+        return std::make_shared<const model::Transformer>(std::move(config), weights);
+      },
+      NewModelHandle);
 }
 
 // generate(request, asyncOptions) -> Promise<{samples, cache?, computedTokens}>
@@ -216,7 +272,8 @@ Napi::Value ModelHandle::Generate(const Napi::CallbackInfo& info) {
   rollout::GenerateRequest request = ReadGenerateRequest(Arg(info, 0, "request"), *model);
   return RunAsync<rollout::GenerateResult>(
       info.Env(), info.Length() > 1 ? info[1] : info.Env().Undefined(),
-      [model, request = std::move(request)](const WorkContext& context) {
+      [model, lock = weightsLock_, request = std::move(request)](const WorkContext& context) {
+        const std::shared_lock weights(*lock);
         c10::InferenceMode inference;  // thread-local: set on the worker thread
         return rollout::Generate(*model, request, [&context, &request](int64_t step) {
           context.ThrowIfCancelled();
@@ -244,12 +301,35 @@ Napi::Value ModelHandle::Logits(const Napi::CallbackInfo& info) {
   }
   return RunAsync<at::Tensor>(
       info.Env(), info.Length() > 1 ? info[1] : info.Env().Undefined(),
-      [model, tokens](const WorkContext& context) {
+      [model, lock = weightsLock_, tokens](const WorkContext& context) {
+        const std::shared_lock weights(*lock);
         c10::InferenceMode inference;
         const at::Tensor ids = at::tensor(tokens, at::kLong).to(model->device()).unsqueeze(0);
         return model->Logits(model->Forward(ids, at::ones_like(ids, at::kBool), nullptr)).squeeze(0);
       },
       [](Napi::Env env, at::Tensor& logits) -> Napi::Value { return TensorHandle::Wrap(env, logits); });
+}
+
+// save(dir, {shardBytes}, asyncOptions) -> Promise<void>: config.json and the weights (model/weights.h) in
+// the model's dtype, sharded past shardBytes (0 or absent: one file).
+Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
+  const auto model = ModelOf(info.This(), "this");
+  const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
+  const Napi::Value shardOption = OptionsArg(info, 1).Get("shardBytes");
+  const uint64_t shardBytes =
+      shardOption.IsUndefined() ? 0 : ReadInteger(shardOption, "options.shardBytes", 0, int64_t{1} << 53);
+  return RunAsync<bool>(
+      info.Env(), info.Length() > 2 ? info[2] : info.Env().Undefined(),
+      [model, lock = weightsLock_, dir, shardBytes](const WorkContext& context) {
+        const std::shared_lock weights(*lock);
+        const auto progress = [&context](size_t done, size_t total) {
+          context.ThrowIfCancelled();
+          context.Progress(static_cast<double>(done), static_cast<double>(total));
+        };
+        model::SaveWeights(dir, model->Parameters(), model->config(), shardBytes, progress);
+        return true;
+      },
+      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
 }
 
 Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo& info) {
@@ -276,15 +356,16 @@ Napi::Value ModelHandle::Describe(const Napi::CallbackInfo& info) {
 }
 
 void KvCacheHandle::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function constructor = DefineClass(
-      env, "NativeKvCache",
-      {InstanceAccessor<&KvCacheHandle::Rows>("rows"), InstanceMethod<&KvCacheHandle::Dispose>("dispose")});
+  Napi::Function constructor =
+      DefineClass(env, "NativeKvCache",
+                  {InstanceAccessor<&KvCacheHandle::Rows>("rows"), InstanceMethod<&KvCacheHandle::Dispose>("dispose")});
   GetAddonData(env).kvCacheConstructor = Napi::Persistent(constructor);
   exports.Set("NativeKvCache", constructor);
 }
 
 Napi::Object KvCacheHandle::Wrap(Napi::Env env, std::shared_ptr<const rollout::KvCache> cache) {
-  return GetAddonData(env).kvCacheConstructor.New({Napi::External<std::shared_ptr<const rollout::KvCache>>::New(env, &cache)});
+  return GetAddonData(env).kvCacheConstructor.New(
+      {Napi::External<std::shared_ptr<const rollout::KvCache>>::New(env, &cache)});
 }
 
 KvCacheHandle::KvCacheHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KvCacheHandle>(info) {
@@ -297,7 +378,8 @@ KvCacheHandle::KvCacheHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 
 std::shared_ptr<const rollout::KvCache> KvCacheHandle::CacheOf(const Napi::Value& value, const char* name) {
   const KvCacheHandle* handle = UnwrapTagged<KvCacheHandle>(value, kKvCacheTag, name, "KV cache handle");
-  if (handle == nullptr || !handle->cache_) Fail(code::kDisposed, std::string("argument '") + name + "' is a disposed KV cache");
+  if (handle == nullptr || !handle->cache_)
+    Fail(code::kDisposed, std::string("argument '") + name + "' is a disposed KV cache");
   return handle->cache_;
 }
 

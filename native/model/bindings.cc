@@ -35,8 +35,9 @@ std::optional<at::ScalarType> FloatDtypeOption(const Napi::Value& options) {
   if (value.IsUndefined()) return std::nullopt;
   const at::ScalarType dtype = js::ReadDType(value, "options.dtype");
   if (!at::isFloatingType(dtype)) {
-    Fail(code::kInvalidArgument, "argument 'options.dtype' must be a floating-point dtype (float32, float16, bfloat16, "
-                                 "float64): it applies to floating-point tensors only");
+    Fail(code::kInvalidArgument,
+         "argument 'options.dtype' must be a floating-point dtype (float32, float16, bfloat16, "
+         "float64): it applies to floating-point tensors only");
   }
   return dtype;
 }

@@ -5,4 +5,4 @@
 namespace genius {
 // readSafetensors, readSafetensorsMetadata, writeSafetensors, readModelConfig, loadModelWeights, saveModelWeights.
 void InitModelBindings(Napi::Env env, Napi::Object exports);
-}
+}  // namespace genius

@@ -66,7 +66,8 @@ class FieldReader {
     constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
     if (!value.is_number_integer() || (value.is_number_unsigned() && value.get<uint64_t>() > kMax) ||
         value.get<int64_t>() < min || value.get<int64_t>() > kMax) {
-      Bad(key, "must be an integer in [" + std::to_string(min) + ", " + std::to_string(kMax) + "], got " + Shown(value));
+      Bad(key,
+          "must be an integer in [" + std::to_string(min) + ", " + std::to_string(kMax) + "], got " + Shown(value));
     }
     return value.get<int64_t>();
   }
@@ -105,7 +106,8 @@ class FieldReader {
     for (const nlohmann::json& id : value.is_array() ? value : nlohmann::json::array({value})) {
       if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= vocabSize ||
           (id.is_number_unsigned() && id.get<uint64_t>() >= static_cast<uint64_t>(vocabSize))) {
-        Bad(key, "must be a token id or list of token ids in [0, " + std::to_string(vocabSize) + "), got " + Shown(value));
+        Bad(key,
+            "must be a token id or list of token ids in [0, " + std::to_string(vocabSize) + "), got " + Shown(value));
       }
       ids.push_back(id.get<int64_t>());
     }
@@ -143,7 +145,8 @@ void ReadRope(const FieldReader& config, const nlohmann::json& json, const std::
   for (const auto& [key, value] : ropeJson.items()) {
     if (value.is_object()) rope.Bad(key, "is a per-layer RoPE setting, which is not supported");
   }
-  out.ropeTheta = rope.Has("rope_theta") ? rope.PositiveNumber("rope_theta") : config.PositiveNumber("rope_theta", 10000.0);
+  out.ropeTheta =
+      rope.Has("rope_theta") ? rope.PositiveNumber("rope_theta") : config.PositiveNumber("rope_theta", 10000.0);
   const double partialRotary = rope.Has("partial_rotary_factor") ? rope.PositiveNumber("partial_rotary_factor")
                                                                  : config.PositiveNumber("partial_rotary_factor", 1.0);
   if (partialRotary != 1.0) config.Bad("partial_rotary_factor", "other than 1 is not supported");
@@ -161,10 +164,9 @@ void ReadRope(const FieldReader& config, const nlohmann::json& json, const std::
     scaling.highFreqFactor = rope.PositiveNumber("high_freq_factor");
     if (scaling.highFreqFactor <= scaling.lowFreqFactor) rope.Bad("high_freq_factor", "must exceed low_freq_factor");
     // transformers gives a top-level original_max_position_embeddings priority over the dict's.
-    scaling.originalMaxPositions =
-        config.Has("original_max_position_embeddings")
-            ? config.Integer("original_max_position_embeddings", 1)
-            : rope.Integer("original_max_position_embeddings", 1, out.maxPositions);
+    scaling.originalMaxPositions = config.Has("original_max_position_embeddings")
+                                       ? config.Integer("original_max_position_embeddings", 1)
+                                       : rope.Integer("original_max_position_embeddings", 1, out.maxPositions);
   }
   out.ropeScaling = scaling;
 }
@@ -188,8 +190,11 @@ std::optional<int64_t> ReadSlidingWindow(const FieldReader& config, const nlohma
       config.Bad("layer_types", "must list one attention type per layer");
     }
     for (const auto& type : types) {
-      if (type == "sliding_attention") ++slidingLayers;
-      else if (type != "full_attention") config.Bad("layer_types", "holds an attention type other than full_attention and sliding_attention");
+      if (type == "sliding_attention") {
+        ++slidingLayers;
+      } else if (type != "full_attention") {
+        config.Bad("layer_types", "holds an attention type other than full_attention and sliding_attention");
+      }
     }
   } else {
     slidingLayers = std::max<int64_t>(0, numLayers - config.Integer("max_window_layers", 0, 28));
@@ -225,14 +230,16 @@ ModelConfig ReadModelConfig(const std::string& dir) {
   out.modelType = config.String("model_type", "");
   const Family* family = FindFamily(out.modelType);
   if (family == nullptr) {
-    config.Bad("model_type", out.modelType.empty() ? "is missing"
-                                                   : "'" + out.modelType + "' is not supported (llama, qwen2, mistral)");
+    config.Bad("model_type", out.modelType.empty()
+                                 ? "is missing"
+                                 : "'" + out.modelType + "' is not supported (llama, qwen2, mistral)");
   }
   if (config.Has("architectures")) {
     const nlohmann::json& architectures = json.at("architectures");
-    const bool known = architectures.is_array() && std::all_of(architectures.begin(), architectures.end(), [](const auto& name) {
-                         return name.is_string() && IsCausalLmArchitecture(name.template get<std::string>());
-                       });
+    const bool known =
+        architectures.is_array() && std::all_of(architectures.begin(), architectures.end(), [](const auto& name) {
+          return name.is_string() && IsCausalLmArchitecture(name.template get<std::string>());
+        });
     if (!known) {
       config.Bad("architectures", "must name LlamaForCausalLM, Qwen2ForCausalLM or MistralForCausalLM, got " +
                                       architectures.dump().substr(0, 120));
@@ -374,7 +381,8 @@ nlohmann::json ConfigToJson(const ModelConfig& config) {
       scaling["original_max_position_embeddings"] = config.ropeScaling->originalMaxPositions;
     }
   }
-  const bool legacyRope = out.contains("rope_scaling") || out.contains("rope_theta") || !out.contains("rope_parameters");
+  const bool legacyRope =
+      out.contains("rope_scaling") || out.contains("rope_theta") || !out.contains("rope_parameters");
   if (legacyRope) {
     out["rope_theta"] = config.ropeTheta;
     out["rope_scaling"] = config.ropeScaling ? scaling : nlohmann::json(nullptr);

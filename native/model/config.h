@@ -5,9 +5,8 @@
 // activation, RoPE variant, per-layer sliding windows) is refused rather than approximated.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>

@@ -38,17 +38,31 @@ bool FileExists(const std::string& path) {
 }
 
 nlohmann::json ParseJson(std::string_view text, const std::string& source, int maxDepth) {
-  // The callback sees every value as it starts; refusing depth there bounds the parser's stacks too.
-  const auto limitDepth = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
-    if ((event == nlohmann::json::parse_event_t::object_start ||
-         event == nlohmann::json::parse_event_t::array_start) &&
-        depth >= maxDepth) {
+  // JSON text never holds a raw NUL (strings escape control characters), but nlohmann's lexer takes
+  // one for the end of input and would ignore whatever follows it.
+  if (text.find('\0') != std::string_view::npos) Fail(code::kBadFile, source + ": malformed JSON (a NUL byte)");
+  // Depth is checked by a scan of its own: nlohmann's depth-reporting callback parser rescans the
+  // parent container at the end of each child, which a hostile file with wide objects makes quadratic.
+  int depth = 0;
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (inString) {
+      if (c == '\\') {
+        ++i;  // skip the escaped character, which may be a quote
+      } else if (c == '"') {
+        inString = false;
+      }
+    } else if (c == '"') {
+      inString = true;
+    } else if ((c == '[' || c == '{') && ++depth > maxDepth) {
       Fail(code::kBadFile, source + ": JSON nested deeper than " + std::to_string(maxDepth) + " levels");
+    } else if (c == ']' || c == '}') {
+      --depth;
     }
-    return true;
-  };
+  }
   try {
-    return nlohmann::json::parse(text.begin(), text.end(), limitDepth);
+    return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& error) {
     Fail(code::kBadFile, source + ": malformed JSON (" + error.what() + ")");
   }

@@ -4,9 +4,8 @@
 // Every failure throws ERR_GENIUS_BAD_FILE naming the file.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 

@@ -33,15 +33,24 @@ struct DTypeName {
 };
 
 constexpr DTypeName kDTypeNames[] = {
-    {"BOOL", at::ScalarType::Bool},           {"U8", at::ScalarType::Byte},
-    {"I8", at::ScalarType::Char},             {"I16", at::ScalarType::Short},
-    {"U16", at::ScalarType::UInt16},          {"I32", at::ScalarType::Int},
-    {"U32", at::ScalarType::UInt32},          {"I64", at::ScalarType::Long},
-    {"U64", at::ScalarType::UInt64},          {"F16", at::ScalarType::Half},
-    {"BF16", at::ScalarType::BFloat16},       {"F32", at::ScalarType::Float},
-    {"F64", at::ScalarType::Double},          {"F8_E4M3", at::ScalarType::Float8_e4m3fn},
-    {"F8_E5M2", at::ScalarType::Float8_e5m2}, {"F8_E4M3FNUZ", at::ScalarType::Float8_e4m3fnuz},
+    {"BOOL", at::ScalarType::Bool},
+    {"U8", at::ScalarType::Byte},
+    {"I8", at::ScalarType::Char},
+    {"I16", at::ScalarType::Short},
+    {"U16", at::ScalarType::UInt16},
+    {"I32", at::ScalarType::Int},
+    {"U32", at::ScalarType::UInt32},
+    {"I64", at::ScalarType::Long},
+    {"U64", at::ScalarType::UInt64},
+    {"F16", at::ScalarType::Half},
+    {"BF16", at::ScalarType::BFloat16},
+    {"F32", at::ScalarType::Float},
+    {"F64", at::ScalarType::Double},
+    {"F8_E4M3", at::ScalarType::Float8_e4m3fn},
+    {"F8_E5M2", at::ScalarType::Float8_e5m2},
+    {"F8_E4M3FNUZ", at::ScalarType::Float8_e4m3fnuz},
     {"F8_E5M2FNUZ", at::ScalarType::Float8_e5m2fnuz},
+    {"C64", at::ScalarType::ComplexFloat},
 };
 
 std::optional<at::ScalarType> DTypeFromName(const std::string& name) {
@@ -156,8 +165,8 @@ void SafetensorsFile::ParseHeader() {
   }
   dataStart_ = 8 + headerLength;
   const uint64_t dataSize = size_ - dataStart_;
-  const nlohmann::json header = ParseJson(
-      std::string_view(reinterpret_cast<const char*>(bytes_) + 8, headerLength), path_ + " (header)", kMaxHeaderDepth);
+  const nlohmann::json header = ParseJson(std::string_view(reinterpret_cast<const char*>(bytes_) + 8, headerLength),
+                                          path_ + " (header)", kMaxHeaderDepth);
   if (!header.is_object()) Bad("header is not a JSON object");
 
   for (const auto& [name, value] : header.items()) {
@@ -181,19 +190,22 @@ void SafetensorsFile::ParseHeader() {
     entry.name = name;
 
     const nlohmann::json& dtype = field("dtype");
-    const std::optional<at::ScalarType> known = dtype.is_string() ? DTypeFromName(dtype.get<std::string>()) : std::nullopt;
+    const std::optional<at::ScalarType> known =
+        dtype.is_string() ? DTypeFromName(dtype.get<std::string>()) : std::nullopt;
     if (!known) Bad(tensor + ": dtype is not one of " + KnownDTypeNames());
     entry.dtype = *known;
 
     const nlohmann::json& shape = field("shape");
     if (!shape.is_array()) Bad(tensor + ": shape is not an array");
-    if (shape.size() > kMaxDimensions) Bad(tensor + ": shape has more than " + std::to_string(kMaxDimensions) + " dimensions");
+    if (shape.size() > kMaxDimensions)
+      Bad(tensor + ": shape has more than " + std::to_string(kMaxDimensions) + " dimensions");
     // `extent` (the product with zeros counted as ones) bounds every stride torch will compute.
     uint64_t extent = 1;
     uint64_t elements = 1;
     for (size_t d = 0; d < shape.size(); ++d) {
       uint64_t size = 0;
-      if (!ReadNonNegative(shape[d], size)) Bad(tensor + ": shape[" + std::to_string(d) + "] is not a non-negative integer");
+      if (!ReadNonNegative(shape[d], size))
+        Bad(tensor + ": shape[" + std::to_string(d) + "] is not a non-negative integer");
       if (__builtin_mul_overflow(extent, std::max<uint64_t>(size, 1), &extent) ||
           extent > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
         Bad(tensor + ": shape is too large");
@@ -229,15 +241,17 @@ void SafetensorsFile::ParseHeader() {
   std::sort(byOffset.begin(), byOffset.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
   for (size_t i = 1; i < byOffset.size(); ++i) {
     if (byOffset[i]->begin < byOffset[i - 1]->end) {
-      Bad("tensors " + Quoted(byOffset[i - 1]->name) + " and " + Quoted(byOffset[i]->name) + " overlap in the data section");
+      Bad("tensors " + Quoted(byOffset[i - 1]->name) + " and " + Quoted(byOffset[i]->name) +
+          " overlap in the data section");
     }
   }
   // nlohmann objects iterate in key order, so entries_ is sorted by name already.
 }
 
 const SafetensorsEntry* SafetensorsFile::Find(const std::string& name) const {
-  const auto found = std::lower_bound(entries_.begin(), entries_.end(), name,
-                                      [](const SafetensorsEntry& entry, const std::string& key) { return entry.name < key; });
+  const auto found =
+      std::lower_bound(entries_.begin(), entries_.end(), name,
+                       [](const SafetensorsEntry& entry, const std::string& key) { return entry.name < key; });
   return found != entries_.end() && found->name == name ? &*found : nullptr;
 }
 
@@ -281,8 +295,8 @@ void WriteSafetensors(const std::string& path, const TensorMap& tensors, const M
     }
     const char* dtype = NameOfDType(tensor.scalar_type());
     if (dtype == nullptr) {
-      Fail(code::kInvalidArgument, label + " has dtype " + c10::toString(tensor.scalar_type()) +
-                                       ", which safetensors cannot hold");
+      Fail(code::kInvalidArgument,
+           label + " has dtype " + c10::toString(tensor.scalar_type()) + ", which safetensors cannot hold");
     }
     items.push_back({&name, &tensor, dtype});
   }
@@ -297,9 +311,8 @@ void WriteSafetensors(const std::string& path, const TensorMap& tensors, const M
   uint64_t offset = 0;
   for (const Item& item : items) {
     const uint64_t bytes = TensorBytes(*item.tensor);
-    header[*item.name] = {{"dtype", item.dtype},
-                          {"shape", item.tensor->sizes().vec()},
-                          {"data_offsets", {offset, offset + bytes}}};
+    header[*item.name] = {
+        {"dtype", item.dtype}, {"shape", item.tensor->sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text;
@@ -354,7 +367,8 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) {
     for (const auto& name : names) {
       const SafetensorsEntry* entry = file.Find(name);
       if (entry == nullptr) {
-        Fail(code::kBadFile, index + ": weight_map puts " + Quoted(name) + " in " + fileName + ", which does not hold it");
+        Fail(code::kBadFile,
+             index + ": weight_map puts " + Quoted(name) + " in " + fileName + ", which does not hold it");
       }
       entries_.push_back(entry);
       fileOf_.emplace(entry, &file);
@@ -389,7 +403,8 @@ void WriteSafetensorsCheckpoint(const std::string& dir, const TensorMap& tensors
     return;
   }
 
-  std::sort(names.begin(), names.end(), [](auto* a, auto* b) { return NaturalLess(*a, *b) || (!NaturalLess(*b, *a) && *a < *b); });
+  std::sort(names.begin(), names.end(),
+            [](auto* a, auto* b) { return NaturalLess(*a, *b) || (!NaturalLess(*b, *a) && *a < *b); });
   std::vector<TensorMap> shards(1);
   uint64_t shardSize = 0;
   for (const std::string* name : names) {

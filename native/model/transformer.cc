@@ -52,12 +52,12 @@ Transformer::Transformer(ModelConfig config, const TensorMap& weights) : config_
     const std::string prefix = "model.layers." + std::to_string(i) + ".";
     const auto weight = [&](const std::string& name) { return weights.at(prefix + name + ".weight"); };
     const auto bias = [&](const std::string& name) { return Optional(weights, prefix + name + ".bias"); };
-    layers_.push_back(LayerWeights{
-        weight("input_layernorm"), weight("post_attention_layernorm"), weight("self_attn.q_proj"),
-        weight("self_attn.k_proj"), weight("self_attn.v_proj"), weight("self_attn.o_proj"), bias("self_attn.q_proj"),
-        bias("self_attn.k_proj"), bias("self_attn.v_proj"), bias("self_attn.o_proj"), weight("mlp.gate_proj"),
-        weight("mlp.up_proj"), weight("mlp.down_proj"), bias("mlp.gate_proj"), bias("mlp.up_proj"),
-        bias("mlp.down_proj")});
+    layers_.push_back(LayerWeights{weight("input_layernorm"), weight("post_attention_layernorm"),
+                                   weight("self_attn.q_proj"), weight("self_attn.k_proj"), weight("self_attn.v_proj"),
+                                   weight("self_attn.o_proj"), bias("self_attn.q_proj"), bias("self_attn.k_proj"),
+                                   bias("self_attn.v_proj"), bias("self_attn.o_proj"), weight("mlp.gate_proj"),
+                                   weight("mlp.up_proj"), weight("mlp.down_proj"), bias("mlp.gate_proj"),
+                                   bias("mlp.up_proj"), bias("mlp.down_proj")});
   }
   inverseFrequencies_ = InverseFrequencies(config_).to(embed_.device());
 }
@@ -98,7 +98,7 @@ at::Tensor Transformer::RmsNorm(const at::Tensor& x, const at::Tensor& weight) c
 
 std::pair<at::Tensor, at::Tensor> Transformer::Rotary(const at::Tensor& positions) const {
   const at::Tensor angles = positions.to(at::kFloat).unsqueeze(-1) * inverseFrequencies_;  // [rows, T, dim/2]
-  const at::Tensor doubled = at::cat({angles, angles}, -1).unsqueeze(1);                 // [rows, 1, T, dim]
+  const at::Tensor doubled = at::cat({angles, angles}, -1).unsqueeze(1);                   // [rows, 1, T, dim]
   return {doubled.cos().to(dtype()), doubled.sin().to(dtype())};
 }
 
@@ -129,7 +129,8 @@ at::Tensor Transformer::Mlp(const LayerWeights& w, const at::Tensor& x) const {
   return Linear(at::silu(Linear(x, w.gate, w.gateBias)) * Linear(x, w.up, w.upBias), w.down, w.downBias);
 }
 
-at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache) const {
+at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache,
+                                const LayerRunner& runLayer) const {
   const int64_t count = tokens.size(1);
   const int64_t start = cache != nullptr ? cache->length : 0;
   at::Tensor positions, keyValid;
@@ -150,13 +151,19 @@ at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& toke
   if (config_.slidingWindow) visible = visible & (keyColumn > queryColumn - *config_.slidingWindow);
   const at::Tensor mask =
       (visible.unsqueeze(0) & keyValid.unsqueeze(1)) | (keyColumn == queryColumn).unsqueeze(0);  // [rows, T, keys]
-  const at::Tensor attendMask = mask.unsqueeze(1);                  // broadcast over heads
-  const auto [cos, sin] = Rotary(positions);
+  const at::Tensor attendMask = mask.unsqueeze(1);                                               // broadcast over heads
+  const auto rotary = Rotary(positions);
 
   at::Tensor x = at::embedding(embed_, tokens);
   for (int64_t layer = 0; layer < config_.numLayers; ++layer) {
-    x = x + Attention(layer, RmsNorm(x, layers_[layer].inputNorm), cos, sin, attendMask, cache, start);
-    x = x + Mlp(layers_[layer], RmsNorm(x, layers_[layer].postAttentionNorm));
+    // Captures by value: a runner may call it again after Forward has returned (recomputation in backward).
+    const Layer run = [this, layer, cos = rotary.first, sin = rotary.second, attendMask, cache,
+                       start](const at::Tensor& input) {
+      const at::Tensor h =
+          input + Attention(layer, RmsNorm(input, layers_[layer].inputNorm), cos, sin, attendMask, cache, start);
+      return h + Mlp(layers_[layer], RmsNorm(h, layers_[layer].postAttentionNorm));
+    };
+    x = runLayer ? runLayer(run, x) : run(x);
   }
   return RmsNorm(x, finalNorm_);
 }

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <vector>
 
 #include "model/config.h"
@@ -33,10 +34,17 @@ class Transformer {
   // Every parameter by its Hugging Face name (tied: no lm_head.weight).
   TensorMap Parameters() const;
 
+  // How Forward runs a decoder layer: given the layer as a function of its input and that input, the
+  // output. Training passes one that recomputes the layer in backward instead of keeping its activations.
+  using Layer = std::function<at::Tensor(const at::Tensor&)>;
+  using LayerRunner = std::function<at::Tensor(const Layer& layer, const at::Tensor& input)>;
+
   // Final-norm hidden states [rows, T, hidden] of `tokens` [rows, T]. With a cache, the tokens are
   // appended to it (tokenValid [rows, T] marks real tokens) and attend to all its valid columns;
-  // without one, the batch attends causally within itself under tokenValid.
-  at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache) const;
+  // without one, the batch attends causally within itself under tokenValid. Layers run through
+  // `runLayer` when one is given.
+  at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache,
+                     const LayerRunner& runLayer = nullptr) const;
   // Logits in float32 of hidden states [..., hidden].
   at::Tensor Logits(const at::Tensor& hidden) const;
 

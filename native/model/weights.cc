@@ -126,10 +126,12 @@ void SaveWeights(const std::string& dir, const TensorMap& weights, const ModelCo
   }
   const std::string mismatch = DescribeMismatch(config, shapes);
   if (!mismatch.empty()) {
-    Fail(code::kInvalidArgument, "the weights to save do not match the model config (" + Describe(config) + "): " + mismatch);
+    Fail(code::kInvalidArgument,
+         "the weights to save do not match the model config (" + Describe(config) + "): " + mismatch);
   }
   ModelConfig saved = config;
-  if (const char* dtype = WeightDtypeName(written.at("model.embed_tokens.weight").scalar_type())) saved.torchDtype = dtype;
+  if (const char* dtype = WeightDtypeName(written.at("model.embed_tokens.weight").scalar_type()))
+    saved.torchDtype = dtype;
   WriteSafetensorsCheckpoint(dir, written, {{"format", "pt"}}, shardBytes, progress);
   WriteFileAtomically(JoinPath(dir, "config.json"), ConfigToJson(saved).dump(2) + "\n");
 }

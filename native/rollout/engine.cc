@@ -36,8 +36,7 @@ Prefilled PrefillPrompts(const model::Transformer& model, const GenerateRequest&
   at::Tensor valid = at::zeros({rows, longest}, at::kBool);
   for (int64_t row = 0; row < rows; ++row) {
     const int64_t offset = longest - static_cast<int64_t>(prompts[row].size());
-    tokens[row].narrow(0, offset, prompts[row].size())
-        .copy_(at::tensor(prompts[row], at::kLong));
+    tokens[row].narrow(0, offset, prompts[row].size()).copy_(at::tensor(prompts[row], at::kLong));
     valid[row].narrow(0, offset, prompts[row].size()).fill_(true);
   }
   Prefilled result{model.NewCache(rows, longest + request.maxNewTokens), {}, total};
@@ -86,8 +85,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
   const int64_t n = request.samplesPerInput;
 
   // Fork every input into its n samples: the cache rows and the next-token logits.
-  const at::Tensor fork =
-      at::arange(inputs, at::kLong).repeat_interleave(n).to(model.device());
+  const at::Tensor fork = at::arange(inputs, at::kLong).repeat_interleave(n).to(model.device());
   KvCache cache = n == 1 ? std::move(start.cache) : start.cache.Select(fork);
   at::Tensor logits = n == 1 ? start.logits : start.logits.index_select(0, fork);
   cache.Reserve(cache.length + request.maxNewTokens);
@@ -97,10 +95,11 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
   result.samples.resize(inputs * n);
   for (int64_t i = 0; i < inputs * n; ++i) result.samples[i].input = i / n;
 
-  const at::Tensor stopMask =
-      request.stop.stopTokenMask.defined() ? request.stop.stopTokenMask.to(at::kCPU, at::kBool).contiguous() : at::Tensor();
+  const at::Tensor stopMask = request.stop.stopTokenMask.defined()
+                                  ? request.stop.stopTokenMask.to(at::kCPU, at::kBool).contiguous()
+                                  : at::Tensor();
   const bool* stopMaskData = stopMask.defined() ? stopMask.data_ptr<bool>() : nullptr;
-  at::Generator generator = MakeGenerator(model.device(), request.seed);
+  TokenSampler sampler(model.device(), request.sampling, request.seed);
 
   std::vector<int64_t> rowSample(inputs * n);  // cache row -> sample index
   for (int64_t i = 0; i < inputs * n; ++i) rowSample[i] = i;
@@ -109,7 +108,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
 
   for (int64_t step = 0; step < request.maxNewTokens; ++step) {
     checkpoint(step);
-    const Draw draw = SampleTokens(logits, request.sampling, generator);
+    const Draw draw = sampler.Next(logits);
     const at::Tensor tokens = draw.tokens.to(at::kCPU);
     const at::Tensor logprobs = draw.logprobs.to(at::kCPU, at::kFloat);
     const int64_t* tokenData = tokens.data_ptr<int64_t>();

@@ -53,9 +53,9 @@ struct Sample {
 };
 
 struct GenerateResult {
-  std::vector<Sample> samples;             // input-major: input i's samples are [i*n, (i+1)*n)
-  std::shared_ptr<const KvCache> cache;    // when keepCache: row r is samples[r]'s state
-  int64_t computedTokens = 0;              // tokens run through the model (prefill + decode)
+  std::vector<Sample> samples;           // input-major: input i's samples are [i*n, (i+1)*n)
+  std::shared_ptr<const KvCache> cache;  // when keepCache: row r is samples[r]'s state
+  int64_t computedTokens = 0;            // tokens run through the model (prefill + decode)
 };
 
 // `checkpoint` runs between decode steps (cancellation); it may throw.

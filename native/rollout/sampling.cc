@@ -5,6 +5,10 @@
 
 #include <limits>
 
+#ifdef GENIUS_WITH_CUDA
+#include "kernels/sampling.cuh"
+#endif
+
 namespace genius::rollout {
 
 namespace {
@@ -44,11 +48,39 @@ Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, at::
   return {tokens, logprobs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)};
 }
 
+namespace {
 at::Generator MakeGenerator(const at::Device& device, uint64_t seed) {
   at::Generator generator = device.is_cuda() ? at::detail::getCUDAHooks().getNewGenerator(device.index())
                                              : at::make_generator<at::CPUGeneratorImpl>(seed);
   generator.set_current_seed(seed);
   return generator;
+}
+}  // namespace
+
+TokenSampler::TokenSampler(const at::Device& device, SamplingOptions options, uint64_t seed)
+    : options_(options), seed_(seed), generator_(MakeGenerator(device, seed)) {
+#ifdef GENIUS_WITH_CUDA
+  useKernel_ = device.is_cuda();
+#else
+  useKernel_ = false;
+#endif
+}
+
+Draw TokenSampler::Next(const at::Tensor& logits) {
+  const uint64_t step = step_++;
+#ifdef GENIUS_WITH_CUDA
+  if (useKernel_) {
+    const at::Tensor input = logits.to(at::kFloat).contiguous();
+    Draw draw{at::empty({input.size(0)}, input.options().dtype(at::kLong)),
+              at::empty({input.size(0)}, input.options())};
+    at::Tensor finished = at::zeros({input.size(0)}, input.options().dtype(at::kBool));
+    kernels::SampleTokensCuda(input, options_.temperature, options_.topP, options_.topK, seed_, step, at::Tensor(),
+                              at::Tensor(), draw.tokens, draw.logprobs, finished);
+    return draw;
+  }
+#endif
+  (void)step;
+  return SampleTokens(logits, options_, generator_);
 }
 
 }  // namespace genius::rollout

@@ -21,9 +21,23 @@ struct Draw {
   at::Tensor logprobs;  // [rows] float32
 };
 
+// The ATen path: the CPU implementation and the reference for the CUDA kernel.
 Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, at::Generator& generator);
 
-// A generator on `device` seeded with `seed`.
-at::Generator MakeGenerator(const at::Device& device, uint64_t seed);
+// The draws of one generate call, step after step: the fused kernel (kernels/sampling.cu) on CUDA
+// when it was compiled in, the ATen path otherwise. Both are deterministic for a seed, but they
+// use different random streams, so CPU and GPU draw different (equally distributed) tokens.
+class TokenSampler {
+ public:
+  TokenSampler(const at::Device& device, SamplingOptions options, uint64_t seed);
+  Draw Next(const at::Tensor& logits);
+
+ private:
+  SamplingOptions options_;
+  uint64_t seed_;
+  uint64_t step_ = 0;
+  bool useKernel_;
+  at::Generator generator_;
+};
 
 }  // namespace genius::rollout

@@ -75,12 +75,12 @@ const char* NameOf(train::PreferenceLossKind kind) {
   return "?";
 }
 
-train::PreferenceLossKind ReadLossKind(const Napi::Value& value) {
-  const std::string name = js::ReadString(value, "options.loss");
+train::PreferenceLossKind ReadLossKind(const Napi::Value& value, const std::string& name) {
+  const std::string kind = js::ReadString(value, name.c_str());
   for (const LossKindName& entry : kLossKinds) {
-    if (name == entry.name) return entry.kind;
+    if (kind == entry.name) return entry.kind;
   }
-  Invalid("options.loss", "one of aco, dpo, ipo, simpo, ropo, sft (got '" + name + "')");
+  Invalid(name, "one of aco, dpo, ipo, simpo, ropo, sft (got '" + kind + "')");
 }
 
 double ReadPositive(const Napi::Value& value, const std::string& name) {
@@ -89,28 +89,32 @@ double ReadPositive(const Napi::Value& value, const std::string& name) {
   return number;
 }
 
-train::PreferenceLossOptions ReadPreferenceOptions(const Napi::Value& value) {
+}  // namespace
+
+train::PreferenceLossOptions ReadPreferenceOptions(const Napi::Value& value, const std::string& name) {
   train::PreferenceLossOptions options;
   if (value.IsUndefined()) return options;
-  const Napi::Object object = js::ReadObject(value, "options");
-  if (Has(object, "loss")) options.kind = ReadLossKind(object.Get("loss"));
-  if (Has(object, "beta")) options.beta = ReadPositive(object.Get("beta"), "options.beta");
-  if (Has(object, "alpha")) options.alpha = ReadPositive(object.Get("alpha"), "options.alpha");
+  const Napi::Object object = js::ReadObject(value, name.c_str());
+  if (Has(object, "loss")) options.kind = ReadLossKind(object.Get("loss"), name + ".loss");
+  if (Has(object, "beta")) options.beta = ReadPositive(object.Get("beta"), name + ".beta");
+  if (Has(object, "alpha")) options.alpha = ReadPositive(object.Get("alpha"), name + ".alpha");
   if (Has(object, "referenceFree")) {
-    options.referenceFree = js::ReadBool(object.Get("referenceFree"), "options.referenceFree");
+    options.referenceFree = js::ReadBool(object.Get("referenceFree"), (name + ".referenceFree").c_str());
   }
   if (Has(object, "acoWeight")) {
-    const std::string clip = js::ReadString(object.Get("acoWeight"), "options.acoWeight");
+    const std::string clip = js::ReadString(object.Get("acoWeight"), (name + ".acoWeight").c_str());
     if (clip == "paper") {
       options.acoWeight = train::AcoWeightClip::kPaper;
     } else if (clip == "reference-code") {
       options.acoWeight = train::AcoWeightClip::kReferenceCode;
     } else {
-      Invalid("options.acoWeight", "'paper' or 'reference-code' (got '" + clip + "')");
+      Invalid(name + ".acoWeight", "'paper' or 'reference-code' (got '" + clip + "')");
     }
   }
   return options;
 }
+
+namespace {
 
 // Reads the per-pair tensors of `inputs`, each checked against the first one read.
 class PairReader {
@@ -155,7 +159,7 @@ struct PreferenceRequest {
 // (inputs, options?) of preferenceLoss and its variants; requires exactly what the chosen loss reads.
 PreferenceRequest ReadPreferenceRequest(const Napi::CallbackInfo& info) {
   PreferenceRequest request;
-  request.options = ReadPreferenceOptions(info[1]);
+  request.options = ReadPreferenceOptions(info[1], "options");
   const train::PreferenceLossKind kind = request.options.kind;
   const std::string readByLoss = std::string("the '") + NameOf(kind) + "' loss reads it";
   const std::string readForRewards = "every loss reports rewards from it";

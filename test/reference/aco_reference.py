@@ -117,5 +117,6 @@ def run(case):
     }
 
 
-request = json.load(sys.stdin)
-print(json.dumps({"results": [run(case) for case in request["cases"]]}))
+if __name__ == "__main__":
+    request = json.load(sys.stdin)
+    print(json.dumps({"results": [run(case) for case in request["cases"]]}))

@@ -1,11 +1,13 @@
 """transformers as the reference for our config parsing and weight loading.
 
-stdin {"op": "describe", "dir": d}: how transformers reads d's config.json and generation_config.json,
-  in ModelConfig's field names, plus the bias flags of the modules it builds from them.
-stdin {"op": "state_dict", "dir": d}: from_pretrained(d)'s state_dict as {name: digest}
-  (digest as in safetensors_reference.py: shape and sha256 of the float64 values).
-stdin {"op": "save", "config": {...}, "out": d}: builds a model from a config dict (model_type
-  included) with torch.manual_seed(0) and save_pretrained's it to d.
+stdin {"op": "inspect", "dirs": [d, ...], "state_dict": bool}: for each directory, {"config": how
+  transformers reads its config.json and generation_config.json, in ModelConfig's field names, with
+  the bias flags and weight shapes ("weights") of the modules it builds from them, "state_dict":
+  from_pretrained(d)'s state_dict as {name: digest} when asked}. A digest, as in
+  safetensors_reference.py: shape and sha256 of the values as float64.
+stdin {"op": "save", "config": {...}, "out": d, "max_shard_size"?: "20KB"}: builds a model from a config
+  dict (model_type included) with torch.manual_seed(0) and save_pretrained's it to d (sharded when
+  max_shard_size is given).
 """
 import hashlib
 import json
@@ -79,16 +81,20 @@ def describe(model_dir):
 
 def main():
     request = json.load(sys.stdin)
-    if request["op"] == "describe":
-        print(json.dumps(describe(request["dir"])))
-    elif request["op"] == "state_dict":
-        model = AutoModelForCausalLM.from_pretrained(request["dir"], dtype=torch.float32)
-        print(json.dumps({name: digest(tensor) for name, tensor in model.state_dict().items()}))
+    if request["op"] == "inspect":
+        result = {}
+        for model_dir in request["dirs"]:
+            result[model_dir] = {"config": describe(model_dir)}
+            if request.get("state_dict"):
+                model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+                result[model_dir]["state_dict"] = {name: digest(t) for name, t in model.state_dict().items()}
+        print(json.dumps(result))
     elif request["op"] == "save":
         fields = dict(request["config"])
         config = AutoConfig.for_model(fields.pop("model_type"), **fields)
         torch.manual_seed(0)
-        AutoModelForCausalLM.from_config(config).save_pretrained(request["out"])
+        model = AutoModelForCausalLM.from_config(config)
+        model.save_pretrained(request["out"], max_shard_size=request.get("max_shard_size", "50GB"))
         print(json.dumps({"dir": request["out"]}))
     else:
         raise ValueError(f"unknown op {request['op']}")

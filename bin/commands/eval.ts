@@ -1,0 +1,98 @@
+/** `genius-native eval`: accuracy of a model on labelled queries (greedy, and k samples when asked). */
+import type { CommandModule } from 'yargs';
+import {
+  Model,
+  Tokenizer,
+  evaluate,
+  evaluationReport,
+  readLabeledQueries,
+  type DType,
+  type QueryResult,
+} from '../../lib';
+import { writeJsonLines } from '../../lib/data/jsonl';
+import { Interrupt } from '../interrupt';
+import { ProgressReporter } from '../progress';
+
+interface EvalArgs {
+  model: string;
+  data: string;
+  'n-samples': number;
+  temperature: number;
+  'max-tokens': number;
+  'batch-size': number;
+  seed: number;
+  device: string;
+  dtype?: DType;
+  out?: string;
+  json: boolean;
+}
+
+const percent = (share: number): string => `${(100 * share).toFixed(2)}%`;
+
+export const evalCommand: CommandModule<object, EvalArgs> = {
+  command: 'eval',
+  describe: 'Measure answer accuracy on queries with ground-truth responses',
+  builder: (yargs) =>
+    yargs
+      .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
+      .option('data', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction, response}' })
+      .option('n-samples', { type: 'number', default: 0, describe: 'k sampled answers per query besides greedy' })
+      .option('temperature', { type: 'number', default: 0.6, describe: 'of the sampled answers' })
+      .option('max-tokens', { type: 'number', default: 1024, describe: 'per answer' })
+      .option('batch-size', { type: 'number', default: 16, describe: 'queries per native call' })
+      .option('seed', { type: 'number', default: 0 })
+      .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
+      .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[], describe: 'weights dtype' })
+      .option('out', { type: 'string', describe: 'JSONL of each query’s answers' })
+      .option('json', { type: 'boolean', default: false, describe: 'progress and report as JSON lines' }),
+  handler: async (args) => {
+    const queries = await readLabeledQueries(args.data);
+    const tokenizer = await Tokenizer.fromDir(args.model);
+    using interrupt = new Interrupt();
+    const progress = new ProgressReporter('eval', 'queries', args.json);
+    const results: QueryResult[] = [];
+    try {
+      using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
+      const events = evaluate(model, tokenizer, queries, {
+        samples: args['n-samples'],
+        temperature: args.temperature,
+        maxTokens: args['max-tokens'],
+        batchSize: args['batch-size'],
+        seed: args.seed,
+        signal: interrupt.signal,
+      });
+      for await (const event of events) {
+        if (event.type === 'progress') progress.update(event);
+        else results.push(event.result);
+      }
+    } catch (error) {
+      if (!interrupt.stopped(error)) throw error;
+      progress.stop();
+      progress.note(`eval: stopped after ${results.length} of ${queries.length} queries; nothing reported`);
+      process.exitCode = 130;
+      return;
+    } finally {
+      progress.stop();
+    }
+    if (args.out !== undefined) await writeJsonLines(args.out, results);
+    const report = evaluationReport(results);
+    if (args.json) {
+      console.log(JSON.stringify({ event: 'report', ...report }));
+      return;
+    }
+    const rows: [string, string][] = [
+      ['queries', String(report.queries)],
+      ['greedy accuracy', percent(report.greedyAccuracy)],
+    ];
+    const k = report.samples;
+    if (k > 0) {
+      rows.push(
+        ['sample accuracy', `${percent(report.sampleAccuracy!)} (mean over ${k} samples per query)`],
+        [`pass@${k}`, percent(report.passAtK!)],
+        [`majority@${k}`, percent(report.majorityAccuracy!)],
+      );
+    }
+    const width = Math.max(...rows.map(([key]) => key.length));
+    for (const [key, value] of rows) console.log(`${key.padEnd(width)}  ${value}`);
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * `genius-native sft`: supervised fine-tuning by next-token cross-entropy on the responses of {prompt, response}
+ * lines (or of preference pairs' chosen responses), from a model directory or from random weights (--init with a
+ * config.json and --tokenizer); writes the trained model to --out.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { Model } from '../../lib';
+import { readSftExamples } from '../../lib/data/sft-examples';
+import { supervisedFineTune } from '../../lib/train/optimize';
+import { encodeSftExamples } from '../../lib/train/sequences';
+import { Interrupt } from '../interrupt';
+import {
+  maxLength,
+  printSteps,
+  reportData,
+  resumable,
+  tokenizerAndEos,
+  trainingFlags,
+  trainOptions,
+  type TrainingArgs,
+} from '../training';
+
+interface SftArgs extends TrainingArgs {
+  model?: string;
+  init?: string;
+  data: string;
+  'init-seed': number;
+}
+
+/** A model from random weights for `configFile` (Model.init reads a directory's config.json). */
+async function initModel(configFile: string, args: SftArgs): Promise<{ model: Model; cleanup: () => Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'genius-init-'));
+  try {
+    await fs.copyFile(configFile, path.join(dir, 'config.json'));
+    const model = await Model.init(dir, { seed: args['init-seed'], device: args.device, dtype: args.dtype });
+    return { model, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+  } catch (error) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export const sftCommand: CommandModule<object, SftArgs> = {
+  command: 'sft',
+  describe: 'Supervised fine-tuning on prompt/response lines, from a model or from random weights',
+  builder: (yargs) =>
+    trainingFlags(yargs, { lr: 2e-5, warmupRatio: 0.03 })
+      .option('model', { type: 'string', describe: 'Hugging Face model directory to start from' })
+      .option('init', { type: 'string', describe: 'config.json of a new model with random weights' })
+      .option('init-seed', { type: 'number', default: 0, describe: 'seed of the random weights' })
+      .option('data', { type: 'string', demandOption: true, describe: 'JSONL of {prompt, response} (or pairs)' })
+      .conflicts('model', 'init')
+      .check((args) => {
+        if (args.model === undefined && args.init === undefined) throw new Error('give --model or --init');
+        if (args.init !== undefined && args.tokenizer === undefined) throw new Error('--init needs --tokenizer');
+        return true;
+      }) as unknown as Argv<SftArgs>,
+  handler: async (args) => {
+    using interrupt = new Interrupt();
+    const resumed = await resumable(args);
+    const read = await readSftExamples(args.data, { skipBad: args['skip-bad'] });
+    const source = args.model ?? (args.tokenizer as string);
+    const { model, cleanup } =
+      resumed || args.init === undefined
+        ? {
+            model: await Model.load(resumed ? args.out : (args.model as string), {
+              device: args.device,
+              dtype: args.dtype,
+            }),
+            cleanup: async () => {},
+          }
+        : await initModel(args.init, args);
+    try {
+      const { tokenizer, eosTokenId } = await tokenizerAndEos(args.tokenizer ?? source, model);
+      const length = maxLength(args, model);
+      const { sequences, report } = encodeSftExamples(tokenizer, read.records, { maxLength: length, eosTokenId });
+      reportData(args.data, read, report, length, sequences.length);
+      const options = trainOptions(args, resumed ? args.out : source, interrupt.signal);
+      await printSteps(args, interrupt, false, supervisedFineTune(model, sequences, options));
+    } finally {
+      model.dispose();
+      await cleanup();
+    }
+  },
+};

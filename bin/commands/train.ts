@@ -1,0 +1,266 @@
+/**
+ * `genius-native train`: the whole Genius method in one resumable run — evaluate, then per iteration explore →
+ * pairs → optimise, then evaluate again, and write a report. With no flags it runs on the embedded default model
+ * (models/default) and data (data/arith): a few minutes on a laptop CPU.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import {
+  DEFAULT_EXPLORE_OPTIONS,
+  REJECTED_SAMPLINGS,
+  STRATEGIES,
+  type DType,
+  type PreferenceLossKind,
+  type RejectedSampling,
+  type Strategy,
+} from '../../lib';
+import { completeLines, JsonLinesAppender } from '../../lib/data/jsonl';
+import type { EvaluationReport } from '../../lib/eval/evaluate';
+import { writeReport, type RunStep } from '../../lib/eval/report';
+import { runPipeline } from '../../lib/genius/pipeline';
+import { packageRoot } from '../../lib/package-root';
+import { Interrupt } from '../interrupt';
+import { ProgressReporter } from '../progress';
+
+interface TrainArgs {
+  model: string;
+  queries: string;
+  eval?: string;
+  out?: string;
+  iterations: number;
+  beams: number;
+  rollouts: number;
+  foresight: number;
+  'step-temperature': number;
+  'rollout-temperature': number;
+  tau: number;
+  rejected: RejectedSampling;
+  mode: 'full' | 'light';
+  strategy: Strategy;
+  'max-tokens': number;
+  'queries-in-flight': number;
+  loss: PreferenceLossKind;
+  beta: number;
+  alpha: number;
+  'aco-weight': 'paper' | 'reference-code';
+  'reference-free': boolean;
+  lr: number;
+  'warmup-ratio': number;
+  'weight-decay': number;
+  'max-grad-norm': number;
+  'batch-size': number;
+  'grad-accum': number;
+  epochs: number;
+  'max-length': number;
+  'update-reference': boolean;
+  'eval-samples': number;
+  device: string;
+  dtype?: DType;
+  seed: number;
+  resume: boolean;
+  json: boolean;
+}
+
+const embedded = (...parts: string[]): string => path.join(packageRoot, ...parts);
+const explore = DEFAULT_EXPLORE_OPTIONS;
+
+export const trainCommand: CommandModule<object, TrainArgs> = {
+  command: 'train',
+  describe: 'Run Genius end to end: evaluate, explore → pairs → optimise (per iteration), evaluate, report',
+  builder: (yargs) =>
+    yargs
+      .option('model', { type: 'string', default: embedded('models', 'default'), describe: 'starting policy' })
+      .option('queries', {
+        type: 'string',
+        default: embedded('data', 'arith', 'queries.jsonl'),
+        describe: 'unlabeled queries',
+      })
+      .option('eval', {
+        type: 'string',
+        describe: 'labeled held-out problems (default: the embedded set with the embedded model)',
+      })
+      .option('out', { type: 'string', describe: 'run directory (default runs/<timestamp>)' })
+      .option('iterations', { type: 'number', default: 1 })
+      .option('beams', { type: 'number', default: explore.beams, describe: 'M' })
+      .option('rollouts', { type: 'number', default: explore.rollouts, describe: 'N' })
+      .option('foresight', { type: 'number', default: explore.foresightSteps, describe: 'K' })
+      .option('step-temperature', { type: 'number', default: explore.stepTemperature })
+      .option('rollout-temperature', { type: 'number', default: explore.rolloutTemperature })
+      .option('tau', { type: 'number', default: explore.tau })
+      .option('rejected', { choices: REJECTED_SAMPLINGS, default: explore.rejected })
+      .option('mode', { choices: ['full', 'light'] as const, default: explore.mode })
+      .option('strategy', { choices: STRATEGIES, default: explore.strategy })
+      .option('max-tokens', { type: 'number', default: explore.maxTokens, describe: 'per step and per rollout' })
+      .option('queries-in-flight', {
+        type: 'number',
+        default: explore.queriesInFlight,
+        describe: 'queries explored together in each native call',
+      })
+      .option('loss', {
+        choices: ['aco', 'dpo', 'ipo', 'simpo', 'ropo', 'sft'] as PreferenceLossKind[],
+        default: 'aco',
+      })
+      .option('beta', { type: 'number', default: 0.1 })
+      .option('alpha', { type: 'number', default: 1 })
+      .option('aco-weight', { choices: ['paper', 'reference-code'] as const, default: 'paper' as const })
+      .option('reference-free', { type: 'boolean', default: false })
+      .option('lr', { type: 'number', default: 5e-7, describe: 'peak learning rate' })
+      .option('warmup-ratio', { type: 'number', default: 0.1 })
+      .option('weight-decay', { type: 'number', default: 0 })
+      .option('max-grad-norm', { type: 'number', default: 0 })
+      .option('batch-size', { type: 'number', default: 1, describe: 'pairs per forward' })
+      .option('grad-accum', { type: 'number', default: 128, describe: 'micro-batches per optimizer step' })
+      .option('epochs', { type: 'number', default: 1 })
+      .option('max-length', { type: 'number', default: 1300 })
+      .option('update-reference', {
+        type: 'boolean',
+        default: false,
+        describe: 'each iteration’s reference is its starting policy',
+      })
+      .option('eval-samples', {
+        type: 'number',
+        default: 0,
+        describe: 'sampled answers per eval problem besides greedy',
+      })
+      .option('device', { type: 'string', default: 'cpu' })
+      .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[] })
+      .option('seed', { type: 'number', default: 0 })
+      .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out' })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'JSON lines on stdout',
+      }) as unknown as Argv<TrainArgs>,
+  handler: async (args) => {
+    const usingEmbedded = path.resolve(args.model) === embedded('models', 'default');
+    const evalFile = args.eval ?? (usingEmbedded ? embedded('data', 'arith', 'eval.jsonl') : undefined);
+    if (args.resume && args.out === undefined) throw new Error('--resume needs --out (the run directory to continue)');
+    const out = args.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
+    if (!args.resume && fs.existsSync(out) && fs.readdirSync(out).length > 0) {
+      throw new Error(`${out} holds a run already: resume it with --resume, or choose another --out`);
+    }
+    fs.mkdirSync(out, { recursive: true });
+    const settingsFile = path.join(out, 'train.json');
+    const settings = { ...args, eval: evalFile, out, $0: undefined, _: undefined };
+    if (!args.resume) fs.writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
+
+    const say = (message: string): void => {
+      if (args.json) console.log(JSON.stringify({ event: 'note', message }));
+      else console.error(message);
+    };
+    using interrupt = new Interrupt();
+    const metricsFile = path.join(out, 'metrics.jsonl');
+    const steps = (await completeLines(metricsFile)) as RunStep[];
+    const metrics = await JsonLinesAppender.open(metricsFile);
+    const progress = new ProgressReporter('explore', 'queries', args.json);
+    const started = performance.now();
+    const evaluations: { before?: EvaluationReport; after?: EvaluationReport } = {};
+    try {
+      const events = runPipeline({
+        model: args.model,
+        queries: args.queries,
+        eval: evalFile,
+        out,
+        iterations: args.iterations,
+        explore: {
+          beams: args.beams,
+          rollouts: args.rollouts,
+          foresightSteps: args.foresight,
+          stepTemperature: args['step-temperature'],
+          rolloutTemperature: args['rollout-temperature'],
+          tau: args.tau,
+          rejected: args.rejected,
+          mode: args.mode,
+          strategy: args.strategy,
+          maxTokens: args['max-tokens'],
+          queriesInFlight: args['queries-in-flight'],
+          seed: args.seed,
+        },
+        train: {
+          loss: args.loss,
+          beta: args.beta,
+          alpha: args.alpha,
+          acoWeight: args['aco-weight'],
+          referenceFree: args['reference-free'],
+          lr: args.lr,
+          warmupRatio: args['warmup-ratio'],
+          weightDecay: args['weight-decay'],
+          maxGradNorm: args['max-grad-norm'],
+          microBatch: args['batch-size'],
+          gradAccum: args['grad-accum'],
+          epochs: args.epochs,
+          seed: args.seed,
+        },
+        evaluation: { samples: args['eval-samples'], seed: args.seed },
+        maxLength: args['max-length'],
+        updateReference: args['update-reference'],
+        load: { device: args.device, dtype: args.dtype },
+        signal: interrupt.signal,
+      });
+      for await (const event of events) {
+        switch (event.type) {
+          case 'stage':
+            progress.stop();
+            say(`train: ${event.stage}${event.iteration ? ` (iteration ${event.iteration})` : ''}`);
+            break;
+          case 'explore':
+            if (event.event.type === 'progress') {
+              progress.update({ ...event.event, done: event.event.queriesDone, total: event.event.queriesTotal });
+            }
+            break;
+          case 'pairs':
+            say(
+              `train: ${event.pairs} pairs (${event.truncated} truncated, ${event.dropped} dropped) in ${event.file}`,
+            );
+            break;
+          case 'step': {
+            const { metrics: m } = event;
+            const step: RunStep = {
+              iteration: event.iteration,
+              step: m.step,
+              loss: m.loss,
+              margin: m.margin,
+              accuracy: m.accuracy,
+            };
+            steps.push(step);
+            await metrics.append({ ...step, lr: m.lr, gradNorm: m.gradNorm, tokensPerSecond: m.tokensPerSecond });
+            if (args.json) console.log(JSON.stringify({ event: 'step', ...step, lr: m.lr }));
+            else
+              say(
+                `  step ${m.step}/${m.totalSteps}  loss ${m.loss.toFixed(4)}  margin ${m.margin.toFixed(4)}  acc ${m.accuracy.toFixed(2)}  lr ${m.lr.toExponential(2)}`,
+              );
+            break;
+          }
+          case 'evaluation':
+            evaluations[event.when] = event.report;
+            if (args.json) console.log(JSON.stringify({ event: 'evaluation', when: event.when, ...event.report }));
+            else
+              say(
+                `train: held-out accuracy ${event.when}: ${(100 * event.report.greedyAccuracy).toFixed(1)}% of ${event.report.queries}`,
+              );
+            break;
+          case 'done': {
+            const report = await writeReport(out, {
+              ...evaluations,
+              steps,
+              settings,
+              seconds: (performance.now() - started) / 1000,
+            });
+            if (args.json) console.log(JSON.stringify({ event: 'done', model: event.model, report }));
+            else say(`train: trained model in ${event.model}; report in ${report}`);
+            break;
+          }
+        }
+      }
+    } catch (error) {
+      if (!interrupt.stopped(error)) throw error;
+      progress.stop();
+      say(`train: stopped; continue with --resume --out ${out}`);
+      process.exitCode = 130;
+    } finally {
+      progress.stop();
+      await metrics.close();
+    }
+  },
+};

@@ -1,0 +1,188 @@
+/**
+ * What `optimize` and `sft` share: the training flags, loading the model (or the checkpoint being resumed), and
+ * printing one line of metrics per step (human-readable on stdout, or one JSON object per line with --json; notes
+ * go to stderr either way, so that --json output holds nothing else).
+ */
+import type { Argv } from 'yargs';
+import { ErrorCode, GeniusError, Model, Tokenizer, type DType } from '../lib';
+import type { JsonLineRecords } from '../lib/data/jsonl';
+import { readTrainingState, recoverCheckpoint } from '../lib/train/checkpoint';
+import type { StepMetrics, TrainOptions } from '../lib/train/optimize';
+import type { EncodeReport } from '../lib/train/sequences';
+import { Interrupt } from './interrupt';
+
+export interface TrainingArgs {
+  out: string;
+  tokenizer?: string;
+  lr: number;
+  'warmup-ratio': number;
+  'weight-decay': number;
+  'adam-beta1': number;
+  'adam-beta2': number;
+  'adam-eps': number;
+  'max-grad-norm': number;
+  'batch-size': number;
+  'grad-accum': number;
+  epochs: number;
+  steps?: number;
+  'max-length': number;
+  seed: number;
+  'save-steps': number;
+  'checkpoint-layers': boolean;
+  device: string;
+  dtype?: DType;
+  resume: boolean;
+  'skip-bad': boolean;
+  json: boolean;
+}
+
+export function trainingFlags<T>(
+  yargs: Argv<T>,
+  defaults: { lr: number; warmupRatio: number },
+): Argv<T & TrainingArgs> {
+  return yargs
+    .option('out', {
+      type: 'string',
+      demandOption: true,
+      describe: 'checkpoint directory (a Hugging Face model directory)',
+    })
+    .option('tokenizer', { type: 'string', describe: 'tokenizer directory (default: the model directory)' })
+    .option('lr', { type: 'number', default: defaults.lr, describe: 'peak learning rate' })
+    .option('warmup-ratio', { type: 'number', default: defaults.warmupRatio, describe: 'share of steps warming up' })
+    .option('weight-decay', { type: 'number', default: 0, describe: 'AdamW decoupled weight decay' })
+    .option('adam-beta1', { type: 'number', default: 0.9 })
+    .option('adam-beta2', { type: 'number', default: 0.999 })
+    .option('adam-eps', { type: 'number', default: 1e-8 })
+    .option('max-grad-norm', { type: 'number', default: 0, describe: 'clip the global gradient norm (0: off)' })
+    .option('batch-size', { type: 'number', default: 1, describe: 'examples per forward (micro-batch)' })
+    .option('grad-accum', { type: 'number', default: 128, describe: 'micro-batches per optimizer step' })
+    .option('epochs', { type: 'number', default: 1 })
+    .option('steps', { type: 'number', describe: 'optimizer steps (overrides --epochs)' })
+    .option('max-length', { type: 'number', default: 1300, describe: 'longest prompt + response in tokens' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of the data order' })
+    .option('save-steps', { type: 'number', default: 0, describe: 'checkpoint every N steps (0: every epoch)' })
+    .option('checkpoint-layers', { type: 'boolean', default: false, describe: 'recompute layers in backward' })
+    .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
+    .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[], describe: 'weights dtype' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue the run saved in --out' })
+    .option('skip-bad', { type: 'boolean', default: false, describe: 'skip malformed data lines' })
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per step on stdout' }) as Argv<
+    T & TrainingArgs
+  >;
+}
+
+/** Whether --out holds a run to resume (after finishing any interrupted checkpoint swap). */
+export async function resumable(args: TrainingArgs): Promise<{ completed: boolean } | undefined> {
+  if (!args.resume) return undefined;
+  await recoverCheckpoint(args.out);
+  const state = await readTrainingState(args.out);
+  return state && { completed: state.completed };
+}
+
+export async function tokenizerAndEos(
+  dir: string,
+  model: Model,
+): Promise<{ tokenizer: Tokenizer; eosTokenId?: number }> {
+  const tokenizer = await Tokenizer.fromDir(dir);
+  return { tokenizer, eosTokenId: tokenizer.eosTokenIds[0] ?? model.config.eosTokenIds[0] };
+}
+
+/** The options every training run takes from the flags. */
+export function trainOptions(args: TrainingArgs, sourceDir: string, signal: AbortSignal): TrainOptions {
+  return {
+    lr: args.lr,
+    warmupRatio: args['warmup-ratio'],
+    weightDecay: args['weight-decay'],
+    adamBeta1: args['adam-beta1'],
+    adamBeta2: args['adam-beta2'],
+    adamEps: args['adam-eps'],
+    maxGradNorm: args['max-grad-norm'],
+    microBatch: args['batch-size'],
+    gradAccum: args['grad-accum'],
+    epochs: args.epochs,
+    steps: args.steps,
+    seed: args.seed,
+    checkpointLayers: args['checkpoint-layers'],
+    signal,
+    checkpoint: { dir: args.out, every: args['save-steps'], sourceDir, resume: args.resume },
+  };
+}
+
+/** The longest sequence: --max-length, within the model's positions. */
+export function maxLength(args: TrainingArgs, model: Model): number {
+  return Math.min(args['max-length'], model.config.maxPositions);
+}
+
+/** Notes on what reading and encoding did to the data; refuses data of which nothing is left. */
+export function reportData(
+  file: string,
+  read: JsonLineRecords<unknown>,
+  report: EncodeReport,
+  length: number,
+  kept: number,
+): void {
+  const skipped = read.skipped.length;
+  console.error(
+    `${file}: ${read.records.length} examples` +
+      (skipped > 0
+        ? `, ${skipped} malformed line(s) skipped (${read.skipped.map((bad) => bad.line).join(', ')})`
+        : '') +
+      `; ${report.truncated} truncated to ${length} tokens, ${report.dropped} dropped (no response token within it)`,
+  );
+  if (kept === 0) {
+    throw new GeniusError(
+      ErrorCode.BadFile,
+      `${file}: no example keeps a response token within --max-length ${length}`,
+    );
+  }
+}
+
+const signed = (value: number): string => (value >= 0 ? '+' : '') + value.toFixed(4);
+
+function describeStep(step: StepMetrics, preference: boolean): string {
+  const parts = [
+    `step ${step.step}/${step.totalSteps}`,
+    `epoch ${step.epoch.toFixed(2)}`,
+    `loss ${step.loss.toFixed(4)}`,
+    ...(preference
+      ? [
+          `acc ${step.accuracy.toFixed(2)}`,
+          `rewards ${signed(step.chosenReward)}/${signed(step.rejectedReward)}`,
+          `margin ${signed(step.margin)}`,
+        ]
+      : []),
+    `lr ${step.lr.toExponential(2)}`,
+    `grad ${step.gradNorm.toFixed(4)}`,
+    `${Math.round(step.tokensPerSecond)} tok/s`,
+  ];
+  return parts.join('  ');
+}
+
+/** Runs the steps, printing each; Ctrl-C stops at the next step (the last checkpoint stays in --out). */
+export async function printSteps(
+  args: TrainingArgs,
+  interrupt: Interrupt,
+  preference: boolean,
+  steps: AsyncGenerator<StepMetrics>,
+): Promise<void> {
+  let last: StepMetrics | undefined;
+  try {
+    for await (const step of steps) {
+      last = step;
+      if (args.json) {
+        const { examples, ...fields } = step;
+        console.log(JSON.stringify(preference ? { ...fields, pairs: examples } : { ...fields, sequences: examples }));
+      } else {
+        console.log(describeStep(step, preference));
+      }
+    }
+  } catch (error) {
+    if (!interrupt.stopped(error)) throw error;
+    console.error(
+      `stopped after step ${last?.step ?? 0}; continue with --resume (from the last checkpoint in ${args.out})`,
+    );
+    process.exitCode = 130;
+    return;
+  }
+  console.error(last ? `done: ${args.out} holds the model after step ${last.step}` : `${args.out} is already complete`);
+}

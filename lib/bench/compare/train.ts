@@ -1,0 +1,62 @@
+/**
+ * Train: ACO optimizer steps over the same pairs from the same weights, one step per measurement. Both sides
+ * take the same steps in the same order (the warm-up step included), so their losses must agree step by step.
+ * The log-prob stage's memory by sequence length is part of this workload (compare/logprob-memory.ts).
+ */
+import { atMost, scaledDifference, tolerancesFor } from '../checks';
+import { interleaved, withWorkers, type CompareContext } from '../interleave';
+import type { TrainReport, WorkloadReport } from '../results';
+import { compareLogprobMemory } from './logprob-memory';
+import { bySide, MEGABYTE, metricRow, parityHolds, workloadReport } from './report';
+
+export async function compareTrain(context: CompareContext, parity?: WorkloadReport): Promise<TrainReport> {
+  const { inputs, plan } = context;
+  const { microBatch, lr } = plan.train;
+  const onCuda = context.common.device.startsWith('cuda');
+  const run = await withWorkers(
+    context,
+    'train',
+    // A float32 model on both sides: optimizer steps on half-precision weights are not what either side trains
+    // with. On CUDA both run the forward and backward under bfloat16 autocast.
+    () => ({ ...context.common, dtype: 'float32', pairs: inputs.pairs, microBatch, lr, beta: 0.1, alpha: 1 }),
+    (workers) => interleaved(context, workers, plan.repeats),
+  );
+  const pairs = inputs.pairs.length;
+  const tokens = inputs.pairs.reduce((sum, pair) => sum + pair.chosen.tokens.length + pair.rejected.tokens.length, 0);
+  const lossDiffs = run.ours.map((ours, step) => scaledDifference(ours.loss, run.reference[step].loss));
+  const tolerance = tolerancesFor(onCuda ? 'bfloat16' : 'float32').loss;
+  const report = workloadReport(
+    [...parityHolds(parity), atMost('max |step loss diff| / max(1, |loss|)', Math.max(...lossDiffs), tolerance)],
+    [
+      metricRow(
+        'time per step',
+        'ms',
+        'lower',
+        bySide(run, (m) => m.seconds * 1000),
+      ),
+      metricRow(
+        'pairs/s',
+        'pairs/s',
+        'higher',
+        bySide(run, (m) => pairs / m.seconds),
+      ),
+      metricRow(
+        'tokens/s',
+        'tok/s',
+        'higher',
+        bySide(run, (m) => tokens / m.seconds),
+      ),
+      metricRow(
+        'peak RSS',
+        'MiB',
+        'lower',
+        bySide(run, (m) => m.peakRssBytes / MEGABYTE),
+      ),
+    ],
+    [
+      `${pairs} pairs of ${tokens} tokens in all per step, micro-batches of ${microBatch} pairs, AdamW at lr ${lr.toExponential()}` +
+        (onCuda ? ', bfloat16 autocast' : ''),
+    ],
+  );
+  return { ...report, logprobMemory: await compareLogprobMemory(context) };
+}

@@ -1,0 +1,181 @@
+/**
+ * A benchmark report as people read it: a table for the terminal and markdown ready to paste into the README.
+ * Both show the machine and model first, then per workload its metrics (median ± half the range of the repeats,
+ * relative to the median) with ours / reference, and the checks that make the ratios worth reading; an invalid
+ * workload shows INVALID in place of its ratios.
+ */
+import type { BenchReport, Check, LogprobMemoryRow, MetricRow, SideMemory, WorkloadReport } from './results';
+import type { Summary } from './stats';
+
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value) || Number.isInteger(value)) return String(value);
+  const size = Math.abs(value);
+  if (size >= 100) return value.toFixed(0);
+  if (size >= 10) return value.toFixed(1);
+  if (size >= 1) return value.toFixed(2);
+  if (size === 0) return '0';
+  return size >= 0.01 ? value.toFixed(3) : value.toExponential(1);
+}
+
+function summary(value: Summary): string {
+  const halfRange = (value.spread / 2) * 100;
+  return `${formatNumber(value.median)} ±${halfRange < 10 ? halfRange.toFixed(1) : halfRange.toFixed(0)}%`;
+}
+
+const ARROWS: Record<MetricRow['better'], string> = { higher: ' ↑', lower: ' ↓', neither: '' };
+
+function ratio(row: MetricRow): string {
+  return row.ratio === null ? 'INVALID' : `${row.ratio.toFixed(2)}×`;
+}
+
+function checkText(check: Check): string {
+  const relation = check.kind === 'max' ? '≤' : '≥';
+  return `${check.name} = ${formatNumber(check.value)} (${relation} ${formatNumber(check.limit)}): ${check.holds ? 'ok' : 'FAILED'}`;
+}
+
+function header(report: BenchReport): string[] {
+  const { machine, sides, model } = report;
+  const device = machine.deviceName ? `${machine.device} (${machine.deviceName})` : machine.device;
+  const versions = (side: keyof BenchReport['sides']): string =>
+    `${Object.entries(sides[side].versions)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ')}; ${sides[side].threads} threads`;
+  const source =
+    model.source === 'random'
+      ? `random weights in ${model.arch}'s shape`
+      : model.source === 'default'
+        ? 'the embedded default model'
+        : model.dir;
+  const gpuMemory = machine.device.startsWith('cuda')
+    ? ' (peak RSS is host memory: the addon does not report GPU memory yet)'
+    : '';
+  return [
+    `genius-native bench (${report.mode}), ${report.date}`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${(machine.memoryBytes / GIB).toFixed(1)} GiB; device ${device}${gpuMemory}`,
+    `ours: ${versions('ours')}`,
+    `reference: ${versions('reference')}`,
+    `model: ${source} (${model.modelType}, ${model.layers} layers, hidden ${model.hidden}, vocab ${model.vocab}, ${model.dtype})`,
+  ];
+}
+
+function workloadEntries(report: BenchReport): [string, WorkloadReport][] {
+  return Object.entries(report.workloads) as [string, WorkloadReport][];
+}
+
+function memory(side: SideMemory | { error: string } | { skipped: string }): string {
+  if ('peakDeltaBytes' in side) return `${formatNumber(side.peakDeltaBytes / MIB)} MiB`;
+  return 'error' in side ? 'failed' : 'skipped';
+}
+
+function memoryRatio(row: LogprobMemoryRow, valid: boolean): string {
+  if (!('peakDeltaBytes' in row.ours) || !('peakDeltaBytes' in row.reference)) return '';
+  return valid ? `${(row.ours.peakDeltaBytes / row.reference.peakDeltaBytes).toFixed(3)}×` : 'INVALID';
+}
+
+function logprobMemoryTable(report: BenchReport): { title: string; rows: string[][]; notes: string[] } | undefined {
+  const memoryReport = report.workloads.train?.logprobMemory;
+  if (memoryReport === undefined) return undefined;
+  const valid = memoryReport.check?.holds ?? true;
+  const notes = memoryReport.rows.flatMap((row) =>
+    [row.ours, row.reference].flatMap((side) =>
+      'error' in side
+        ? [`length ${row.length}: ${side.error}`]
+        : 'skipped' in side
+          ? [`length ${row.length}: ${side.skipped}`]
+          : [],
+    ),
+  );
+  return {
+    title:
+      `log-prob stage peak memory, forward + backward (vocab ${memoryReport.vocab}, hidden ${memoryReport.hidden}): ` +
+      'ours chunked, reference full log_softmax',
+    rows: memoryReport.rows.map((row) => [
+      String(row.length),
+      memory(row.ours),
+      memory(row.reference),
+      memoryRatio(row, valid),
+      row.maxAbsDiff === null ? '' : formatNumber(row.maxAbsDiff),
+    ]),
+    notes: [...(memoryReport.check ? [checkText(memoryReport.check)] : []), ...notes],
+  };
+}
+
+function padTable(rows: string[][]): string[] {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => [...row[column]].length)));
+  return rows.map((row) => row.map((cell, column) => cell + ' '.repeat(widths[column] - [...cell].length)).join('  '));
+}
+
+const METRIC_HEADER = ['workload', 'metric', 'ours', 'reference', 'ours / reference'];
+const MEMORY_HEADER = ['length', 'ours', 'reference', 'ours / reference', 'max |Δ log-prob|'];
+
+function metricCells(name: string, row: MetricRow): string[] {
+  return [
+    name,
+    `${row.metric} (${row.unit})${ARROWS[row.better]}`,
+    summary(row.ours),
+    summary(row.reference),
+    ratio(row),
+  ];
+}
+
+/** The report as plain text for a terminal. */
+export function formatTable(report: BenchReport): string {
+  const lines = [...header(report), ...report.notes, ''];
+  const metricRows = workloadEntries(report).flatMap(([name, workload]) =>
+    workload.metrics.map((row) => metricCells(name, row)),
+  );
+  if (metricRows.length > 0) lines.push(...padTable([METRIC_HEADER, ...metricRows]), '');
+  for (const [name, workload] of workloadEntries(report)) {
+    lines.push(`${name}: ${workload.valid ? 'valid' : 'INVALID'}`);
+    for (const check of workload.checks) lines.push(`  ${checkText(check)}`);
+    for (const note of workload.notes) lines.push(`  ${note}`);
+  }
+  const memoryTable = logprobMemoryTable(report);
+  if (memoryTable) {
+    lines.push('', memoryTable.title, ...padTable([MEMORY_HEADER, ...memoryTable.rows]));
+    for (const note of memoryTable.notes) lines.push(`  ${note}`);
+  }
+  lines.push('', legend(report));
+  return lines.join('\n');
+}
+
+function legend(report: BenchReport): string {
+  return (
+    `Each number is the median of ${report.plan.repeats} measurements after one warm-up, the two sides taking turns; ` +
+    '± is half their range relative to the median. ↑ higher is better, ↓ lower is better.'
+  );
+}
+
+function markdownTable(rows: string[][]): string[] {
+  const escape = (cell: string): string => cell.replaceAll('|', '\\|');
+  return [
+    `| ${rows[0].map(escape).join(' | ')} |`,
+    `|${rows[0].map(() => '---').join('|')}|`,
+    ...rows.slice(1).map((row) => `| ${row.map(escape).join(' | ')} |`),
+  ];
+}
+
+/** The report as markdown, ready to paste into the README. */
+export function formatMarkdown(report: BenchReport): string {
+  const [title, ...about] = header(report);
+  const lines = [`### ${title}`, '', ...[...about, ...report.notes].map((line) => `- ${line}`), ''];
+  const metricRows = workloadEntries(report).flatMap(([name, workload]) =>
+    workload.metrics.map((row) => metricCells(name, row)),
+  );
+  if (metricRows.length > 0) lines.push(...markdownTable([METRIC_HEADER, ...metricRows]), '');
+  for (const [name, workload] of workloadEntries(report)) {
+    lines.push(
+      `- **${name}** (${workload.valid ? 'valid' : 'INVALID'}): ${[...workload.checks.map(checkText), ...workload.notes].join('; ')}`,
+    );
+  }
+  const memoryTable = logprobMemoryTable(report);
+  if (memoryTable) {
+    lines.push('', `${memoryTable.title}:`, '', ...markdownTable([MEMORY_HEADER, ...memoryTable.rows]), '');
+    for (const note of memoryTable.notes) lines.push(`- ${note}`);
+  }
+  lines.push('', legend(report), '');
+  return lines.join('\n');
+}

@@ -1,0 +1,156 @@
+/**
+ * Accuracy of a model on labelled queries, prompted the Genius way (the query as the chat's user turn, then the
+ * step preamble): one greedy answer per query and, when asked, k sampled ones. This is the only reader of ground
+ * truth in genius-native.
+ */
+import type { LabeledQuery, QueryId } from '../data/queries';
+import { deriveSeed } from '../genius/random';
+import { endOfResponseIds, responseText } from '../genius/responses';
+import type { Model } from '../model/model';
+import { stepPrompt } from '../text/steps';
+import type { Tokenizer } from '../text/tokenizer';
+import { answersMatch, extractAnswer, normalizeAnswer } from './answer';
+import { invalidArgument } from '../errors';
+
+export interface EvaluateOptions {
+  /** k sampled answers per query besides the greedy one. Default 0. */
+  samples?: number;
+  /** Temperature of the sampled answers. Default 0.6, the step temperature of exploration. */
+  temperature?: number;
+  /** Token limit of an answer. Default 1024. */
+  maxTokens?: number;
+  /** Queries per native call. Default 16. */
+  batchSize?: number;
+  seed?: number;
+  signal?: AbortSignal;
+}
+
+export interface Answer {
+  response: string;
+  answer: string | undefined;
+  correct: boolean;
+}
+
+export interface QueryResult {
+  id: QueryId;
+  question: string;
+  /** The answer extracted from the ground truth. */
+  truth: string | undefined;
+  greedy: Answer;
+  samples: Answer[];
+}
+
+export type EvaluationEvent =
+  | { type: 'progress'; done: number; total: number; generatedTokens: number; elapsedSeconds: number }
+  | { type: 'result'; result: QueryResult };
+
+export interface EvaluationReport {
+  queries: number;
+  greedyAccuracy: number;
+  /** k, and with k > 0: the share of correct samples, of queries with a correct sample, and of majority votes. */
+  samples: number;
+  sampleAccuracy?: number;
+  passAtK?: number;
+  majorityAccuracy?: number;
+}
+
+/** Evaluates `queries`, yielding each query's result and progress after each native call. */
+export async function* evaluate(
+  model: Model,
+  tokenizer: Tokenizer,
+  queries: readonly LabeledQuery[],
+  options: EvaluateOptions = {},
+): AsyncGenerator<EvaluationEvent> {
+  const { samples = 0, temperature = 0.6, maxTokens = 1024, batchSize = 16, seed = 0, signal } = options;
+  if (!Number.isInteger(samples) || samples < 0) invalidArgument('samples', 'an integer >= 0');
+  if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('batchSize', 'a positive integer');
+  const eosTokenIds = endOfResponseIds(model, tokenizer);
+  const started = performance.now();
+  let generatedTokens = 0;
+  let done = 0;
+  const progress = (): EvaluationEvent => ({
+    type: 'progress',
+    done,
+    total: queries.length,
+    generatedTokens,
+    elapsedSeconds: (performance.now() - started) / 1000,
+  });
+  yield progress();
+
+  for (let start = 0; start < queries.length; start += batchSize) {
+    const batch = queries.slice(start, start + batchSize);
+    const prompts = batch.map((query) =>
+      tokenizer.encode(stepPrompt(tokenizer, query.instruction), { addSpecialTokens: false }),
+    );
+    const truths = batch.map((query) => extractAnswer(query.response));
+    const answers = async (n: number, sampling: { temperature: number; seed?: number }): Promise<Answer[]> => {
+      const generation = await model.generate(prompts, {
+        n,
+        maxNewTokens: maxTokens,
+        eosTokenIds,
+        signal,
+        ...sampling,
+      });
+      generatedTokens += generation.samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
+      return generation.samples.map((sample) => {
+        const response = responseText(tokenizer, sample.tokens);
+        const answer = extractAnswer(response);
+        return { response, answer, correct: answersMatch(answer, truths[sample.input]) };
+      });
+    };
+    const greedy = await answers(1, { temperature: 0 });
+    yield progress();
+    const sampled = samples > 0 ? await answers(samples, { temperature, seed: deriveSeed(seed, 'eval', start) }) : [];
+    for (const [index, query] of batch.entries()) {
+      done++;
+      yield {
+        type: 'result',
+        result: {
+          id: query.id,
+          question: query.instruction,
+          truth: truths[index],
+          greedy: greedy[index],
+          samples: sampled.slice(index * samples, (index + 1) * samples),
+        },
+      };
+    }
+    yield progress();
+  }
+}
+
+/** The most frequent normalised answer among `answers` (the first to reach the top count on ties). */
+function majorityAnswer(answers: readonly Answer[]): Answer | undefined {
+  const counts = new Map<string, { count: number; answer: Answer }>();
+  let best: { count: number; answer: Answer } | undefined;
+  for (const answer of answers) {
+    if (answer.answer === undefined) continue;
+    const key = normalizeAnswer(answer.answer);
+    const entry = counts.get(key) ?? { count: 0, answer };
+    entry.count++;
+    counts.set(key, entry);
+    if (best === undefined || entry.count > best.count) best = entry;
+  }
+  return best?.answer;
+}
+
+export function evaluationReport(results: readonly QueryResult[]): EvaluationReport {
+  const share = (count: number, total: number): number => (total === 0 ? 0 : count / total);
+  const samples = results[0]?.samples.length ?? 0;
+  const report: EvaluationReport = {
+    queries: results.length,
+    greedyAccuracy: share(results.filter((result) => result.greedy.correct).length, results.length),
+    samples,
+  };
+  if (samples === 0) return report;
+  const allSamples = results.flatMap((result) => result.samples);
+  report.sampleAccuracy = share(allSamples.filter((answer) => answer.correct).length, allSamples.length);
+  report.passAtK = share(
+    results.filter((result) => result.samples.some((answer) => answer.correct)).length,
+    results.length,
+  );
+  report.majorityAccuracy = share(
+    results.filter((result) => majorityAnswer(result.samples)?.correct === true).length,
+    results.length,
+  );
+  return report;
+}

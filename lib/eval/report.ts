@@ -1,0 +1,120 @@
+/**
+ * The report of a Genius run: a markdown summary (accuracy before and after, per-step loss, reward margin and
+ * accuracy) and an SVG chart of the same, written into the run directory.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { EvaluationReport } from './evaluate';
+
+export interface RunStep {
+  iteration: number;
+  step: number;
+  loss: number;
+  margin: number;
+  accuracy: number;
+}
+
+export interface RunSummary {
+  before?: EvaluationReport;
+  after?: EvaluationReport;
+  steps: RunStep[];
+  settings: Record<string, unknown>;
+  seconds: number;
+}
+
+const percent = (value: number | undefined): string => (value === undefined ? '–' : `${(100 * value).toFixed(1)}%`);
+
+/** A line chart of `values` in a width × height box; the caption names the range. */
+function polyline(values: number[], x0: number, y0: number, width: number, height: number, colour: string): string {
+  if (values.length === 0) return '';
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  const span = max - min || 1;
+  const points = values
+    .map((v, i) => {
+      const x = x0 + (values.length === 1 ? width / 2 : (i / (values.length - 1)) * width);
+      const y = y0 + height - ((v - min) / span) * height;
+      return `${x.toFixed(1)},${y.toFixed(1)}`;
+    })
+    .join(' ');
+  return `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${points}"/>
+<text x="${x0}" y="${y0 - 4}" font-size="11">${min.toFixed(3)} … ${max.toFixed(3)}</text>`;
+}
+
+export function reportSvg(summary: RunSummary): string {
+  const bar = (value: number | undefined, x: number, label: string): string => {
+    const height = 160 * (value ?? 0);
+    return `<rect x="${x}" y="${200 - height}" width="50" height="${height}" fill="#4a7ebb"/>
+<text x="${x}" y="215" font-size="12">${label}</text><text x="${x}" y="${195 - height}" font-size="12">${percent(value)}</text>`;
+  };
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="240" font-family="sans-serif">
+<text x="10" y="20" font-size="14">held-out accuracy (greedy)</text>
+${bar(summary.before?.greedyAccuracy, 30, 'before')}
+${bar(summary.after?.greedyAccuracy, 110, 'after')}
+<text x="220" y="20" font-size="14">loss per step</text>
+<rect x="220" y="40" width="240" height="160" fill="none" stroke="#ccc"/>
+${polyline(
+  summary.steps.map((s) => s.loss),
+  220,
+  40,
+  240,
+  160,
+  '#c0392b',
+)}
+<text x="500" y="20" font-size="14">reward margin per step</text>
+<rect x="500" y="40" width="240" height="160" fill="none" stroke="#ccc"/>
+${polyline(
+  summary.steps.map((s) => s.margin),
+  500,
+  40,
+  240,
+  160,
+  '#27ae60',
+)}
+</svg>
+`;
+}
+
+export function reportMarkdown(summary: RunSummary): string {
+  const { before, after } = summary;
+  const gain =
+    before && after ? `${((after.greedyAccuracy - before.greedyAccuracy) * 100).toFixed(1)} points` : 'not evaluated';
+  const rows = summary.steps.map(
+    (s) => `| ${s.iteration} | ${s.step} | ${s.loss.toFixed(4)} | ${s.margin.toFixed(4)} | ${percent(s.accuracy)} |`,
+  );
+  return `# Genius run
+
+![accuracy, loss and margin](report.svg)
+
+| | greedy accuracy | queries |
+| --- | --- | --- |
+| before | ${percent(before?.greedyAccuracy)} | ${before?.queries ?? '–'} |
+| after | ${percent(after?.greedyAccuracy)} | ${after?.queries ?? '–'} |
+
+Gain: ${gain}. Wall time ${summary.seconds.toFixed(0)} s.
+
+## Optimisation steps
+
+| iteration | step | loss | reward margin | reward accuracy |
+| --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+## Settings
+
+\`\`\`json
+${JSON.stringify(summary.settings, null, 2)}
+\`\`\`
+`;
+}
+
+/** Writes report.md and report.svg into `dir` (each atomically) and returns the markdown's path. */
+export async function writeReport(dir: string, summary: RunSummary): Promise<string> {
+  const write = async (name: string, text: string): Promise<string> => {
+    const file = path.join(dir, name);
+    await fs.writeFile(`${file}.tmp-${process.pid}`, text);
+    await fs.rename(`${file}.tmp-${process.pid}`, file);
+    return file;
+  };
+  await write('report.svg', reportSvg(summary));
+  return await write('report.md', reportMarkdown(summary));
+}

@@ -1,0 +1,22 @@
+/** Sampled responses: the tokens that end one, and its text. */
+import type { Model } from '../model/model';
+import type { Tokenizer } from '../text/tokenizer';
+
+/**
+ * The model's eos ids (config.json and generation_config.json) and the tokenizer's eos token: for chat models the
+ * latter is the end-of-turn token, which some configs leave out.
+ */
+export function endOfResponseIds(model: Model, tokenizer: Tokenizer): number[] {
+  return [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];
+}
+
+/**
+ * The text of sampled tokens, special tokens (the EOS that ended them) left out. Ids past the tokenizer's
+ * vocabulary (rows of a padded embedding, which a model can still sample) name no token and add no text.
+ */
+export function responseText(tokenizer: Tokenizer, tokens: Int32Array): string {
+  return tokenizer.decode(
+    tokens.filter((id) => id < tokenizer.vocabSize),
+    { skipSpecialTokens: true },
+  );
+}

@@ -1,0 +1,96 @@
+/**
+ * An exploration run's directory: explore.json (what the run explores, with which options) and records.jsonl (one
+ * record per finished query, appended and fsynced one by one). A resumed run must explore the same thing the same
+ * way, so that the records it adds are those an uninterrupted run would have written; it skips the finished
+ * queries, and a record cut short by a crash is dropped and explored again.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, GeniusError } from '../errors';
+import { JsonLinesAppender, completeLines } from '../data/jsonl';
+import type { QueryId } from '../data/queries';
+import { parseRecord, type ExplorationRecord } from '../data/records';
+import type { ExploreOptions } from './options';
+
+export const RECORDS_FILE = 'records.jsonl';
+export const SETTINGS_FILE = 'explore.json';
+
+export interface ExploreSettings {
+  /** The model directory and the queries file, as absolute paths. */
+  model: string;
+  queries: string;
+  options: ExploreOptions;
+}
+
+export interface ExploreRun extends AsyncDisposable {
+  readonly dir: string;
+  readonly recordsFile: string;
+  /** Ids of the queries whose records the directory holds. */
+  readonly finished: QueryId[];
+  /** Appends a record durably. */
+  append(record: ExplorationRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The settings that differ between two runs, as "name: was → now" lines. */
+function settingsDifferences(was: ExploreSettings, now: ExploreSettings): string[] {
+  const flatten = (settings: ExploreSettings): Record<string, unknown> => ({
+    model: settings.model,
+    queries: settings.queries,
+    ...settings.options,
+  });
+  const before = flatten(was);
+  const after = flatten(now);
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]))
+    .map((key) => `${key}: ${JSON.stringify(before[key])} → ${JSON.stringify(after[key])}`);
+}
+
+async function readSettings(file: string): Promise<ExploreSettings | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as ExploreSettings;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new GeniusError(ErrorCode.BadFile, `${file}: cannot be read (${(error as Error).message})`, { cause: error });
+  }
+}
+
+/**
+ * Opens `dir` for a run with `settings`. A new run needs a directory without records; `resume` continues the run
+ * the directory holds, which must have the same settings.
+ */
+export async function openExploreRun(dir: string, settings: ExploreSettings, resume: boolean): Promise<ExploreRun> {
+  const recordsFile = path.join(dir, RECORDS_FILE);
+  const settingsFile = path.join(dir, SETTINGS_FILE);
+  await fs.mkdir(dir, { recursive: true });
+  const saved = await readSettings(settingsFile);
+  const records = (await completeLines(recordsFile)).map((value, index) =>
+    parseRecord(`${recordsFile} record ${index}`, value),
+  );
+  if (!resume && (saved !== undefined || records.length > 0)) {
+    throw new GeniusError(
+      ErrorCode.InvalidArgument,
+      `${dir} holds a run already: resume it (--resume) or choose another output directory`,
+    );
+  }
+  if (saved !== undefined) {
+    const differences = settingsDifferences(saved, settings);
+    if (differences.length > 0) {
+      throw new GeniusError(
+        ErrorCode.InvalidArgument,
+        `cannot resume ${dir} with other settings than its own:\n  ${differences.join('\n  ')}`,
+      );
+    }
+  } else {
+    await fs.writeFile(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
+  }
+  const appender = await JsonLinesAppender.open(recordsFile);
+  return {
+    dir,
+    recordsFile,
+    finished: records.map((record) => record.id),
+    append: (record) => appender.append(record),
+    close: () => appender.close(),
+    [Symbol.asyncDispose]: () => appender.close(),
+  };
+}

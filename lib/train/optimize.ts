@@ -1,0 +1,320 @@
+/**
+ * The training loop over a data set: the optimise half of Genius (preference pairs, the ACO loss by default)
+ * and supervised fine-tuning, on the same machinery. Each is an async generator of per-step metrics, so a caller
+ * (the CLI, the Genius loop) prints, logs or stops as it likes:
+ *
+ *   for await (const step of optimize(model, pairs, { lr: 5e-7, checkpoint: { dir: 'out' } })) console.log(step.loss);
+ *
+ * Steps are taken in batches of microBatch × gradAccum examples, in a seeded shuffle per epoch, with the linear
+ * warm-up schedule of the reference; with a checkpoint directory the run is saved every `every` steps (or each
+ * epoch) and at the end, and `resume` continues a saved run exactly where it stopped. The reference model is the
+ * starting policy, frozen: its log-probs are taken once, before the first step, and saved with the run.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { CallOptions } from '../async';
+import { ErrorCode, GeniusError, invalidArgument } from '../errors';
+import type { Model } from '../model/model';
+import {
+  copyModelFiles,
+  OPTIMIZER_FILE,
+  readTrainingState,
+  recoverCheckpoint,
+  STATE_DIR,
+  writeCheckpoint,
+  writeTrainingState,
+  type TrainingState,
+} from './checkpoint';
+import { epochOrder, linearWarmupRate, planSteps, warmupSteps, type StepPlan } from './schedule';
+import type { TrainingPair, TrainingSequence } from './sequences';
+import { Trainer, type ReferenceLogprobs, type StepResult, type TrainerOptions } from './trainer';
+
+export interface CheckpointOptions {
+  /** The checkpoint directory (a Hugging Face model directory plus training_state/). */
+  dir: string;
+  /** Save every this many steps; 0 or absent: at the end of each epoch. The last step is always saved. */
+  every?: number;
+  /** Where the tokenizer and generation_config.json are copied from. Default: the model's directory. */
+  sourceDir?: string;
+  /** Largest safetensors shard in bytes. Default 5 GB, as save_pretrained. */
+  shardBytes?: number;
+  /**
+   * Continue the run saved in `dir`; the model must be the one loaded from `dir`. Without it, `dir` must not
+   * exist or be empty.
+   */
+  resume?: boolean;
+}
+
+export interface TrainOptions extends TrainerOptions, CallOptions {
+  /** Peak learning rate. Default 5e-7 (the reference's). */
+  lr?: number;
+  /** Share of the steps spent warming the rate up from 0. Default 0.1. */
+  warmupRatio?: number;
+  /** Micro-batches accumulated into one optimizer step: a step trains on microBatch × gradAccum examples. Default 1. */
+  gradAccum?: number;
+  /** Passes over the data. Default 1. */
+  epochs?: number;
+  /** Stop after exactly this many steps (cycling through epochs as needed) instead. */
+  steps?: number;
+  /** Seed of the data order. Default 0. */
+  seed?: number;
+  checkpoint?: CheckpointOptions;
+  /** The frozen reference policy; default: the model itself, before its first step. */
+  referenceModel?: Model;
+}
+
+export interface StepMetrics extends StepResult {
+  /** Steps done, this one included. */
+  step: number;
+  totalSteps: number;
+  /** Epochs done, fractional. */
+  epoch: number;
+  /** The learning rate this step used. */
+  lr: number;
+  seconds: number;
+  tokensPerSecond: number;
+}
+
+const DEFAULT_SHARD_BYTES = 5 * 1000 ** 3;
+
+type Objective =
+  { kind: 'preference'; pairs: readonly TrainingPair[] } | { kind: 'sft'; sequences: readonly TrainingSequence[] };
+
+/** Trains `model` in place on preference pairs with options.loss (default ACO). */
+export function optimize(
+  model: Model,
+  pairs: readonly TrainingPair[],
+  options: TrainOptions = {},
+): AsyncGenerator<StepMetrics> {
+  return train(model, { kind: 'preference', pairs }, options);
+}
+
+/** Trains `model` in place by next-token cross-entropy on the sequences' responses. */
+export function supervisedFineTune(
+  model: Model,
+  sequences: readonly TrainingSequence[],
+  options: TrainOptions = {},
+): AsyncGenerator<StepMetrics> {
+  return train(model, { kind: 'sft', sequences }, options);
+}
+
+/** The settings that decide a run's numbers, recorded with it so that a resume cannot silently change them. */
+function settingsOf(objective: Objective, options: TrainOptions, plan: StepPlan): Record<string, unknown> {
+  const preference =
+    objective.kind === 'preference'
+      ? {
+          loss: options.loss ?? 'aco',
+          beta: options.beta ?? 0.1,
+          alpha: options.alpha ?? 1,
+          acoWeight: options.acoWeight ?? 'paper',
+          referenceFree: options.referenceFree ?? false,
+        }
+      : {};
+  return {
+    ...preference,
+    lr: options.lr ?? 5e-7,
+    warmupRatio: options.warmupRatio ?? 0.1,
+    microBatch: options.microBatch ?? 1,
+    gradAccum: options.gradAccum ?? 1,
+    totalSteps: plan.totalSteps,
+    seed: options.seed ?? 0,
+    maxGradNorm: options.maxGradNorm ?? 0,
+    weightDecay: options.weightDecay ?? 0,
+    adamBeta1: options.adamBeta1 ?? 0.9,
+    adamBeta2: options.adamBeta2 ?? 0.999,
+    adamEps: options.adamEps ?? 1e-8,
+    autocast: options.autocast ?? null,
+  };
+}
+
+function fingerprint(objective: Objective): string {
+  const hash = createHash('sha256');
+  const add = (sequence: TrainingSequence): void => {
+    hash.update(new Uint8Array(sequence.tokens.buffer, sequence.tokens.byteOffset, sequence.tokens.byteLength));
+    hash.update(`|${sequence.promptLength};`);
+  };
+  if (objective.kind === 'preference') {
+    for (const pair of objective.pairs) {
+      add(pair.chosen);
+      add(pair.rejected);
+      hash.update(`${pair.chosenAdvantage},${pair.rejectedAdvantage};`);
+    }
+  } else {
+    objective.sequences.forEach(add);
+  }
+  return hash.digest('hex');
+}
+
+/** The run saved in the checkpoint directory, if resuming one; checks that it is this run. */
+async function resumedState(
+  model: Model,
+  checkpoint: CheckpointOptions | undefined,
+  objective: Objective,
+  settings: Record<string, unknown>,
+  data: string,
+): Promise<TrainingState | undefined> {
+  if (checkpoint === undefined) return undefined;
+  await recoverCheckpoint(checkpoint.dir);
+  const entries = await fs.readdir(checkpoint.dir).catch(() => [] as string[]);
+  if (entries.length === 0) return undefined;
+  const state = await readTrainingState(checkpoint.dir);
+  // Saving swaps the whole directory: never over one that is not a training run of ours.
+  if (state === undefined) {
+    invalidArgument(
+      'checkpoint.dir',
+      `a new or empty directory, or a training run (${checkpoint.dir} holds other files)`,
+    );
+  }
+  if (!checkpoint.resume) {
+    invalidArgument(
+      'checkpoint.dir',
+      `a new directory: ${checkpoint.dir} holds a training run at step ${state.step}; resume it (--resume) or choose another`,
+    );
+  }
+  if (path.resolve(model.dir) !== path.resolve(checkpoint.dir)) {
+    invalidArgument(
+      'model',
+      `the model loaded from the checkpoint being resumed (${checkpoint.dir}), not ${model.dir}`,
+    );
+  }
+  const changed = Object.keys({ ...settings, ...state.settings }).filter(
+    (key) => JSON.stringify(settings[key]) !== JSON.stringify(state.settings[key]),
+  );
+  if (state.objective !== objective.kind || state.data !== data || changed.length > 0) {
+    const what = [
+      ...(state.objective !== objective.kind ? [`objective ${state.objective} → ${objective.kind}`] : []),
+      ...(state.data !== data ? ['the training data'] : []),
+      ...changed.map((key) => `${key} ${JSON.stringify(state.settings[key])} → ${JSON.stringify(settings[key])}`),
+    ];
+    invalidArgument('resume', `the same run as the one saved in ${checkpoint.dir}; changed: ${what.join(', ')}`);
+  }
+  return state;
+}
+
+function pick(reference: ReferenceLogprobs, indices: readonly number[]): ReferenceLogprobs {
+  return {
+    chosen: Float64Array.from(indices, (i) => reference.chosen[i]),
+    rejected: Float64Array.from(indices, (i) => reference.rejected[i]),
+  };
+}
+
+/** Σ log πref of the pairs' responses: from `referenceModel` when given, else from the trainer's model as it is now. */
+async function referenceLogprobs(
+  trainer: Trainer,
+  referenceModel: Model | undefined,
+  pairs: readonly TrainingPair[],
+  options: TrainOptions,
+): Promise<ReferenceLogprobs> {
+  if (referenceModel === undefined) return await trainer.referenceLogprobs(pairs, options);
+  using scorer = await Trainer.create(referenceModel, options, options);
+  return await scorer.referenceLogprobs(pairs, options);
+}
+
+async function* train(model: Model, objective: Objective, options: TrainOptions): AsyncGenerator<StepMetrics> {
+  const examples = objective.kind === 'preference' ? objective.pairs.length : objective.sequences.length;
+  if (examples === 0) invalidArgument(objective.kind === 'preference' ? 'pairs' : 'sequences', 'a non-empty array');
+  const lr = options.lr ?? 5e-7;
+  if (!(lr >= 0)) invalidArgument('lr', 'a finite number >= 0');
+  const warmupRatio = options.warmupRatio ?? 0.1;
+  if (!(warmupRatio >= 0 && warmupRatio <= 1)) invalidArgument('warmupRatio', 'in [0, 1]');
+  const microBatch = options.microBatch ?? 1;
+  const gradAccum = options.gradAccum ?? 1;
+  if (!Number.isInteger(gradAccum) || gradAccum < 1) invalidArgument('gradAccum', 'a positive integer');
+  const plan = planSteps(examples, microBatch * gradAccum, options.epochs ?? 1, options.steps);
+  const warmup = warmupSteps(plan.totalSteps, warmupRatio);
+  const seed = options.seed ?? 0;
+  const settings = settingsOf(objective, options, plan);
+  const data = fingerprint(objective);
+  const { checkpoint } = options;
+  const resumed = await resumedState(model, checkpoint, objective, settings, data);
+  if (resumed?.completed) return;
+
+  using trainer = await Trainer.create(model, options, options);
+  if (resumed && resumed.step > 0 && checkpoint) {
+    await trainer.loadState(path.join(checkpoint.dir, STATE_DIR, OPTIMIZER_FILE), options);
+  }
+  let reference: ReferenceLogprobs | undefined;
+  if (objective.kind === 'preference' && !options.referenceFree) {
+    reference = resumed?.reference
+      ? { chosen: Float64Array.from(resumed.reference.chosen), rejected: Float64Array.from(resumed.reference.rejected) }
+      : await referenceLogprobs(trainer, options.referenceModel, objective.pairs, options);
+  }
+
+  let savedStep = resumed?.step;
+  const save = async (step: number): Promise<void> => {
+    if (checkpoint === undefined) return;
+    const completed = step === plan.totalSteps;
+    const state: TrainingState = {
+      format: 'genius-native-training',
+      objective: objective.kind,
+      step,
+      totalSteps: plan.totalSteps,
+      completed,
+      settings,
+      data,
+      reference: reference && { chosen: Array.from(reference.chosen), rejected: Array.from(reference.rejected) },
+    };
+    await writeCheckpoint(checkpoint.dir, async (staging) => {
+      await model.save(staging, { shardBytes: checkpoint.shardBytes ?? DEFAULT_SHARD_BYTES, signal: options.signal });
+      await copyModelFiles(checkpoint.sourceDir ?? model.dir, staging);
+      // A finished run is not resumed: its optimizer state (twice the weights in float32) is not kept.
+      if (!completed) await trainer.saveState(path.join(staging, STATE_DIR, OPTIMIZER_FILE), options);
+      await writeTrainingState(staging, state);
+    });
+    savedStep = step;
+  };
+  const every = checkpoint?.every ?? 0;
+  const due = (step: number): boolean =>
+    step === plan.totalSteps || (every > 0 ? step % every === 0 : step % plan.stepsPerEpoch === 0);
+
+  let order: { epoch: number; indices: number[] } | undefined;
+  for (let step = resumed?.step ?? 0; step < plan.totalSteps; step++) {
+    const epoch = Math.floor(step / plan.stepsPerEpoch);
+    if (order?.epoch !== epoch) order = { epoch, indices: epochOrder(examples, seed, epoch) };
+    const start = (step % plan.stepsPerEpoch) * plan.batchSize;
+    const indices = order.indices.slice(start, start + plan.batchSize);
+    const rate = linearWarmupRate(lr, step, plan.totalSteps, warmup);
+    const began = performance.now();
+    let result: StepResult;
+    try {
+      result =
+        objective.kind === 'preference'
+          ? await trainer.preferenceStep(
+              indices.map((i) => objective.pairs[i]),
+              reference && pick(reference, indices),
+              rate,
+              options,
+            )
+          : await trainer.sftStep(
+              indices.map((i) => objective.sequences[i]),
+              rate,
+              options,
+            );
+    } catch (error) {
+      if ((error as GeniusError).code !== ErrorCode.NonFinite) throw error;
+      const kept =
+        checkpoint === undefined
+          ? 'no checkpoint directory was given'
+          : savedStep === undefined
+            ? `no checkpoint had been saved yet in ${checkpoint.dir}`
+            : `the last good checkpoint (step ${savedStep}) is in ${checkpoint.dir}`;
+      throw new GeniusError(
+        ErrorCode.NonFinite,
+        `training stopped at step ${step + 1} of ${plan.totalSteps}: ${(error as Error).message}; ${kept}`,
+        { cause: error },
+      );
+    }
+    const seconds = (performance.now() - began) / 1000;
+    if (due(step + 1)) await save(step + 1);
+    yield {
+      ...result,
+      step: step + 1,
+      totalSteps: plan.totalSteps,
+      epoch: (step + 1) / plan.stepsPerEpoch,
+      lr: rate,
+      seconds,
+      tokensPerSecond: result.tokens / Math.max(seconds, 1e-9),
+    };
+  }
+}

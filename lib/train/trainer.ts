@@ -1,0 +1,139 @@
+/**
+ * Trainer: optimizer steps on a loaded Model, in place. The model trained is the very one that generates, so
+ * after a step every generate() samples from the new weights (Genius alternates exploring and optimising).
+ * Steps and generation never overlap on one model: the model's weights lock serialises them (a generate()
+ * issued during a step waits for it, and the other way round). A KV cache kept from before a step holds
+ * keys and values of the old weights.
+ *
+ * One step is one AdamW update over a whole batch: micro-batches of `microBatch` pairs (or sequences) run
+ * forward and backward in turn and their gradients add up (gradient accumulation), then the global gradient
+ * norm is clipped and the optimizer steps. A NaN or infinite loss or gradient throws ERR_GENIUS_NON_FINITE
+ * and leaves the weights and the optimizer as they were.
+ */
+import { cancellable, type CallOptions } from '../async';
+import { invalidArgument } from '../errors';
+import { Model } from '../model/model';
+import { native } from '../native';
+import type { NativeStepMetrics, NativeTrainer, PreferenceLossOptions } from '../native-types';
+import { packSequences, type TrainingPair, type TrainingSequence } from './sequences';
+
+export interface TrainerOptions extends PreferenceLossOptions {
+  /** AdamW's β1, β2 and ε (defaults 0.9, 0.999, 1e-8) and decoupled weight decay (default 0; biases and norms never decay). */
+  adamBeta1?: number;
+  adamBeta2?: number;
+  adamEps?: number;
+  weightDecay?: number;
+  /** Clip the global gradient norm to this; 0 or absent: no clipping. */
+  maxGradNorm?: number;
+  /** Pairs (or sequences) per forward. Default 1. */
+  microBatch?: number;
+  /**
+   * bfloat16 autocast over a float32 model's forward and backward, on CUDA (ignored on the CPU). Default: on
+   * for CUDA. The optimizer always updates float32 weights: a bfloat16/float16 model gets float32 masters.
+   */
+  autocast?: boolean;
+  /** Recompute each decoder layer in backward instead of keeping its activations. Default false. */
+  checkpointLayers?: boolean;
+}
+
+/** What one optimizer step did. */
+export type StepResult = NativeStepMetrics;
+
+/** Reference log-probs of pairs: Σ log πref over each response. */
+export interface ReferenceLogprobs {
+  chosen: Float64Array;
+  rejected: Float64Array;
+}
+
+export class Trainer implements Disposable {
+  private constructor(
+    private readonly handle: NativeTrainer,
+    readonly options: Readonly<TrainerOptions>,
+  ) {}
+
+  static async create(model: Model, options: TrainerOptions = {}, callOptions: CallOptions = {}): Promise<Trainer> {
+    const modelHandle = Model.handleOf(model, 'model');
+    const { adamBeta1, adamBeta2, adamEps, autocast, ...rest } = options;
+    const onCuda = modelHandle.describe().device.startsWith('cuda');
+    const handle = await cancellable(callOptions, (cancel) =>
+      native().createTrainer(
+        modelHandle,
+        { ...rest, beta1: adamBeta1, beta2: adamBeta2, eps: adamEps, autocastBf16: autocast ?? onCuda },
+        { cancel },
+      ),
+    );
+    return new Trainer(handle, { ...options });
+  }
+
+  /**
+   * One update of the preference loss (options.loss, default ACO) averaged over `pairs`, at learning rate `lr`.
+   * `reference` is required unless options.referenceFree.
+   */
+  async preferenceStep(
+    pairs: readonly TrainingPair[],
+    reference: ReferenceLogprobs | undefined,
+    lr: number,
+    options: CallOptions = {},
+  ): Promise<StepResult> {
+    if (pairs.length === 0) invalidArgument('pairs', 'a non-empty array');
+    const batch = {
+      chosen: packSequences(pairs.map((pair) => pair.chosen)),
+      rejected: packSequences(pairs.map((pair) => pair.rejected)),
+      referenceChosen: reference?.chosen,
+      referenceRejected: reference?.rejected,
+      chosenAdvantage: Float64Array.from(pairs, (pair) => pair.chosenAdvantage),
+      rejectedAdvantage: Float64Array.from(pairs, (pair) => pair.rejectedAdvantage),
+    };
+    return await cancellable(options, (cancel) => this.handle.preferenceStep(batch, lr, { cancel }));
+  }
+
+  /** One update of next-token cross-entropy over the response tokens of `sequences` (their token mean). */
+  async sftStep(sequences: readonly TrainingSequence[], lr: number, options: CallOptions = {}): Promise<StepResult> {
+    if (sequences.length === 0) invalidArgument('sequences', 'a non-empty array');
+    return await cancellable(options, (cancel) => this.handle.sftStep(packSequences(sequences), lr, { cancel }));
+  }
+
+  /**
+   * Σ log π over each pair's chosen and rejected response under the current weights, without grad: taken before
+   * the first step, these are the log-probs of the reference model (a frozen copy of the starting policy), so no
+   * second copy of the model is needed. Pairs run 2·microBatch sequences at a time, chosen beside rejected, as a
+   * training step runs them.
+   */
+  async referenceLogprobs(pairs: readonly TrainingPair[], options: CallOptions = {}): Promise<ReferenceLogprobs> {
+    const group = this.options.microBatch ?? 1;
+    const sequences: TrainingSequence[] = [];
+    for (let start = 0; start < pairs.length; start += group) {
+      const slice = pairs.slice(start, start + group);
+      sequences.push(...slice.map((pair) => pair.chosen), ...slice.map((pair) => pair.rejected));
+    }
+    const scores = await cancellable(options, (cancel) => this.handle.score(packSequences(sequences), { cancel }));
+    const chosen = new Float64Array(pairs.length);
+    const rejected = new Float64Array(pairs.length);
+    let offset = 0;
+    for (let start = 0; start < pairs.length; start += group) {
+      const count = Math.min(group, pairs.length - start);
+      chosen.set(scores.sum.subarray(offset, offset + count), start);
+      rejected.set(scores.sum.subarray(offset + count, offset + 2 * count), start);
+      offset += 2 * count;
+    }
+    return { chosen, rejected };
+  }
+
+  /** Writes the optimizer state (and a low-precision model's float32 masters) to `path` (safetensors). */
+  async saveState(path: string, options: CallOptions = {}): Promise<void> {
+    await cancellable(options, (cancel) => this.handle.saveState(path, { cancel }));
+  }
+
+  /** Restores what saveState wrote, exactly; ERR_GENIUS_BAD_FILE if it belongs to another model. */
+  async loadState(path: string, options: CallOptions = {}): Promise<void> {
+    await cancellable(options, (cancel) => this.handle.loadState(path, { cancel }));
+  }
+
+  dispose(): void {
+    this.handle.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

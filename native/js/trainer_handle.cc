@@ -1,0 +1,335 @@
+#include "js/trainer_handle.h"
+
+#include <cmath>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "js/addon_data.h"
+#include "js/args.h"
+#include "js/async_work.h"
+#include "js/errors.h"
+#include "js/model_handle.h"
+#include "js/tagged.h"
+#include "train/loss_exports.h"
+
+namespace genius::js {
+
+namespace {
+
+constexpr napi_type_tag kTrainerTag = {0x6c2a91f4d85e0b37ULL, 0xa4f7103c9e2d6b58ULL};
+
+// Largest micro-batch or vocabulary chunk accepted: above any useful value, far below overflow.
+constexpr int64_t kMaxChunk = int64_t{1} << 40;
+
+[[noreturn]] void Invalid(const std::string& name, const std::string& expected) {
+  Fail(code::kInvalidArgument, "argument '" + name + "' must be " + expected);
+}
+
+std::string Index(const std::string& name, size_t i) { return name + "[" + std::to_string(i) + "]"; }
+
+double NumberOr(const Napi::Object& object, const std::string& name, const char* key, double fallback) {
+  const Napi::Value value = object.Get(key);
+  return value.IsUndefined() ? fallback : ReadNumber(value, (name + "." + key).c_str());
+}
+
+bool BoolOr(const Napi::Object& object, const std::string& name, const char* key, bool fallback) {
+  const Napi::Value value = object.Get(key);
+  return value.IsUndefined() ? fallback : ReadBool(value, (name + "." + key).c_str());
+}
+
+train::TrainerOptions ReadTrainerOptions(const Napi::Value& value) {
+  train::TrainerOptions options;
+  const Napi::Object object = value.IsUndefined() ? Napi::Object::New(value.Env()) : ReadObject(value, "options");
+  options.loss = ReadPreferenceOptions(value, "options");
+  train::AdamWOptions& adamw = options.adamw;
+  adamw.beta1 = NumberOr(object, "options", "beta1", adamw.beta1);
+  adamw.beta2 = NumberOr(object, "options", "beta2", adamw.beta2);
+  adamw.eps = NumberOr(object, "options", "eps", adamw.eps);
+  adamw.weightDecay = NumberOr(object, "options", "weightDecay", adamw.weightDecay);
+  if (!(adamw.beta1 >= 0 && adamw.beta1 < 1)) Invalid("options.beta1", "in [0, 1)");
+  if (!(adamw.beta2 >= 0 && adamw.beta2 < 1)) Invalid("options.beta2", "in [0, 1)");
+  if (!(adamw.eps >= 0)) Invalid("options.eps", ">= 0");
+  if (!(adamw.weightDecay >= 0)) Invalid("options.weightDecay", ">= 0");
+  options.maxGradNorm = NumberOr(object, "options", "maxGradNorm", 0.0);
+  if (!(options.maxGradNorm >= 0)) Invalid("options.maxGradNorm", ">= 0 (0: no clipping)");
+  if (!object.Get("microBatch").IsUndefined()) {
+    options.microBatch = ReadInteger(object.Get("microBatch"), "options.microBatch", 1, kMaxChunk);
+  }
+  if (!object.Get("vocabChunk").IsUndefined()) {
+    options.chunks.vocab = ReadInteger(object.Get("vocabChunk"), "options.vocabChunk", 1, kMaxChunk);
+  }
+  options.autocastBf16 = BoolOr(object, "options", "autocastBf16", false);
+  options.checkpointLayers = BoolOr(object, "options", "checkpointLayers", false);
+  return options;
+}
+
+// An Int32Array argument, copied.
+std::vector<int32_t> ReadInt32s(const Napi::Value& value, const std::string& name) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    Invalid(name, "an Int32Array");
+  }
+  const auto array = value.As<Napi::Int32Array>();
+  return std::vector<int32_t>(array.Data(), array.Data() + array.ElementLength());
+}
+
+// {tokens, lengths, promptLengths}: Int32Arrays; sequence i is the next lengths[i] tokens, its first
+// promptLengths[i] the prompt. Every sequence must fit the model and score at least one token.
+train::SequenceSet ReadSequences(const Napi::Value& value, const std::string& name, const model::ModelConfig& config) {
+  const Napi::Object object = ReadObject(value, name.c_str());
+  train::SequenceSet set;
+  set.tokens = ReadInt32s(object.Get("tokens"), name + ".tokens");
+  const std::vector<int32_t> lengths = ReadInt32s(object.Get("lengths"), name + ".lengths");
+  const std::vector<int32_t> promptLengths = ReadInt32s(object.Get("promptLengths"), name + ".promptLengths");
+  if (lengths.empty()) Invalid(name + ".lengths", "non-empty (one entry per sequence)");
+  if (promptLengths.size() != lengths.size()) {
+    Invalid(name + ".promptLengths", "as long as " + name + ".lengths (" + std::to_string(lengths.size()) + ")");
+  }
+  set.offsets.push_back(0);
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    if (lengths[i] < 2 || lengths[i] > config.maxPositions) {
+      Invalid(Index(name + ".lengths", i), "in [2, " + std::to_string(config.maxPositions) +
+                                               "] (a prompt token and a response token, within the model's positions)");
+    }
+    if (promptLengths[i] < 1 || promptLengths[i] >= lengths[i]) {
+      Invalid(Index(name + ".promptLengths", i),
+              "in [1, " + std::to_string(lengths[i] - 1) + "]: at least one prompt and one response token");
+    }
+    set.offsets.push_back(set.offsets.back() + lengths[i]);
+    set.promptLengths.push_back(promptLengths[i]);
+  }
+  if (set.offsets.back() != static_cast<int64_t>(set.tokens.size())) {
+    Invalid(name + ".tokens", "Σ lengths = " + std::to_string(set.offsets.back()) + " tokens long, not " +
+                                  std::to_string(set.tokens.size()));
+  }
+  for (size_t i = 0; i < set.tokens.size(); ++i) {
+    if (set.tokens[i] < 0 || set.tokens[i] >= config.vocabSize) {
+      Invalid(Index(name + ".tokens", i),
+              "a token id in [0, " + std::to_string(config.vocabSize) + "), got " + std::to_string(set.tokens[i]));
+    }
+  }
+  return set;
+}
+
+// `count` finite numbers from a Float64Array, Float32Array or number[]; `what` says what they are.
+std::vector<double> ReadValues(const Napi::Value& value, const std::string& name, size_t count, const char* what) {
+  std::vector<double> values;
+  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
+    const auto array = value.As<Napi::Float64Array>();
+    values.assign(array.Data(), array.Data() + array.ElementLength());
+  } else if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+    const auto array = value.As<Napi::Float32Array>();
+    values.assign(array.Data(), array.Data() + array.ElementLength());
+  } else if (value.IsArray()) {
+    const auto array = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      const Napi::Value element = array.Get(i);
+      values.push_back(element.IsNumber() ? element.As<Napi::Number>().DoubleValue() : std::nan(""));
+    }
+  } else {
+    Invalid(name, std::string("a Float64Array, Float32Array or number[] of ") + what);
+  }
+  if (values.size() != count)
+    Invalid(name, std::to_string(count) + " values, one per pair (got " + std::to_string(values.size()) + ")");
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i]))
+      Invalid(Index(name, i), std::string("a finite number: ") + what + " cannot be NaN or ±inf");
+  }
+  return values;
+}
+
+Napi::Object MetricsToJs(Napi::Env env, const train::StepMetrics& metrics) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("loss", metrics.loss);
+  object.Set("chosenReward", metrics.chosenReward);
+  object.Set("rejectedReward", metrics.rejectedReward);
+  object.Set("accuracy", metrics.accuracy);
+  object.Set("margin", metrics.margin);
+  object.Set("gradNorm", metrics.gradNorm);
+  object.Set("examples", static_cast<double>(metrics.examples));
+  object.Set("tokens", static_cast<double>(metrics.tokens));
+  return object;
+}
+
+Napi::Float64Array ToFloat64Array(Napi::Env env, const std::vector<double>& values) {
+  Napi::Float64Array array = Napi::Float64Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), array.Data());
+  return array;
+}
+
+double ReadLearningRate(const Napi::Value& value) {
+  const double lr = ReadNumber(value, "lr");
+  if (!(lr >= 0)) Invalid("lr", "a finite number >= 0");
+  return lr;
+}
+
+Napi::Value AsyncOptions(const Napi::CallbackInfo& info, size_t index) {
+  return info.Length() > index ? info[index] : info.Env().Undefined();
+}
+
+train::Checkpoint Cancellation(const WorkContext& context) {
+  return [&context] { context.ThrowIfCancelled(); };
+}
+
+}  // namespace
+
+void TrainerHandle::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor =
+      DefineClass(env, "NativeTrainer",
+                  {InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::PreferenceStep>>("preferenceStep"),
+                   InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::SftStep>>("sftStep"),
+                   InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::Score>>("score"),
+                   InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::SaveState>>("saveState"),
+                   InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::LoadState>>("loadState"),
+                   InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::Dispose>>("dispose")});
+  GetAddonData(env).trainerConstructor = Napi::Persistent(constructor);
+  exports.Set("NativeTrainer", constructor);
+  exports.Set("createTrainer", Napi::Function::New<GuardedCall<&TrainerHandle::Create>>(env, "createTrainer"));
+}
+
+// Only Create constructs, passing the state as an External, which JS code cannot make.
+TrainerHandle::TrainerHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerHandle>(info) {
+  if (info.Length() != 2 || !info[0].IsExternal()) {
+    throw MakeJsError(info.Env(),
+                      {code::kInvalidArgument, "NativeTrainer cannot be constructed directly; use createTrainer()"});
+  }
+  state_ = *info[0].As<Napi::External<std::shared_ptr<State>>>().Data();
+  loss_ = *info[1].As<Napi::External<train::PreferenceLossOptions>>().Data();
+  Tag(info, kTrainerTag);
+}
+
+template <Napi::Value (TrainerHandle::*Method)(const Napi::CallbackInfo&)>
+Napi::Value TrainerHandle::Guard(const Napi::CallbackInfo& info) {
+  return Guarded(info, [&] { return (this->*Method)(info); });
+}
+
+std::shared_ptr<TrainerHandle::State> TrainerHandle::Live() const {
+  if (!state_) Fail(code::kDisposed, "this trainer was disposed");
+  return state_;
+}
+
+// createTrainer(model, options, asyncOptions) -> Promise<NativeTrainer>. Made on a worker under the
+// shared weights lock: a low-precision model's float32 masters are copies of its weights.
+Napi::Value TrainerHandle::Create(const Napi::CallbackInfo& info) {
+  auto state = std::make_shared<State>();
+  state->model = ModelHandle::ModelOf(Arg(info, 0, "model"), "model");
+  state->weightsLock = ModelHandle::WeightsLockOf(info[0], "model");
+  const train::TrainerOptions options = ReadTrainerOptions(info.Length() > 1 ? info[1] : info.Env().Undefined());
+  using Created = std::shared_ptr<State>;
+  return RunAsync<Created>(
+      info.Env(), AsyncOptions(info, 2),
+      [state, options](const WorkContext&) -> Created {
+        const std::shared_lock weights(*state->weightsLock);
+        state->trainer = std::make_unique<train::Trainer>(state->model, options);
+        return state;
+      },
+      [loss = options.loss](Napi::Env env, Created& created) -> Napi::Value {
+        train::PreferenceLossOptions lossOptions = loss;
+        return GetAddonData(env).trainerConstructor.New(
+            {Napi::External<Created>::New(env, &created),
+             Napi::External<train::PreferenceLossOptions>::New(env, &lossOptions)});
+      });
+}
+
+// preferenceStep({chosen, rejected, referenceChosen?, referenceRejected?, chosenAdvantage?, rejectedAdvantage?},
+// lr, asyncOptions) -> Promise<metrics>. Reference sums are required unless the loss is reference-free,
+// advantages for ACO (A_w, A_l).
+Napi::Value TrainerHandle::PreferenceStep(const Napi::CallbackInfo& info) {
+  const std::shared_ptr<State> state = Live();
+  const model::ModelConfig& config = state->model->config();
+  const Napi::Object object = ReadObject(Arg(info, 0, "batch"), "batch");
+  train::PreferenceBatch batch;
+  batch.chosen = ReadSequences(object.Get("chosen"), "batch.chosen", config);
+  batch.rejected = ReadSequences(object.Get("rejected"), "batch.rejected", config);
+  const size_t pairs = batch.chosen.size();
+  if (batch.rejected.size() != batch.chosen.size()) {
+    Invalid("batch.rejected", "as many sequences as batch.chosen (" + std::to_string(pairs) + ")");
+  }
+  if (!loss_.referenceFree) {
+    batch.referenceChosen =
+        ReadValues(object.Get("referenceChosen"), "batch.referenceChosen", pairs, "reference log-probs");
+    batch.referenceRejected =
+        ReadValues(object.Get("referenceRejected"), "batch.referenceRejected", pairs, "reference log-probs");
+  }
+  if (loss_.kind == train::PreferenceLossKind::kAco) {
+    batch.chosenAdvantage = ReadValues(object.Get("chosenAdvantage"), "batch.chosenAdvantage", pairs, "advantages");
+    batch.rejectedAdvantage =
+        ReadValues(object.Get("rejectedAdvantage"), "batch.rejectedAdvantage", pairs, "advantages");
+  }
+  const double lr = ReadLearningRate(Arg(info, 1, "lr"));
+  return RunAsync<train::StepMetrics>(
+      info.Env(), AsyncOptions(info, 2),
+      [state, batch = std::move(batch), lr](const WorkContext& context) {
+        const std::unique_lock weights(*state->weightsLock);
+        return state->trainer->PreferenceStep(batch, lr, Cancellation(context));
+      },
+      MetricsToJs);
+}
+
+// sftStep(sequences, lr, asyncOptions) -> Promise<metrics>
+Napi::Value TrainerHandle::SftStep(const Napi::CallbackInfo& info) {
+  const std::shared_ptr<State> state = Live();
+  train::SequenceSet sequences = ReadSequences(Arg(info, 0, "sequences"), "sequences", state->model->config());
+  const double lr = ReadLearningRate(Arg(info, 1, "lr"));
+  return RunAsync<train::StepMetrics>(
+      info.Env(), AsyncOptions(info, 2),
+      [state, sequences = std::move(sequences), lr](const WorkContext& context) {
+        const std::unique_lock weights(*state->weightsLock);
+        return state->trainer->SftStep(sequences, lr, Cancellation(context));
+      },
+      MetricsToJs);
+}
+
+// score(sequences, asyncOptions) -> Promise<{sum: Float64Array, mean: Float64Array}>
+Napi::Value TrainerHandle::Score(const Napi::CallbackInfo& info) {
+  const std::shared_ptr<State> state = Live();
+  train::SequenceSet sequences = ReadSequences(Arg(info, 0, "sequences"), "sequences", state->model->config());
+  return RunAsync<train::SequenceScores>(
+      info.Env(), AsyncOptions(info, 1),
+      [state, sequences = std::move(sequences)](const WorkContext& context) {
+        const std::shared_lock weights(*state->weightsLock);
+        return state->trainer->Score(sequences, Cancellation(context));
+      },
+      [](Napi::Env env, train::SequenceScores& scores) -> Napi::Value {
+        Napi::Object object = Napi::Object::New(env);
+        object.Set("sum", ToFloat64Array(env, scores.sum));
+        object.Set("mean", ToFloat64Array(env, scores.mean));
+        return object;
+      });
+}
+
+// saveState(path, asyncOptions) -> Promise<void>
+Napi::Value TrainerHandle::SaveState(const Napi::CallbackInfo& info) {
+  const std::shared_ptr<State> state = Live();
+  const std::string path = ReadString(Arg(info, 0, "path"), "path");
+  return RunAsync<bool>(
+      info.Env(), AsyncOptions(info, 1),
+      [state, path](const WorkContext&) {
+        const std::shared_lock weights(*state->weightsLock);
+        state->trainer->SaveState(path);
+        return true;
+      },
+      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+}
+
+// loadState(path, asyncOptions) -> Promise<void>
+Napi::Value TrainerHandle::LoadState(const Napi::CallbackInfo& info) {
+  const std::shared_ptr<State> state = Live();
+  const std::string path = ReadString(Arg(info, 0, "path"), "path");
+  return RunAsync<bool>(
+      info.Env(), AsyncOptions(info, 1),
+      [state, path](const WorkContext&) {
+        const std::unique_lock weights(*state->weightsLock);
+        state->trainer->LoadState(path);
+        return true;
+      },
+      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+}
+
+Napi::Value TrainerHandle::Dispose(const Napi::CallbackInfo& info) {
+  state_.reset();  // running calls hold their own reference and finish first
+  return info.Env().Undefined();
+}
+
+}  // namespace genius::js

@@ -1,0 +1,306 @@
+#include "train/trainer.h"
+
+#include <ATen/core/grad_mode.h>
+#include <torch/optim/adamw.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "js/errors.h"
+#include "model/safetensors.h"
+#include "train/activation_checkpoint.h"
+#include "train/autocast_scope.h"
+
+namespace genius::train {
+
+namespace {
+
+// torch.nn.utils.clip_grad_norm_'s guard against dividing by a zero norm.
+constexpr double kClipEpsilon = 1e-6;
+
+// The names of optimizer-state tensors in a state file, per parameter.
+const std::string kExpAvg = "exp_avg/";
+const std::string kExpAvgSq = "exp_avg_sq/";
+const std::string kStep = "step/";
+const std::string kMaster = "master/";
+
+bool EndsWith(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// open-instruct exempts biases and layer norms from weight decay (its list reads "layer_norm.weight",
+// which no Llama-family name contains; the intent, norms undecayed, is what is done here).
+bool Decays(const std::string& name) { return !EndsWith(name, ".bias") && !EndsWith(name, "norm.weight"); }
+
+bool IsFullPrecision(at::ScalarType dtype) { return dtype == at::kFloat || dtype == at::kDouble; }
+
+at::Tensor PerPair(const std::vector<double>& values, int64_t start, int64_t count, const at::Tensor& like) {
+  return at::tensor(std::vector<double>(values.begin() + start, values.begin() + start + count), at::kDouble)
+      .to(like.device(), like.scalar_type());
+}
+
+double Item(const at::Tensor& tensor) { return tensor.item<double>(); }
+
+// While a step runs the model's weights collect gradients; however it ends (done, non-finite,
+// cancelled, failed), they leave it as plain tensors again, and no gradient is kept anywhere.
+class GradientScope {
+ public:
+  GradientScope(std::vector<at::Tensor> weights, std::vector<at::Tensor> masters)
+      : weights_(std::move(weights)), masters_(std::move(masters)) {
+    for (const at::Tensor& weight : weights_) weight.requires_grad_(true);
+  }
+  ~GradientScope() {
+    for (const at::Tensor& master : masters_) master.mutable_grad().reset();
+    for (const at::Tensor& weight : weights_) {
+      weight.mutable_grad().reset();
+      weight.requires_grad_(false);
+    }
+  }
+  GradientScope(const GradientScope&) = delete;
+  GradientScope& operator=(const GradientScope&) = delete;
+
+ private:
+  std::vector<at::Tensor> weights_;
+  std::vector<at::Tensor> masters_;
+};
+
+}  // namespace
+
+Trainer::Trainer(std::shared_ptr<const model::Transformer> model, TrainerOptions options)
+    : model_(std::move(model)), options_(std::move(options)) {
+  const model::TensorMap weights = model_->Parameters();
+  const bool ownMasters = !IsFullPrecision(model_->dtype());
+  std::vector<at::Tensor> decayed, undecayed;
+  // ExpectedWeights order, so that everything derived from the parameter list is deterministic.
+  for (const auto& [name, shape] : model::ExpectedWeights(model_->config())) {
+    const auto found = weights.find(name);
+    if (found == weights.end()) continue;
+    const at::Tensor& weight = found->second;
+    at::Tensor master = ownMasters ? weight.detach().to(at::kFloat) : weight;
+    (Decays(name) ? decayed : undecayed).push_back(master);
+    parameters_.push_back({name, weight, master});
+  }
+  const auto groupOptions = [this](double weightDecay) {
+    auto group = std::make_unique<torch::optim::AdamWOptions>(0.0);
+    group->betas({options_.adamw.beta1, options_.adamw.beta2}).eps(options_.adamw.eps).weight_decay(weightDecay);
+    return group;
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decayed, groupOptions(options_.adamw.weightDecay));
+  groups.emplace_back(undecayed, groupOptions(0.0));
+  optimizer_ = std::make_unique<torch::optim::AdamW>(groups, *groupOptions(0.0));
+}
+
+Trainer::~Trainer() = default;
+
+bool Trainer::Autocast() const { return options_.autocastBf16 && model_->device().is_cuda(); }
+
+model::Transformer::LayerRunner Trainer::LayerRunner() const {
+  return options_.checkpointLayers ? CheckpointedLayers() : model::Transformer::LayerRunner();
+}
+
+StepMetrics Trainer::Update(double lr, const std::function<StepMetrics()>& accumulate) {
+  std::vector<at::Tensor> weights, masters;
+  for (const Parameter& parameter : parameters_) {
+    weights.push_back(parameter.weight);
+    masters.push_back(parameter.master);
+  }
+  const GradientScope scope(std::move(weights), std::move(masters));
+  StepMetrics metrics = accumulate();
+
+  at::NoGradGuard noGrad;
+  std::vector<at::Tensor> gradients;
+  for (const Parameter& parameter : parameters_) {
+    if (!parameter.weight.grad().defined()) continue;
+    if (!parameter.master.is_same(parameter.weight)) {
+      parameter.master.mutable_grad() = parameter.weight.grad().to(at::kFloat);
+      parameter.weight.mutable_grad().reset();
+    }
+    gradients.push_back(parameter.master.grad());
+  }
+  // As torch.nn.utils.clip_grad_norm_ computes it: the norm of the per-tensor norms.
+  std::vector<at::Tensor> norms;
+  for (const at::Tensor& gradient : gradients) norms.push_back(at::linalg_vector_norm(gradient, 2));
+  const at::Tensor totalNorm = norms.empty() ? at::zeros({}, at::kFloat) : at::linalg_vector_norm(at::stack(norms), 2);
+  metrics.gradNorm = Item(totalNorm);
+  if (!std::isfinite(metrics.loss) || !std::isfinite(metrics.gradNorm)) {
+    Fail(code::kNonFinite, std::string("the ") + (std::isfinite(metrics.loss) ? "gradient norm" : "loss") + " is " +
+                               std::to_string(std::isfinite(metrics.loss) ? metrics.gradNorm : metrics.loss) +
+                               "; the step was not applied and the weights are unchanged");
+  }
+  if (options_.maxGradNorm > 0) {
+    const at::Tensor coefficient = ((totalNorm + kClipEpsilon).reciprocal() * options_.maxGradNorm).clamp_max(1.0);
+    for (const at::Tensor& gradient : gradients) gradient.mul_(coefficient.to(gradient.scalar_type()));
+  }
+  for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  optimizer_->step();
+  for (const Parameter& parameter : parameters_) {
+    if (!parameter.master.is_same(parameter.weight)) parameter.weight.copy_(parameter.master);
+  }
+  return metrics;
+}
+
+StepMetrics Trainer::PreferenceStep(const PreferenceBatch& batch, double lr, const Checkpoint& checkpoint) {
+  return Update(lr, [&] {
+    const int64_t pairs = batch.chosen.size();
+    StepMetrics metrics;
+    metrics.examples = pairs;
+    at::Tensor lossSum, chosenSum, rejectedSum, correct;
+    const auto add = [](at::Tensor& total, const at::Tensor& value) {
+      total = total.defined() ? total + value : value;
+    };
+    for (int64_t start = 0; start < pairs; start += options_.microBatch) {
+      checkpoint();
+      const int64_t count = std::min(options_.microBatch, pairs - start);
+      std::vector<SequenceView> views;
+      for (int64_t i = start; i < start + count; ++i) views.push_back(batch.chosen.View(i));
+      for (int64_t i = start; i < start + count; ++i) views.push_back(batch.rejected.View(i));
+      const SequenceBatch packed = PackSequences(views, model_->device());
+      metrics.tokens += packed.tokenCount;
+      SequenceLogprobs policy;
+      {
+        const AutocastScope autocast(model_->device().type(), Autocast(), at::kBFloat16);
+        policy = ResponseLogprobs(*model_, packed, LayerRunner(), options_.chunks);
+      }
+      PreferencePairLogprobs inputs;
+      inputs.policyChosen = policy.sum.narrow(0, 0, count);
+      inputs.policyRejected = policy.sum.narrow(0, count, count);
+      inputs.policyChosenMean = policy.mean.narrow(0, 0, count);
+      inputs.policyRejectedMean = policy.mean.narrow(0, count, count);
+      if (!options_.loss.referenceFree) {
+        inputs.referenceChosen = PerPair(batch.referenceChosen, start, count, policy.sum);
+        inputs.referenceRejected = PerPair(batch.referenceRejected, start, count, policy.sum);
+      }
+      if (!batch.chosenAdvantage.empty()) {
+        inputs.chosenAdvantage = PerPair(batch.chosenAdvantage, start, count, policy.sum);
+        inputs.rejectedAdvantage = PerPair(batch.rejectedAdvantage, start, count, policy.sum);
+      }
+      const PreferenceLoss loss = ComputePreferenceLoss(inputs, options_.loss);
+      // Each micro-batch adds its share of the mean over all the step's pairs.
+      (loss.losses.sum() / static_cast<double>(pairs)).backward();
+      add(lossSum, loss.losses.detach().sum());
+      add(chosenSum, loss.chosenRewards.sum());
+      add(rejectedSum, loss.rejectedRewards.sum());
+      add(correct, loss.chosenRewards.gt(loss.rejectedRewards).sum());
+    }
+    const double n = static_cast<double>(pairs);
+    metrics.loss = Item(lossSum) / n;
+    metrics.chosenReward = Item(chosenSum) / n;
+    metrics.rejectedReward = Item(rejectedSum) / n;
+    metrics.accuracy = Item(correct) / n;
+    metrics.margin = metrics.chosenReward - metrics.rejectedReward;
+    return metrics;
+  });
+}
+
+StepMetrics Trainer::SftStep(const SequenceSet& sequences, double lr, const Checkpoint& checkpoint) {
+  return Update(lr, [&] {
+    StepMetrics metrics;
+    metrics.examples = sequences.size();
+    int64_t responseTokens = 0;
+    for (int64_t i = 0; i < sequences.size(); ++i) {
+      responseTokens += sequences.View(i).length - sequences.promptLengths[i];
+    }
+    at::Tensor nllSum;
+    for (int64_t start = 0; start < sequences.size(); start += options_.microBatch) {
+      checkpoint();
+      const int64_t count = std::min(options_.microBatch, sequences.size() - start);
+      std::vector<SequenceView> views;
+      for (int64_t i = start; i < start + count; ++i) views.push_back(sequences.View(i));
+      const SequenceBatch packed = PackSequences(views, model_->device());
+      metrics.tokens += packed.tokenCount;
+      SequenceLogprobs logprobs;
+      {
+        const AutocastScope autocast(model_->device().type(), Autocast(), at::kBFloat16);
+        logprobs = ResponseLogprobs(*model_, packed, LayerRunner(), options_.chunks);
+      }
+      const at::Tensor nll = -logprobs.sum.sum();
+      (nll / static_cast<double>(responseTokens)).backward();
+      nllSum = nllSum.defined() ? nllSum + nll.detach() : nll.detach();
+    }
+    metrics.loss = Item(nllSum) / static_cast<double>(responseTokens);
+    return metrics;
+  });
+}
+
+SequenceScores Trainer::Score(const SequenceSet& sequences, const Checkpoint& checkpoint) const {
+  at::NoGradGuard noGrad;
+  SequenceScores scores;
+  // Rows per forward as in a preference step, which runs a micro-batch's chosen and rejected together.
+  const int64_t rows = 2 * options_.microBatch;
+  for (int64_t start = 0; start < sequences.size(); start += rows) {
+    checkpoint();
+    const int64_t count = std::min(rows, sequences.size() - start);
+    std::vector<SequenceView> views;
+    for (int64_t i = start; i < start + count; ++i) views.push_back(sequences.View(i));
+    const AutocastScope autocast(model_->device().type(), Autocast(), at::kBFloat16);
+    const SequenceLogprobs logprobs =
+        ResponseLogprobs(*model_, PackSequences(views, model_->device()), nullptr, options_.chunks);
+    const at::Tensor sum = logprobs.sum.to(at::kCPU, at::kDouble).contiguous();
+    const at::Tensor mean = logprobs.mean.to(at::kCPU, at::kDouble).contiguous();
+    scores.sum.insert(scores.sum.end(), sum.data_ptr<double>(), sum.data_ptr<double>() + count);
+    scores.mean.insert(scores.mean.end(), mean.data_ptr<double>(), mean.data_ptr<double>() + count);
+  }
+  return scores;
+}
+
+void Trainer::SaveState(const std::string& path) const {
+  model::TensorMap tensors;
+  const auto& state = optimizer_->state();
+  for (const Parameter& parameter : parameters_) {
+    if (!parameter.master.is_same(parameter.weight)) tensors.emplace(kMaster + parameter.name, parameter.master);
+    const auto found = state.find(parameter.master.unsafeGetTensorImpl());
+    if (found == state.end()) continue;
+    const auto& adamw = static_cast<const torch::optim::AdamWParamState&>(*found->second);
+    tensors.emplace(kExpAvg + parameter.name, adamw.exp_avg());
+    tensors.emplace(kExpAvgSq + parameter.name, adamw.exp_avg_sq());
+    tensors.emplace(kStep + parameter.name, at::full({1}, adamw.step(), at::kLong));
+  }
+  model::WriteSafetensors(path, tensors, {{"format", "genius-native-adamw"}});
+}
+
+void Trainer::LoadState(const std::string& path) {
+  model::TensorMap tensors = model::ReadSafetensors(path, model_->device(), std::nullopt);
+  const auto take = [&](const std::string& name, const at::Tensor& like) -> std::optional<at::Tensor> {
+    const auto found = tensors.find(name);
+    if (found == tensors.end()) return std::nullopt;
+    at::Tensor tensor = found->second;
+    tensors.erase(found);
+    if (like.defined() && (tensor.sizes() != like.sizes() || tensor.scalar_type() != like.scalar_type())) {
+      Fail(code::kBadFile, path + ": tensor '" + name + "' is " + c10::str(tensor.sizes()) + " " +
+                               c10::toString(tensor.scalar_type()) + ", expected " + c10::str(like.sizes()) + " " +
+                               c10::toString(like.scalar_type()) + " (a state file of another model?)");
+    }
+    return tensor;
+  };
+  at::NoGradGuard noGrad;
+  auto& state = optimizer_->state();
+  for (const Parameter& parameter : parameters_) {
+    const bool ownMaster = !parameter.master.is_same(parameter.weight);
+    if (const auto master = take(kMaster + parameter.name, ownMaster ? parameter.master : at::Tensor())) {
+      if (!ownMaster) Fail(code::kBadFile, path + ": holds master weights, but this model is its own master");
+      parameter.master.copy_(*master);
+      parameter.weight.copy_(*master);
+    }
+    const auto expAvg = take(kExpAvg + parameter.name, parameter.master);
+    const auto expAvgSq = take(kExpAvgSq + parameter.name, parameter.master);
+    const auto step = take(kStep + parameter.name, at::Tensor());
+    if (!expAvg && !expAvgSq && !step) continue;
+    if (!expAvg || !expAvgSq || !step || step->numel() != 1 || step->scalar_type() != at::kLong) {
+      Fail(code::kBadFile, path + ": the AdamW state of '" + parameter.name +
+                               "' is incomplete (it needs exp_avg, exp_avg_sq and an int64 step)");
+    }
+    auto restored = std::make_unique<torch::optim::AdamWParamState>();
+    restored->step(step->item<int64_t>());
+    restored->exp_avg(expAvg->clone());
+    restored->exp_avg_sq(expAvgSq->clone());
+    state[parameter.master.unsafeGetTensorImpl()] = std::move(restored);
+  }
+  if (!tensors.empty()) {
+    Fail(code::kBadFile, path + ": holds '" + tensors.begin()->first + "', which no parameter of this model has");
+  }
+}
+
+}  // namespace genius::train

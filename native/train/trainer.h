@@ -1,0 +1,135 @@
+// Training a loaded model in place: the policy is the very Transformer that generation uses, so the
+// next rollout samples from the new weights. One Step is one optimizer update over a whole batch
+// (gradient accumulation over micro-batches inside), with AdamW, clipping by global norm, and mixed
+// precision; the learning-rate schedule lives with the caller, who passes each step's rate.
+//
+// Mixed precision: the optimizer always updates float32 master weights. A float32 (or float64) model's
+// weights are their own masters; a bfloat16 / float16 model gets float32 copies, and its weights are
+// refreshed from them after each update, so that updates far below the low-precision resolution
+// (lr 5e-7) are not lost. On CUDA, `autocastBf16` runs a float32 model's forward and backward under
+// bfloat16 autocast, as the reference trains (accelerate --mixed_precision bf16).
+//
+// Not thread-safe: the caller serialises Step, Score, SaveState and LoadState with everything else
+// that reads the model's weights (the JS handle does, with the model's weights lock).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/transformer.h"
+#include "train/logprobs.h"
+#include "train/preference_loss.h"
+#include "train/response_logprobs.h"
+
+namespace torch::optim {
+class AdamW;
+}
+
+namespace genius::train {
+
+struct AdamWOptions {
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  // Decoupled weight decay (AdamW); not applied to biases and RMSNorm weights.
+  double weightDecay = 0.0;
+};
+
+struct TrainerOptions {
+  AdamWOptions adamw;
+  double maxGradNorm = 0.0;       // clip the global gradient norm to this; 0: no clipping
+  int64_t microBatch = 1;         // pairs (preference) or sequences (SFT) per forward
+  bool autocastBf16 = false;      // CUDA only
+  bool checkpointLayers = false;  // activation checkpointing of every decoder layer
+  PreferenceLossOptions loss;     // preference steps
+  LogprobChunks chunks;
+};
+
+// Many sequences in one flat buffer, as they cross from JS.
+struct SequenceSet {
+  std::vector<int32_t> tokens;
+  std::vector<int64_t> offsets;  // size() + 1 entries
+  std::vector<int64_t> promptLengths;
+  int64_t size() const { return static_cast<int64_t>(promptLengths.size()); }
+  SequenceView View(int64_t i) const {
+    return {tokens.data() + offsets[i], offsets[i + 1] - offsets[i], promptLengths[i]};
+  }
+};
+
+// Pair i is chosen.View(i) over rejected.View(i). Per-pair values are empty when not used: the
+// reference sums under options.loss.referenceFree, the advantages for every loss but ACO.
+struct PreferenceBatch {
+  SequenceSet chosen;
+  SequenceSet rejected;
+  std::vector<double> referenceChosen;
+  std::vector<double> referenceRejected;
+  std::vector<double> chosenAdvantage;
+  std::vector<double> rejectedAdvantage;
+};
+
+// What one optimizer step did. Rewards and accuracy are those of preference steps (0 for SFT).
+struct StepMetrics {
+  double loss = 0;            // mean over the step's pairs; SFT: mean NLL over its response tokens
+  double chosenReward = 0;    // mean β·(log πθ − log πref) of the chosen responses
+  double rejectedReward = 0;  // same, rejected
+  double accuracy = 0;        // share of pairs with chosen reward > rejected reward
+  double margin = 0;          // mean chosen − rejected reward
+  double gradNorm = 0;        // global norm before clipping
+  int64_t examples = 0;       // pairs or sequences
+  int64_t tokens = 0;         // tokens through the model's forward, prompts included
+};
+
+struct SequenceScores {
+  std::vector<double> sum;   // Σ of response-token log-probs per sequence
+  std::vector<double> mean;  // per-token mean
+};
+
+// Called between micro-batches; may throw (cancellation).
+using Checkpoint = std::function<void()>;
+
+class Trainer {
+ public:
+  Trainer(std::shared_ptr<const model::Transformer> model, TrainerOptions options);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // One update of the preference loss (options.loss) averaged over the batch's pairs, at learning
+  // rate `lr`. A non-finite loss or gradient throws ERR_GENIUS_NON_FINITE before anything is
+  // updated, as does any other failure: a step changes the weights completely or not at all.
+  StepMetrics PreferenceStep(const PreferenceBatch& batch, double lr, const Checkpoint& checkpoint);
+  // One update of next-token cross-entropy on the sequences' response tokens, averaged over all of
+  // them (transformers' causal-LM loss over the whole batch, whatever the micro-batching).
+  StepMetrics SftStep(const SequenceSet& sequences, double lr, const Checkpoint& checkpoint);
+
+  // Response log-probs of each sequence under the current weights, without grad: the reference
+  // log-probs of a frozen copy of the policy, taken before the first step.
+  SequenceScores Score(const SequenceSet& sequences, const Checkpoint& checkpoint) const;
+
+  // The optimizer's state (and the float32 masters of a low-precision model) as `path`, a
+  // safetensors file; LoadState restores it exactly (ERR_GENIUS_BAD_FILE when it does not fit).
+  void SaveState(const std::string& path) const;
+  void LoadState(const std::string& path);
+
+ private:
+  struct Parameter {
+    std::string name;
+    at::Tensor weight;  // the model's tensor
+    at::Tensor master;  // float32: the same tensor, or a copy of it
+  };
+  // Runs `accumulate` (forward and backward over the micro-batches), then clips and updates.
+  StepMetrics Update(double lr, const std::function<StepMetrics()>& accumulate);
+  model::Transformer::LayerRunner LayerRunner() const;
+  bool Autocast() const;
+
+  std::shared_ptr<const model::Transformer> model_;
+  TrainerOptions options_;
+  std::vector<Parameter> parameters_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+};
+
+}  // namespace genius::train

@@ -1,0 +1,322 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Model, readSafetensors, Tokenizer } from '../lib';
+import { runCli, spawnCli } from './helpers/cli';
+import { runReference } from './helpers/python';
+
+// A tiny Llama written by transformers, with the byte-level test tokenizer beside it.
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-optimize-cli-'));
+const tokenizers = runReference<{ byteLevel: string }>('make_tokenizers.py', { out: path.join(dir, 'tokenizers') });
+const modelDir = path.join(dir, 'model');
+let eos: number;
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const CONFIG = {
+  model_type: 'llama',
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  intermediate_size: 64,
+  vocab_size: 1024,
+  max_position_embeddings: 256,
+};
+
+const STEPS = ['Step 1: add 2 and 3.', 'Step 2: 2 + 3 = 5.', 'Step 1: guess 7.', 'The answer is 5.', 'So it is 6.'];
+
+/** Preference pairs in the reference format; prompts and responses varied so that lengths differ. */
+function pairLines(count: number): string[] {
+  return Array.from({ length: count }, (_, i) =>
+    JSON.stringify({
+      prompt: `Question ${i}: what is ${i} + 3?\nThe reasoning steps are:\n\n`,
+      chosen: [{ role: 'assistant', content: `${STEPS[i % 2]}\nThe answer is ${i + 3}.` }],
+      rejected: [{ role: 'assistant', content: STEPS[2 + (i % 3)] }],
+      chosen_weights: 0.1 * i,
+      rejected_weights: -0.05 * i,
+      chosen_average_weights: 0.02 * i,
+    }),
+  );
+}
+
+function writeFile(name: string, lines: string[]): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, lines.map((line) => line + '\n').join(''));
+  return file;
+}
+
+const pairsFile = (): string => writeFile('pairs.jsonl', pairLines(6));
+const training = (lr = '1e-3'): string[] => [
+  '--lr',
+  lr,
+  '--warmup-ratio',
+  '0',
+  '--batch-size',
+  '2',
+  '--grad-accum',
+  '1',
+  '--steps',
+  '6',
+  '--seed',
+  '3',
+];
+const TRAIN = training();
+
+beforeAll(async () => {
+  const tokenizer = await Tokenizer.fromDir(tokenizers.byteLevel);
+  expect(tokenizer.vocabSize).toBeLessThanOrEqual(CONFIG.vocab_size);
+  eos = tokenizer.eosTokenIds[0];
+  runReference('model_reference.py', { op: 'save', config: { ...CONFIG, eos_token_id: eos }, out: modelDir });
+  for (const file of fs.readdirSync(tokenizers.byteLevel)) {
+    fs.copyFileSync(path.join(tokenizers.byteLevel, file), path.join(modelDir, file));
+  }
+});
+
+async function weights(checkpoint: string): Promise<Map<string, Float32Array>> {
+  const tensors = await readSafetensors(path.join(checkpoint, 'model.safetensors'));
+  const values = new Map(Object.entries(tensors).map(([name, tensor]) => [name, tensor.toArray() as Float32Array]));
+  Object.values(tensors).forEach((tensor) => tensor.dispose());
+  return values;
+}
+
+const jsonLines = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, number>);
+
+describe('genius-native optimize', () => {
+  const whole = path.join(dir, 'whole');
+  let wholeSteps: Record<string, number>[];
+
+  beforeAll(() => {
+    const result = runCli([
+      'optimize',
+      '--model',
+      modelDir,
+      '--pairs',
+      pairsFile(),
+      '--out',
+      whole,
+      ...TRAIN,
+      '--json',
+    ]);
+    expect(result.stderr).not.toMatch(/ERR_GENIUS/);
+    expect(result.status).toBe(0);
+    wholeSteps = jsonLines(result.stdout);
+  });
+
+  it('prints one JSON object of metrics per step', () => {
+    expect(wholeSteps.map((step) => step.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const step of wholeSteps) {
+      for (const key of [
+        'loss',
+        'chosenReward',
+        'rejectedReward',
+        'accuracy',
+        'margin',
+        'lr',
+        'gradNorm',
+        'tokensPerSecond',
+      ]) {
+        expect(Number.isFinite(step[key])).toBe(true);
+      }
+      expect(step.pairs).toBe(2);
+      expect(step.totalSteps).toBe(6);
+    }
+    expect(wholeSteps[0].lr).toBeCloseTo(1e-3, 12);
+    expect(wholeSteps[5].lr).toBeCloseTo(1e-3 / 6, 12);
+  });
+
+  it('writes a Hugging Face directory that transformers loads and that gives our logits', async () => {
+    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+      expect(fs.existsSync(path.join(whole, file))).toBe(true);
+    }
+    const state = JSON.parse(fs.readFileSync(path.join(whole, 'training_state', 'trainer_state.json'), 'utf8'));
+    expect(state).toMatchObject({ step: 6, totalSteps: 6, completed: true });
+    expect(fs.existsSync(path.join(whole, 'training_state', 'optimizer.safetensors'))).toBe(false);
+    const tokens = [eos, 17, 99, 3, 250, 41, 8, 600];
+    using model = await Model.load(whole);
+    const ours = (await model.logits(tokens)).toArray() as Float32Array;
+    const hf = runReference<{ logits: number[][] }>('hf_rollout.py', { dir: whole, logits_tokens: tokens });
+    expect(Math.max(...hf.logits.flat().map((value, i) => Math.abs(value - ours[i])))).toBeLessThanOrEqual(1e-4);
+    // It trained: the weights moved away from the starting model's.
+    const before = await weights(modelDir);
+    const after = await weights(whole);
+    expect(after.get('model.layers.0.mlp.up_proj.weight')).not.toEqual(before.get('model.layers.0.mlp.up_proj.weight'));
+  });
+
+  it('--resume after a kill mid-run ends with the same weights as the uninterrupted run', async () => {
+    const out = path.join(dir, 'killed');
+    const args = [
+      'optimize',
+      '--model',
+      modelDir,
+      '--pairs',
+      pairsFile(),
+      '--out',
+      out,
+      ...TRAIN,
+      '--json',
+      '--save-steps',
+      '1',
+    ];
+    const child = spawnCli(args);
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (jsonLines(seen.slice(0, seen.lastIndexOf('\n') + 1)).some((step) => step.step === 3)) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+    });
+    const killedAt = jsonLines(seen.slice(0, seen.lastIndexOf('\n') + 1)).length;
+    expect(killedAt).toBeGreaterThanOrEqual(3);
+    expect(killedAt).toBeLessThan(6);
+    const resumed = runCli([...args, '--resume']);
+    expect(resumed.stderr).not.toMatch(/ERR_GENIUS/);
+    expect(resumed.status).toBe(0);
+    const steps = jsonLines(resumed.stdout);
+    expect(steps[steps.length - 1].step).toBe(6);
+    expect(steps[0].step).toBeGreaterThanOrEqual(4);
+    expect(steps.map((step) => step.loss)).toEqual(wholeSteps.slice(steps[0].step - 1).map((step) => step.loss));
+    expect(await weights(out)).toEqual(await weights(whole));
+  });
+
+  it('refuses to resume with other settings, and to overwrite a run without --resume', () => {
+    const changed = runCli([
+      'optimize',
+      '--model',
+      modelDir,
+      '--pairs',
+      pairsFile(),
+      '--out',
+      whole,
+      ...TRAIN,
+      '--beta',
+      '0.2',
+      '--resume',
+    ]);
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toMatch(/ERR_GENIUS_INVALID_ARG/);
+    expect(changed.stderr).toMatch(/beta 0\.1 → 0\.2/);
+    const again = runCli(['optimize', '--model', modelDir, '--pairs', pairsFile(), '--out', whole, ...TRAIN]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/holds a training run at step 6; resume it/);
+  });
+
+  it('stops at a non-finite loss with a coded error and keeps the last good checkpoint', () => {
+    const out = path.join(dir, 'diverged');
+    const result = runCli([
+      'optimize',
+      '--model',
+      modelDir,
+      '--pairs',
+      pairsFile(),
+      '--out',
+      out,
+      ...training('1e30'),
+      '--save-steps',
+      '1',
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/ERR_GENIUS_NON_FINITE/);
+    const stoppedAt = Number(/training stopped at step (\d+)/.exec(result.stderr)?.[1]);
+    expect(result.stderr).toContain(`the last good checkpoint (step ${stoppedAt - 1}) is in ${out}`);
+    const state = JSON.parse(fs.readFileSync(path.join(out, 'training_state', 'trainer_state.json'), 'utf8'));
+    expect(state.step).toBe(stoppedAt - 1);
+  });
+
+  describe('bad input', () => {
+    const run = (file: string, ...extra: string[]) =>
+      runCli([
+        'optimize',
+        '--model',
+        modelDir,
+        '--pairs',
+        file,
+        '--out',
+        path.join(dir, `bad-${path.basename(file)}`),
+        ...TRAIN,
+        ...extra,
+      ]);
+
+    it('names every malformed line, and --skip-bad trains on the rest', () => {
+      const lines = pairLines(6);
+      lines[1] = '{"prompt": "x", "chosen": [';
+      lines[3] = JSON.stringify({ prompt: 'x', chosen: 'not a list', rejected: [] });
+      const file = writeFile('malformed.jsonl', lines);
+      const result = run(file);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/ERR_GENIUS_BAD_FILE/);
+      expect(result.stderr).toMatch(/2 malformed lines \(line 2: malformed JSON.*; line 4: 'chosen' must be a list/);
+      const skipped = run(file, '--skip-bad', '--steps', '1');
+      expect(skipped.status).toBe(0);
+      expect(skipped.stderr).toMatch(/4 examples, 2 malformed line\(s\) skipped \(2, 4\)/);
+    });
+
+    it('refuses an empty file', () => {
+      const result = run(writeFile('empty.jsonl', ['']));
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/empty\.jsonl: holds no record \[ERR_GENIUS_BAD_FILE\]/);
+    });
+
+    it('refuses NaN advantages (as Python writes them) and missing ones for ACO', () => {
+      const lines = pairLines(3);
+      lines[2] = lines[2].replace(/"chosen_weights":[^,]+/, '"chosen_weights": NaN');
+      const nan = run(writeFile('nan.jsonl', lines));
+      expect(nan.status).toBe(1);
+      expect(nan.stderr).toMatch(/line 3: 'chosen_weights' is NaN: advantages must be finite numbers/);
+      const missing = pairLines(2).map((line) => line.replace(/,"rejected_weights":[^,]+/, ''));
+      const result = run(writeFile('missing.jsonl', missing));
+      expect(result.stderr).toMatch(/line 1: 'rejected_weights' is missing: the ACO loss needs/);
+      // DPO reads no advantages.
+      expect(run(writeFile('missing-dpo.jsonl', missing), '--loss', 'dpo', '--steps', '1').status).toBe(0);
+    });
+  });
+});
+
+describe('genius-native sft', () => {
+  it('trains a model from random weights (--init) and saves a loadable directory', async () => {
+    const config = path.join(dir, 'new-config.json');
+    fs.writeFileSync(config, JSON.stringify({ ...CONFIG, eos_token_id: eos, initializer_range: 0.02 }));
+    const data = writeFile('sft.jsonl', [
+      JSON.stringify({ prompt: 'Question: 2 + 2?\n', response: 'It is 4.' }),
+      ...pairLines(3),
+    ]);
+    const out = path.join(dir, 'sft');
+    const result = runCli([
+      'sft',
+      '--init',
+      config,
+      '--tokenizer',
+      tokenizers.byteLevel,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--lr',
+      '1e-3',
+      '--warmup-ratio',
+      '0',
+      '--batch-size',
+      '2',
+      '--grad-accum',
+      '2',
+      '--epochs',
+      '3',
+      '--json',
+    ]);
+    expect(result.stderr).not.toMatch(/ERR_GENIUS/);
+    expect(result.status).toBe(0);
+    const steps = jsonLines(result.stdout);
+    expect(steps.map((step) => step.step)).toEqual([1, 2, 3]);
+    // Random init: the first loss is about log(vocab); three steps on the same four examples lower it.
+    expect(steps[0].loss).toBeGreaterThan(Math.log(CONFIG.vocab_size) - 0.5);
+    expect(steps[2].loss).toBeLessThan(steps[0].loss);
+    expect(steps[0].sequences).toBe(4);
+    using model = await Model.load(out);
+    expect(model.describe().vocabSize).toBe(CONFIG.vocab_size);
+    expect(fs.existsSync(path.join(out, 'tokenizer.json'))).toBe(true);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * `genius-native train` end to end on a tiny random Llama that speaks a test tokenizer: the run directory it
+ * writes, and resuming after SIGKILL mid-exploration, between stages and mid-optimisation, which must give the
+ * same final weights as an uninterrupted run.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli, spawnCli } from './helpers/cli';
+import { runReference } from './helpers/python';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-train-'));
+const tokenizers = runReference<{ byteLevel: string }>('make_tokenizers.py', { out: path.join(dir, 'tokenizers') });
+const modelDir = runReference<{ dir: string }>('make_genius_model.py', {
+  tokenizer: tokenizers.byteLevel,
+  out: path.join(dir, 'model'),
+}).dir;
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const problems = Array.from({ length: 6 }, (_, i) => ({
+  instruction: `Sam has ${i + 2} pens and buys ${i + 3} more. How many pens does Sam have?`,
+  response: `${i + 2} + ${i + 3} = ${2 * i + 5}\nThe answer is \\boxed{${2 * i + 5}}.`,
+}));
+const queriesFile = path.join(dir, 'queries.jsonl');
+const evalFile = path.join(dir, 'eval.jsonl');
+fs.writeFileSync(queriesFile, problems.map((p) => JSON.stringify({ instruction: p.instruction })).join('\n'));
+fs.writeFileSync(
+  evalFile,
+  problems
+    .slice(0, 3)
+    .map((p) => JSON.stringify(p))
+    .join('\n'),
+);
+
+const trainArgs = (out: string): string[] => [
+  'train',
+  ...['--model', modelDir, '--queries', queriesFile, '--eval', evalFile, '--out', out],
+  ...['--beams', '2', '--rollouts', '2', '--foresight', '2', '--max-tokens', '12', '--queries-in-flight', '2'],
+  ...['--lr', '1e-3', '--warmup-ratio', '0', '--grad-accum', '2', '--epochs', '2', '--seed', '3', '--json'],
+];
+
+const weights = (out: string): Buffer => fs.readFileSync(path.join(out, 'iteration-1', 'model', 'model.safetensors'));
+
+/** Starts a run and SIGKILLs it as soon as its output matches `when`; resolves once it is dead. */
+async function killWhen(out: string, when: RegExp): Promise<void> {
+  const child = spawnCli(trainArgs(out));
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    const watch = (chunk: Buffer): void => {
+      seen += chunk.toString();
+      if (when.test(seen)) child.kill('SIGKILL');
+    };
+    child.stdout.on('data', watch);
+    child.stderr.on('data', watch);
+    child.on('exit', (code, signal) =>
+      signal === 'SIGKILL' ? resolve() : reject(new Error(`run ended (${code}) before ${when}:\n${seen}`)),
+    );
+  });
+}
+
+describe('genius-native train', () => {
+  const straight = path.join(dir, 'straight');
+  let lines: { event: string; [key: string]: unknown }[];
+
+  beforeAll(() => {
+    const result = runCli(trainArgs(straight));
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.status).toBe(0);
+    lines = result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { event: string });
+  });
+
+  it('writes the whole run directory and reports accuracy before and after', () => {
+    for (const file of [
+      'train.json',
+      'eval-before.json',
+      'eval-after.json',
+      'metrics.jsonl',
+      'report.md',
+      'report.svg',
+    ]) {
+      expect(fs.existsSync(path.join(straight, file))).toBe(true);
+    }
+    for (const file of ['explore.json', 'records.jsonl', 'pairs.jsonl', 'model/config.json', 'model/tokenizer.json']) {
+      expect(fs.existsSync(path.join(straight, 'iteration-1', file))).toBe(true);
+    }
+    const records = fs
+      .readFileSync(path.join(straight, 'iteration-1', 'records.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(records).toHaveLength(problems.length);
+    const evaluations = lines.filter((line) => line.event === 'evaluation');
+    expect(evaluations.map((line) => line.when)).toEqual(['before', 'after']);
+    expect(lines.filter((line) => line.event === 'step').length).toBeGreaterThan(0);
+    expect(lines.at(-1)?.event).toBe('done');
+    expect(fs.readFileSync(path.join(straight, 'report.md'), 'utf8')).toMatch(/greedy accuracy/);
+  });
+
+  it.each([
+    ['mid-exploration', /"queriesDone":[2-4],/],
+    ['between stages', /"message":"train: optimize/],
+    ['mid-optimisation', /"event":"step"/],
+  ])('resumes after a kill %s with the same final weights', async (name, when) => {
+    const out = path.join(dir, `killed-${name}`);
+    await killWhen(out, when);
+    const resumed = runCli([...trainArgs(out), '--resume']);
+    expect(resumed.stderr).not.toMatch(/Error/);
+    expect(resumed.status).toBe(0);
+    expect(weights(out).equals(weights(straight))).toBe(true);
+    expect(fs.readFileSync(path.join(out, 'iteration-1', 'records.jsonl'), 'utf8')).toBe(
+      fs.readFileSync(path.join(straight, 'iteration-1', 'records.jsonl'), 'utf8'),
+    );
+  });
+
+  it('never writes over another run', () => {
+    const result = runCli(trainArgs(straight));
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/holds a run already/);
+  });
+});
