@@ -9,19 +9,8 @@ import {
   sequenceLogprobsWithGrad,
 } from '../lib';
 import { native } from '../lib/native';
+import { mulberry32 as seededRandom } from '../lib/genius/random';
 import { runReference } from './helpers/python';
-
-/** mulberry32: a small seeded PRNG, so that every run tests the same inputs. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const numbers = (tensor: Tensor): number[] => Array.from(tensor.toArray() as Float64Array);
 const rows = (values: number[], width: number): number[][] =>

@@ -9,19 +9,8 @@ import {
 } from '../lib';
 import { native } from '../lib/native';
 import type { NativePreferenceInputs, PreferenceLossKind } from '../lib/native-types';
+import { mulberry32 as seededRandom } from '../lib/genius/random';
 import { runReference } from './helpers/python';
-
-/** mulberry32: a small seeded PRNG, so that every run tests the same inputs. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type InputName = keyof PreferencePairs;
 type PairValues = Record<InputName, number[]>;

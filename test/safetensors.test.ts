@@ -17,6 +17,7 @@ import {
   writeSafetensors,
   type DType,
 } from '../lib';
+import { mulberry32 as random } from '../lib/genius/random';
 import { runReference } from './helpers/python';
 
 interface Digest {
@@ -244,18 +245,6 @@ describe('writing files that Python safetensors reads', () => {
 interface Mutation {
   kind: string;
   bytes: Buffer;
-}
-
-/** A small seeded PRNG (mulberry32), so that a failing mutation can be reproduced. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const U64_MAX = '18446744073709551615';

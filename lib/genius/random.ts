@@ -28,7 +28,12 @@ export function deriveSeed(...parts: (string | number)[]): number {
 
 /** A random stream (mulberry32) for the choice named by `parts`. */
 export function seededRandom(...parts: (string | number)[]): Random {
-  let state = deriveSeed(...parts) >>> 0;
+  return mulberry32(deriveSeed(...parts));
+}
+
+/** mulberry32: a small, fast 32-bit seeded generator of numbers in [0, 1). */
+export function mulberry32(seed: number): Random {
+  let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
