@@ -41,6 +41,13 @@ function polyline(values: number[], x0: number, y0: number, width: number, heigh
 <text x="${x0}" y="${y0 - 4}" font-size="11">${min.toFixed(3)} … ${max.toFixed(3)}</text>`;
 }
 
+/** A titled, framed 240 × 160 line chart at x. */
+function chart(title: string, values: number[], x: number, colour: string): string {
+  return `<text x="${x}" y="20" font-size="14">${title}</text>
+<rect x="${x}" y="40" width="240" height="160" fill="none" stroke="#ccc"/>
+${polyline(values, x, 40, 240, 160, colour)}`;
+}
+
 export function reportSvg(summary: RunSummary): string {
   const bar = (value: number | undefined, x: number, label: string): string => {
     const height = 160 * (value ?? 0);
@@ -51,24 +58,16 @@ export function reportSvg(summary: RunSummary): string {
 <text x="10" y="20" font-size="14">held-out accuracy (greedy)</text>
 ${bar(summary.before?.greedyAccuracy, 30, 'before')}
 ${bar(summary.after?.greedyAccuracy, 110, 'after')}
-<text x="220" y="20" font-size="14">loss per step</text>
-<rect x="220" y="40" width="240" height="160" fill="none" stroke="#ccc"/>
-${polyline(
+${chart(
+  'loss per step',
   summary.steps.map((s) => s.loss),
   220,
-  40,
-  240,
-  160,
   '#c0392b',
 )}
-<text x="500" y="20" font-size="14">reward margin per step</text>
-<rect x="500" y="40" width="240" height="160" fill="none" stroke="#ccc"/>
-${polyline(
+${chart(
+  'reward margin per step',
   summary.steps.map((s) => s.margin),
   500,
-  40,
-  240,
-  160,
   '#27ae60',
 )}
 </svg>
