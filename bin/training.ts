@@ -6,8 +6,10 @@
 import type { Argv } from 'yargs';
 import { ErrorCode, GeniusError, Model, Tokenizer, type DType } from '../lib';
 import type { JsonLineRecords } from '../lib/data/jsonl';
+import { endOfTurnId } from '../lib/genius/responses';
 import { readTrainingState, recoverCheckpoint } from '../lib/train/checkpoint';
 import type { StepMetrics, TrainOptions } from '../lib/train/optimize';
+
 import type { EncodeReport } from '../lib/train/sequences';
 import { Interrupt } from './interrupt';
 
@@ -84,7 +86,7 @@ export async function tokenizerAndEos(
   model: Model,
 ): Promise<{ tokenizer: Tokenizer; eosTokenId?: number }> {
   const tokenizer = await Tokenizer.fromDir(dir);
-  return { tokenizer, eosTokenId: tokenizer.eosTokenIds[0] ?? model.config.eosTokenIds[0] };
+  return { tokenizer, eosTokenId: endOfTurnId(model, tokenizer) };
 }
 
 /** The options every training run takes from the flags. */

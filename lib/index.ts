@@ -44,7 +44,15 @@ export {
 export { endOfResponseIds, responseText } from './genius/responses';
 export { readQueries, readLabeledQueries, type Query, type LabeledQuery, type QueryId } from './data/queries';
 export { readRecords, parseRecord, type ExplorationRecord } from './data/records';
-export { Genius, queryKey, type GeniusEvent, type ExploreProgress, type ExploreCallOptions } from './genius/genius';
+export {
+  Genius,
+  queryKey,
+  type GeniusEvent,
+  type GeniusRunEvent,
+  type RunOptions,
+  type ExploreProgress,
+  type ExploreCallOptions,
+} from './genius/genius';
 export { DEFAULT_EXPLORE_OPTIONS, resolveExploreOptions, type ExploreOptions } from './genius/options';
 export { STRATEGIES, softmax, selectCandidates, type Strategy } from './genius/resampling';
 export {

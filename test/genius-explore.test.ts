@@ -18,6 +18,7 @@ import {
   readRecords,
   resolveExploreOptions,
   type ExplorationRecord,
+  type GeniusRunEvent,
 } from '../lib';
 import { readPairs } from '../lib/data/pairs';
 import { spawnCli } from './helpers/cli';
@@ -239,6 +240,56 @@ describe('explore + pairs on a tiny model', () => {
     expect(recordsText(out).split('\n')).toHaveLength(3);
     await explore('aborted', labelled, ['--resume']);
     expect(recordsText(out)).toBe(recordsText(run));
+  });
+});
+
+describe('Genius.run: the loop in memory', () => {
+  it('explores, trains in place and checkpoints per iteration, tagging every event with its iteration', async () => {
+    const queries = await readQueries(unlabelled);
+    const checkpoints = path.join(dir, 'run-checkpoints');
+    using model = await Model.load(modelDir);
+    using before = await model.logits([5, 6, 7]);
+    const genius = new Genius(model, await Tokenizer.fromDir(modelDir), SIZE_OPTIONS);
+    const events: GeniusRunEvent[] = [];
+    const train = { lr: 1e-2, microBatch: 2, gradAccum: 1 };
+    for await (const event of genius.run(queries, { iterations: 2, train, checkpointDir: checkpoints })) {
+      events.push(event);
+    }
+
+    for (const iteration of [1, 2]) {
+      const mine = events.filter((event) => event.iteration === iteration);
+      const kinds = mine.map((event) => event.type);
+      // Exploration first, then the optimizer's steps, then the checkpoint.
+      expect(kinds.lastIndexOf('pair')).toBeLessThan(kinds.indexOf('step'));
+      expect(kinds.at(-1)).toBe('checkpoint');
+      const pairs = kinds.filter((kind) => kind === 'pair').length;
+      expect(kinds.filter((kind) => kind === 'step')).toHaveLength(Math.ceil(pairs / train.microBatch));
+    }
+    // Iteration 1 explores with the starting policy: the same records as the explore command with this seed.
+    const firstRecords = events.flatMap((event) =>
+      event.type === 'record' && event.iteration === 1 ? [event.record] : [],
+    );
+    const explored = await explore('run-api', unlabelled, [], 0);
+    expect(firstRecords).toEqual(await readRecords(path.join(explored, 'records.jsonl')));
+    // The policy was trained in place, and each checkpoint is a loadable model directory holding it.
+    using after = await model.logits([5, 6, 7]);
+    expect(after.toArray()).not.toEqual(before.toArray());
+    using saved = await Model.load(path.join(checkpoints, 'iteration-2'));
+    using savedLogits = await saved.logits([5, 6, 7]);
+    expect(savedLogits.toArray()).toEqual(after.toArray());
+  });
+
+  it('stops on abort during optimisation', async () => {
+    using model = await Model.load(modelDir);
+    const genius = new Genius(model, await Tokenizer.fromDir(modelDir), SIZE_OPTIONS);
+    const controller = new AbortController();
+    const consume = async (): Promise<void> => {
+      const options = { train: { lr: 1e-3, microBatch: 1 }, signal: controller.signal };
+      for await (const event of genius.run(await readQueries(unlabelled), options)) {
+        if (event.type === 'step') controller.abort();
+      }
+    };
+    await expect(consume()).rejects.toMatchObject({ code: ErrorCode.Aborted });
   });
 });
 

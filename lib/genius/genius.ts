@@ -1,19 +1,25 @@
 /**
- * Genius: the library entry of the loop's exploration half. `explore` runs foresight sampling over queries, a batch
- * of `queriesInFlight` at a time, and yields typed events: progress after every native call, each query's record
- * as soon as its batch is done, and the record's preference pairs. Abort the signal to stop: the call in flight is
- * cancelled and the iterator throws ERR_GENIUS_ABORTED, having disposed every cache.
+ * Genius: the library entry of the loop. `explore` runs foresight sampling over queries, a batch of
+ * `queriesInFlight` at a time, and yields typed events: progress after every native call, each query's record as
+ * soon as its batch is done, and the record's preference pairs. `run` is the whole loop in memory: per iteration
+ * it explores, then trains the model in place on the pairs with the ACO trainer, and yields the step metrics and
+ * checkpoints too (`genius-native train` is the same loop with a resumable run directory: lib/genius/pipeline.ts).
+ * Abort the signal to stop: the call in flight is cancelled and the iterator throws ERR_GENIUS_ABORTED, having
+ * disposed every cache.
  */
+import path from 'node:path';
 import type { PreferencePair } from '../data/pairs';
 import type { Query, QueryId } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
 import type { Model } from '../model/model';
+import { optimize, type StepMetrics, type TrainOptions } from '../train/optimize';
+import { encodePairs } from '../train/sequences';
 import { stopStringMask } from '../text/stop-strings';
 import type { Tokenizer } from '../text/tokenizer';
 import { exploreBatch, type ExploreContext } from './explorer';
 import { resolveExploreOptions, type ExploreOptions } from './options';
 import { recordPairs } from './pair-selection';
-import { endOfResponseIds } from './responses';
+import { endOfResponseIds, endOfTurnId } from './responses';
 
 export interface ExploreProgress {
   type: 'progress';
@@ -31,6 +37,28 @@ export type GeniusEvent =
   | ExploreProgress
   | { type: 'record'; record: ExplorationRecord }
   | { type: 'pair'; queryId: QueryId; pair: PreferencePair };
+
+/** An event of `run`: exploration's events, tagged with their iteration, then the optimisation's. */
+export type GeniusRunEvent =
+  | (GeniusEvent & { iteration: number })
+  | { type: 'step'; iteration: number; metrics: StepMetrics }
+  | { type: 'checkpoint'; iteration: number; dir: string };
+
+export interface RunOptions {
+  /** Explore → optimise rounds; each explores with the policy the previous one trained. Default 1. */
+  iterations?: number;
+  /**
+   * The optimiser's settings (ACO by default). Its `referenceModel` is the frozen reference of every iteration
+   * after the first; without it, each iteration's reference is the policy it started from (iteration 1's is
+   * always the starting policy).
+   */
+  train?: Omit<TrainOptions, 'checkpoint' | 'signal'>;
+  /** Longest training sequence (prompt + response) in tokens; longer pairs are left out. Default 1300. */
+  maxLength?: number;
+  /** Save the policy after each iteration into `<checkpointDir>/iteration-<i>` (a Hugging Face directory). */
+  checkpointDir?: string;
+  signal?: AbortSignal;
+}
 
 export interface ExploreCallOptions {
   signal?: AbortSignal;
@@ -119,6 +147,28 @@ export class Genius {
         }
       }
       yield snapshot();
+    }
+  }
+  /** The Genius loop over `queries` in memory: explore, then optimise the model in place, per iteration. */
+  async *run(queries: readonly Query[], options: RunOptions = {}): AsyncGenerator<GeniusRunEvent> {
+    const { iterations = 1, train = {}, maxLength = 1300, checkpointDir, signal } = options;
+    const eosTokenId = endOfTurnId(this.model, this.tokenizer);
+    for (let iteration = 1; iteration <= iterations; iteration++) {
+      const pairs: PreferencePair[] = [];
+      for await (const event of this.explore(queries, { signal })) {
+        if (event.type === 'pair') pairs.push(event.pair);
+        yield { ...event, iteration };
+      }
+      const encoded = encodePairs(this.tokenizer, pairs, { maxLength, eosTokenId });
+      const referenceModel = iteration > 1 ? train.referenceModel : undefined;
+      for await (const metrics of optimize(this.model, encoded.pairs, { ...train, referenceModel, signal })) {
+        yield { type: 'step', iteration, metrics };
+      }
+      if (checkpointDir !== undefined) {
+        const dir = path.join(checkpointDir, `iteration-${iteration}`);
+        await this.model.save(dir);
+        yield { type: 'checkpoint', iteration, dir };
+      }
     }
   }
 }

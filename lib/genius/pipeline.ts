@@ -28,6 +28,7 @@ import { encodePairs } from '../train/sequences';
 import { Genius, type GeniusEvent } from './genius';
 import type { ExploreOptions } from './options';
 import { recordPairs } from './pair-selection';
+import { endOfTurnId } from './responses';
 import { openExploreRun } from './run-directory';
 
 export interface PipelineOptions {
@@ -137,7 +138,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
         policy.dispose();
         policy = await Model.load(checkpoint, { ...options.load, signal });
       }
-      const eosTokenId = tokenizer.eosTokenIds[0] ?? policy.config.eosTokenIds[0];
+      const eosTokenId = endOfTurnId(policy, tokenizer);
       const encoded = encodePairs(tokenizer, pairs, { maxLength: options.maxLength, eosTokenId });
       yield { type: 'pairs', iteration, pairs: encoded.pairs.length, ...encoded.report, file: pairsFile };
       if (encoded.pairs.length === 0) continue;

@@ -10,6 +10,11 @@ export function endOfResponseIds(model: Model, tokenizer: Tokenizer): number[] {
   return [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];
 }
 
+/** The token a training response ends with: the tokenizer's end of turn, else the model's first eos. */
+export function endOfTurnId(model: Model, tokenizer: Tokenizer): number | undefined {
+  return tokenizer.eosTokenIds[0] ?? model.config.eosTokenIds[0];
+}
+
 /**
  * The text of sampled tokens, special tokens (the EOS that ended them) left out. Ids past the tokenizer's
  * vocabulary (rows of a padded embedding, which a model can still sample) name no token and add no text.
