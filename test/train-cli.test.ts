@@ -1,7 +1,8 @@
 /**
  * `genius-native train` end to end on a tiny random Llama that speaks a test tokenizer: the run directory it
- * writes, and resuming after SIGKILL mid-exploration, between stages and mid-optimisation, which must give the
- * same final weights as an uninterrupted run.
+ * writes; no label leakage (queries with right or wrong answers train to the same bytes as queries without);
+ * and resuming after SIGKILL mid-exploration, between stages and mid-optimisation, which must give the same
+ * final weights as an uninterrupted run.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,9 +33,17 @@ fs.writeFileSync(
     .join('\n'),
 );
 
-const trainArgs = (out: string): string[] => [
+const labelledFile = path.join(dir, 'labelled.jsonl');
+const mislabelledFile = path.join(dir, 'mislabelled.jsonl');
+fs.writeFileSync(labelledFile, problems.map((p) => JSON.stringify(p)).join('\n'));
+fs.writeFileSync(
+  mislabelledFile,
+  problems.map((p) => JSON.stringify({ ...p, response: 'The answer is \\boxed{-1}.' })).join('\n'),
+);
+
+const trainArgs = (out: string, queries = queriesFile): string[] => [
   'train',
-  ...['--model', modelDir, '--queries', queriesFile, '--eval', evalFile, '--out', out],
+  ...['--model', modelDir, '--queries', queries, '--eval', evalFile, '--out', out],
   ...['--beams', '2', '--rollouts', '2', '--foresight', '2', '--max-tokens', '12', '--queries-in-flight', '2'],
   ...['--lr', '1e-3', '--warmup-ratio', '0', '--grad-accum', '2', '--epochs', '2', '--seed', '3', '--json'],
 ];
@@ -96,6 +105,19 @@ describe('genius-native train', () => {
     expect(lines.filter((line) => line.event === 'step').length).toBeGreaterThan(0);
     expect(lines.at(-1)?.event).toBe('done');
     expect(fs.readFileSync(path.join(straight, 'report.md'), 'utf8')).toMatch(/greedy accuracy/);
+  });
+
+  it.each([
+    ['right', labelledFile],
+    ['wrong', mislabelledFile],
+  ])('trains to the same records, pairs and weights when the queries carry %s answers', (name, queries) => {
+    const out = path.join(dir, `answers-${name}`);
+    expect(runCli(trainArgs(out, queries)).status).toBe(0);
+    for (const file of ['records.jsonl', 'pairs.jsonl']) {
+      const read = (run: string): string => fs.readFileSync(path.join(run, 'iteration-1', file), 'utf8');
+      expect(read(out)).toBe(read(straight));
+    }
+    expect(weights(out).equals(weights(straight))).toBe(true);
   });
 
   it.each([

@@ -1,0 +1,98 @@
+"""Writes models/default/README.md: how the default model was made, its size and its measured accuracy.
+
+Called by scripts/make-default-model.sh after SFT and evaluation; every number in the README is read from
+the files it describes or passed in from the run that made them.
+"""
+import argparse
+import json
+import os
+import platform
+
+from safetensors import safe_open
+
+
+def count_lines(path):
+    with open(path, encoding="utf-8") as file:
+        return sum(1 for line in file if line.strip())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--eval-result", required=True)
+    parser.add_argument("--sft-seconds", type=int, required=True)
+    parser.add_argument("--recipe", required=True)
+    args = parser.parse_args()
+
+    with open(os.path.join(args.model, "config.json"), encoding="utf-8") as file:
+        config = json.load(file)
+    with open(args.eval_result, encoding="utf-8") as file:
+        result = json.loads(file.read().strip().splitlines()[-1])
+    weights = os.path.join(args.model, "model.safetensors")
+    params, dtypes = 0, set()
+    with safe_open(weights, "pt") as tensors:
+        for name in tensors.keys():
+            tensor = tensors.get_slice(name)
+            shape = tensor.get_shape()
+            count = 1
+            for size in shape:
+                count *= size
+            params += count
+            dtypes.add(tensor.get_dtype())
+    size_mb = os.path.getsize(weights) / 1e6
+    sizes = {name: count_lines(os.path.join(args.data, f"{name}.jsonl")) for name in ("sft", "queries", "eval")}
+    recipe = dict(item.split("=", 1) for item in args.recipe.split())
+    text = f"""# The default model of `genius-native train`
+
+A {params / 1e6:.2f}M-parameter Llama trained from scratch, on purpose only part-way, on arithmetic word problems, so that
+`npx genius-native train` with no flags runs the whole Genius loop on a laptop CPU in minutes on a model that is
+right on some problems and wrong on others ({result['accuracy'] * 100:.1f}% greedy). What Genius gains on it is
+measured in the top-level README ("The embedded default, and what Genius gains on it").
+Made by `scripts/make-default-model.sh` (deterministic); nothing in it was downloaded.
+
+## Files
+
+| file | what |
+| --- | --- |
+| `config.json` | `LlamaForCausalLM`: hidden {config['hidden_size']}, {config['num_hidden_layers']} layers, {config['num_attention_heads']} heads, {config['num_key_value_heads']} KV heads (head dim {config.get('head_dim', config['hidden_size'] // config['num_attention_heads'])}), MLP {config['intermediate_size']}, vocab {config['vocab_size']}, {config['max_position_embeddings']} positions, RoPE θ {config['rope_theta']:g}, tied embeddings |
+| `generation_config.json` | stops at `<\\|im_end\\|>` ({config['eos_token_id']}) or `<\\|endoftext\\|>` ({config['pad_token_id']}) |
+| `model.safetensors` | {params:,} parameters, {', '.join(sorted(dtypes))}, {size_mb:.1f} MB |
+| `tokenizer.json`, `tokenizer_config.json`, `chat_template.jinja` | byte-level BPE trained on the SFT corpus (GPT-2's split, so the corpus's numbers are whole tokens: ` 36`, not ` 3` `6`), {config['vocab_size']} tokens, specials `<\\|endoftext\\|>` (pad) `<\\|im_start\\|>` `<\\|im_end\\|>` (eos); ChatML template like Qwen2.5's (no default system turn) |
+
+## Data (`data/arith/`, made by `scripts/default-model/make_data.py`)
+
+Multi-step word problems (shopping, change, ages, distances, sharing, rates, baking, savings, tickets, teams, …)
+with small integers; a solution is one step per line, the last line `The answer is \\boxed{{N}}.`
+Three disjoint sets (no problem text in two of them) from one seeded draw:
+
+| file | rows | fields | use |
+| --- | --- | --- | --- |
+| `sft.jsonl` | {sizes['sft']} | `instruction`, `response` | this model's supervised training |
+| `queries.jsonl` | {sizes['queries']} | `instruction` only | Genius's unlabeled training queries |
+| `eval.jsonl` | {sizes['eval']} | `instruction`, `response` | held-out evaluation (greedy accuracy) |
+
+## Training
+
+Trained by our own trainer, `genius-native sft`. Text of one example: the Genius prompt — the chat template with the problem as the user turn
+and an open assistant turn, then `The reasoning steps are:\\n\\n` (masked) — followed by the steps and `<|im_end|>`
+(the loss: response-only cross-entropy, mean over the response tokens of a batch). AdamW (β 0.9/0.999, ε 1e-8,
+weight decay {recipe['weight_decay']}), learning rate {recipe['lr']} with linear warm-up over the first {float(recipe['warmup_ratio']) * 100:g}% of the steps and
+linear decay to 0, gradient clipping at {recipe['clip']}, batch {recipe['batch']} examples, {recipe['steps']} steps
+(≈ {int(recipe['steps']) * int(recipe['batch']) / sizes['sft']:.1f} epochs), seed {recipe['seed']} (data seed {recipe['data_seed']}).
+The step count is deliberately small, so that the model still gets many problems wrong.
+
+SFT took {args.sft_seconds} s on the machine that made it ({os.cpu_count()} CPU cores, {platform.machine()}, shared with other work;
+libtorch's default threads); a laptop CPU is faster.
+
+## Accuracy
+
+Greedy decoding (at most 96 new tokens), the last `\\boxed{{}}` of the output against the reference's, on
+`data/arith/eval.jsonl`: **{result['correct']}/{result['problems']} = {result['accuracy'] * 100:.1f}%** ({result['seconds']} s with transformers on this CPU).
+"""
+    with open(os.path.join(args.model, "README.md"), "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+if __name__ == "__main__":
+    main()
