@@ -10,7 +10,7 @@ import { endOfTurnId } from '../lib/genius/responses';
 import { readTrainingState, recoverCheckpoint } from '../lib/train/checkpoint';
 import type { StepMetrics, TrainOptions } from '../lib/train/optimize';
 
-import type { EncodeReport } from '../lib/train/sequences';
+import { sequenceLimit, type EncodeReport } from '../lib/train/sequences';
 import { Interrupt } from './interrupt';
 
 export interface TrainingArgs {
@@ -112,7 +112,7 @@ export function trainOptions(args: TrainingArgs, sourceDir: string, signal: Abor
 
 /** The longest sequence: --max-length, within the model's positions. */
 export function maxLength(args: TrainingArgs, model: Model): number {
-  return Math.min(args['max-length'], model.config.maxPositions);
+  return sequenceLimit(args['max-length'], model);
 }
 
 /** Notes on what reading and encoding did to the data; refuses data of which nothing is left. */

@@ -55,7 +55,10 @@ function trained(variant, seed) {
 }
 
 const points = (x) => (100 * x).toFixed(1);
-const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+const signed = (x) => {
+  const rounded = Math.round(10 * x) / 10; // so that a mean of -1e-16 reads +0.0
+  return `${rounded >= 0 ? '+' : ''}${rounded.toFixed(1)}`;
+};
 const rows = [];
 for (const variant of variants) {
   const runs = seeds.map((seed) => trained(variant, seed));

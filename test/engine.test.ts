@@ -224,6 +224,17 @@ describe('bad input', () => {
     expect(result.samples[0].finishReason).toBe('length');
   });
 
+  it('continues a sample that filled the positions into an empty one, ended by length', async () => {
+    const prompt = Array.from({ length: 500 }, (_, i) => 1 + (i % 200));
+    const full = await model.generate([prompt], { maxNewTokens: 100, eosTokenIds: [], keepCache: true });
+    const next = await model.continue(full.cache!, [0], { maxNewTokens: 5, n: 2, eosTokenIds: [] });
+    full.cache!.dispose();
+    expect(next.samples.map((sample) => [sample.tokens.length, sample.finishReason])).toEqual([
+      [0, 'length'],
+      [0, 'length'],
+    ]);
+  });
+
   it('refuses rows outside a kept cache and a disposed model', async () => {
     const first = await model.generate([[1, 2]], { maxNewTokens: 2, keepCache: true });
     await expect(model.continue(first.cache!, [1], { maxNewTokens: 1 })).rejects.toMatchObject(invalid);

@@ -12,6 +12,7 @@ import {
   Genius,
   Model,
   STEP_PREAMBLE,
+  stepPrompt,
   Tokenizer,
   openExploreRun,
   readQueries,
@@ -277,6 +278,26 @@ describe('Genius.run: the loop in memory', () => {
     using saved = await Model.load(path.join(checkpoints, 'iteration-2'));
     using savedLogits = await saved.logits([5, 6, 7]);
     expect(savedLogits.toArray()).toEqual(after.toArray());
+  });
+
+  it("trains on sequences cut to the model's positions when pairs are longer", async () => {
+    // A copy of the model with just enough positions for the prompts: whole pairs no longer fit.
+    const short = path.join(dir, 'short-positions');
+    fs.cpSync(modelDir, short, { recursive: true });
+    const tokenizer = await Tokenizer.fromDir(short);
+    const queries = await readQueries(unlabelled);
+    const prompts = queries.map((query) => tokenizer.encode(stepPrompt(tokenizer, query.instruction, [])).length);
+    const configFile = path.join(short, 'config.json');
+    const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(configFile, JSON.stringify({ ...config, max_position_embeddings: Math.max(...prompts) + 4 }));
+
+    using model = await Model.load(short);
+    const genius = new Genius(model, tokenizer, SIZE_OPTIONS);
+    const steps = [];
+    for await (const event of genius.run(queries, { train: { lr: 1e-3, microBatch: 2 } })) {
+      if (event.type === 'step') steps.push(event.metrics);
+    }
+    expect(steps.length).toBeGreaterThan(0);
   });
 
   it('stops on abort during optimisation', async () => {

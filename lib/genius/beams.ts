@@ -5,7 +5,8 @@
  *
  * A response ends inside a step when its candidate stops on EOS or on the token limit before a '\n'. Such a
  * candidate has no rollout: the response is already whole, so it is scored by its own mean token log-prob (the
- * same stand-in mode light uses). If it is selected, its beam has ended: at later steps the beam is carried as
+ * same stand-in mode light uses); so is a candidate whose step filled the model's positions, leaving its rollout
+ * no room. If it is selected, its beam has ended: at later steps the beam is carried as
  * one pool entry that samples nothing, keeps its text, and scores f = Q (A = 0); its final part is empty.
  */
 import type { ExplorationRecord } from '../data/records';

@@ -92,10 +92,11 @@ export async function* exploreBatch(
   const batchIds = queries.map((query) => query.id);
   const seed = (phase: string, step: number): number => deriveSeed(options.seed, phase, step, ...batchIds);
   const text = (sample: Sample): string => responseText(tokenizer, sample.tokens);
-  const continuation = (sample: Sample): Continuation => ({
-    text: text(sample),
-    score: meanLogprob(sample.logprobSum, sample.tokens.length),
-  });
+  /** A rollout or final part; none when the context window left no room for a token (nothing follows). */
+  const continuation = (sample: Sample): Continuation | undefined =>
+    sample.tokens.length === 0
+      ? undefined
+      : { text: text(sample), score: meanLogprob(sample.logprobSum, sample.tokens.length) };
   const states: QueryState[] = queries.map((query) => ({
     query,
     beams: initialBeams(options.beams),
@@ -181,7 +182,10 @@ export async function* exploreBatch(
             signal,
           },
         );
-        generation.samples.forEach((sample, index) => rollouts.set(rolledOut[index], continuation(sample)));
+        generation.samples.forEach((sample, index) => {
+          const rollout = continuation(sample);
+          if (rollout) rollouts.set(rolledOut[index], rollout);
+        });
         yield callStats(generation);
       }
 
@@ -212,7 +216,8 @@ export async function* exploreBatch(
       });
       generation.samples.forEach((sample, index) => {
         const { state, beam } = finalSources[index];
-        parts.set(state.beams[beam], continuation(sample));
+        const part = continuation(sample);
+        if (part) parts.set(state.beams[beam], part);
       });
       yield callStats(generation);
     }

@@ -13,7 +13,7 @@ import type { Query, QueryId } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
 import type { Model } from '../model/model';
 import { optimize, type StepMetrics, type TrainOptions } from '../train/optimize';
-import { encodePairs } from '../train/sequences';
+import { encodePairs, sequenceLimit } from '../train/sequences';
 import { stopStringMask } from '../text/stop-strings';
 import type { Tokenizer } from '../text/tokenizer';
 import { exploreBatch, type ExploreContext } from './explorer';
@@ -53,7 +53,7 @@ export interface RunOptions {
    * always the starting policy).
    */
   train?: Omit<TrainOptions, 'checkpoint' | 'signal'>;
-  /** Longest training sequence (prompt + response) in tokens; longer pairs are left out. Default 1300. */
+  /** Longest training sequence (prompt + response) in tokens, within the model's positions. Default 1300. */
   maxLength?: number;
   /** Save the policy after each iteration into `<checkpointDir>/iteration-<i>` (a Hugging Face directory). */
   checkpointDir?: string;
@@ -159,7 +159,8 @@ export class Genius {
         if (event.type === 'pair') pairs.push(event.pair);
         yield { ...event, iteration };
       }
-      const encoded = encodePairs(this.tokenizer, pairs, { maxLength, eosTokenId });
+      const limit = sequenceLimit(maxLength, this.model);
+      const encoded = encodePairs(this.tokenizer, pairs, { maxLength: limit, eosTokenId });
       const referenceModel = iteration > 1 ? train.referenceModel : undefined;
       for await (const metrics of optimize(this.model, encoded.pairs, { ...train, referenceModel, signal })) {
         yield { type: 'step', iteration, metrics };

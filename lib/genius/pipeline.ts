@@ -24,7 +24,7 @@ import {
 import { Model, type LoadOptions } from '../model/model';
 import { Tokenizer } from '../text/tokenizer';
 import { optimize, type StepMetrics, type TrainOptions } from '../train/optimize';
-import { encodePairs } from '../train/sequences';
+import { encodePairs, sequenceLimit } from '../train/sequences';
 import { Genius, type GeniusEvent } from './genius';
 import type { ExploreOptions } from './options';
 import { recordPairs } from './pair-selection';
@@ -41,7 +41,7 @@ export interface PipelineOptions {
   explore: Partial<ExploreOptions>;
   train: Omit<TrainOptions, 'checkpoint' | 'signal'>;
   evaluation: Omit<EvaluateOptions, 'signal'>;
-  /** Longest training sequence (prompt + response) in tokens. */
+  /** Longest training sequence (prompt + response) in tokens; the model's positions cap it. */
   maxLength: number;
   updateReference: boolean;
   load: Omit<LoadOptions, 'signal'>;
@@ -139,7 +139,8 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
         policy = await Model.load(checkpoint, { ...options.load, signal });
       }
       const eosTokenId = endOfTurnId(policy, tokenizer);
-      const encoded = encodePairs(tokenizer, pairs, { maxLength: options.maxLength, eosTokenId });
+      const maxLength = sequenceLimit(options.maxLength, policy);
+      const encoded = encodePairs(tokenizer, pairs, { maxLength, eosTokenId });
       yield { type: 'pairs', iteration, pairs: encoded.pairs.length, ...encoded.report, file: pairsFile };
       if (encoded.pairs.length === 0) continue;
 

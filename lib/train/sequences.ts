@@ -124,3 +124,8 @@ export function packSequences(sequences: readonly TrainingSequence[]): NativeSeq
   }
   return { tokens, lengths, promptLengths: Int32Array.from(sequences, (sequence) => sequence.promptLength) };
 }
+
+/** The longest training sequence: `maxLength`, within the model's positions (a longer one cannot be run). */
+export function sequenceLimit(maxLength: number, model: { config: { maxPositions: number } }): number {
+  return Math.min(maxLength, model.config.maxPositions);
+}

@@ -96,11 +96,11 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   }
   parsed.samplesPerInput = IntegerOr(request, "n", 1, 1, kMaxSamplesPerInput);
   parsed.maxNewTokens = ReadInteger(request.Get("maxNewTokens"), "request.maxNewTokens", 1, kMaxNewTokens);
-  // Like a context window, the model's positions bound every sample: generation stops there ("length").
-  if (longestInput >= config.maxPositions) {
-    Invalid(parsed.from ? "request.cache" : "request.prompts",
-            "holds " + std::to_string(longestInput) + " tokens, as many as the model's " +
-                std::to_string(config.maxPositions) + " positions: nothing can be generated");
+  // Like a context window, the model's positions bound every sample: generation stops there ("length"). A prompt
+  // that fills them is refused; a kept sample that filled them continues into an empty sample, ended by length.
+  if (!parsed.from && longestInput >= config.maxPositions) {
+    Invalid("request.prompts", "holds " + std::to_string(longestInput) + " tokens, as many as the model's " +
+                                   std::to_string(config.maxPositions) + " positions: nothing can be generated");
   }
   parsed.maxNewTokens = std::min(parsed.maxNewTokens, config.maxPositions - longestInput);
   parsed.sampling.temperature = NumberOr(request, "temperature", 1.0);

@@ -158,9 +158,10 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
     result.computedTokens += static_cast<int64_t>(rowSample.size() - doneRows);
   }
   if (request.keepCache) {
-    // Without compaction row r is sample r; its last token was drawn but never fed: it is pending.
+    // Without compaction row r is sample r; its last token was drawn but never fed: it is pending (none when the
+    // context window left no room for a token).
     std::vector<int64_t> pending;
-    for (const Sample& sample : result.samples) pending.push_back(sample.tokens.back());
+    for (const Sample& sample : result.samples) pending.push_back(sample.tokens.empty() ? -1 : sample.tokens.back());
     cache.pending = at::tensor(pending, at::kLong).to(model.device());
     result.cache = std::make_shared<const KvCache>(std::move(cache));
   }
