@@ -9,6 +9,9 @@ describe('extractAnswer', () => {
     ['nested: \\boxed{\\sqrt{\\frac{a}{b}} + {c}}', '\\sqrt{\\frac{a}{b}} + {c}'],
     ['spaced: \\boxed {42}', '42'],
     ['last one unclosed \\boxed{12} and \\boxed{3', '12'],
+    // A \boxed at the very start that holds no answer: the search ends there (it once looped forever).
+    ['\\boxed{12', '12'],
+    ['\\boxed then 5 apples', '5'],
     ['Natalia sold 48 + 24 = 72 clips.\n#### 72', '72'],
     ['Thus, the answer is: 1,234.', '1,234'],
     ['The answer is 72 clips in total.', '72'],

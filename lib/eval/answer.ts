@@ -6,7 +6,8 @@
 
 /** The content of the last complete `\boxed{…}` (braces may nest), or undefined. */
 function lastBoxed(text: string): string | undefined {
-  for (let at = text.lastIndexOf('\\boxed'); at >= 0; at = text.lastIndexOf('\\boxed', at - 1)) {
+  // lastIndexOf clamps a negative start to 0, so the loop stops itself once it has tried position 0.
+  for (let at = text.lastIndexOf('\\boxed'); at >= 0; at = at === 0 ? -1 : text.lastIndexOf('\\boxed', at - 1)) {
     let open = at + '\\boxed'.length;
     while (text[open] === ' ') open++;
     if (text[open] !== '{') continue;
