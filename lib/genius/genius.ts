@@ -149,6 +149,7 @@ export class Genius {
       yield snapshot();
     }
   }
+
   /** The Genius loop over `queries` in memory: explore, then optimise the model in place, per iteration. */
   async *run(queries: readonly Query[], options: RunOptions = {}): AsyncGenerator<GeniusRunEvent> {
     const { iterations = 1, train = {}, maxLength = 1300, checkpointDir, signal } = options;
@@ -162,9 +163,10 @@ export class Genius {
       const limit = sequenceLimit(maxLength, this.model);
       const encoded = encodePairs(this.tokenizer, pairs, { maxLength: limit, eosTokenId });
       const referenceModel = iteration > 1 ? train.referenceModel : undefined;
-      for await (const metrics of optimize(this.model, encoded.pairs, { ...train, referenceModel, signal })) {
-        yield { type: 'step', iteration, metrics };
-      }
+      // No pairs left to train on (each was dropped as too long, say): the policy stays as it is.
+      const steps =
+        encoded.pairs.length > 0 ? optimize(this.model, encoded.pairs, { ...train, referenceModel, signal }) : [];
+      for await (const metrics of steps) yield { type: 'step', iteration, metrics };
       if (checkpointDir !== undefined) {
         const dir = path.join(checkpointDir, `iteration-${iteration}`);
         await this.model.save(dir);
