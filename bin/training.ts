@@ -1,15 +1,14 @@
 /**
- * What `optimize` and `sft` share: the training flags, loading the model (or the checkpoint being resumed), and
+ * What `optimize` and `sft` share (and `train`, the preference-loss flags): the training flags, loading the model (or the checkpoint being resumed), and
  * printing one line of metrics per step (human-readable on stdout, or one JSON object per line with --json; notes
  * go to stderr either way, so that --json output holds nothing else).
  */
 import type { Argv } from 'yargs';
-import { ErrorCode, GeniusError, Model, Tokenizer, type DType } from '../lib';
+import { ErrorCode, GeniusError, Model, Tokenizer, type DType, type PreferenceLossKind } from '../lib';
 import type { JsonLineRecords } from '../lib/data/jsonl';
 import { endOfTurnId } from '../lib/genius/responses';
 import { readTrainingState, recoverCheckpoint } from '../lib/train/checkpoint';
 import type { StepMetrics, TrainOptions } from '../lib/train/optimize';
-
 import { sequenceLimit, type EncodeReport } from '../lib/train/sequences';
 import { Interrupt } from './interrupt';
 
@@ -71,6 +70,45 @@ export function trainingFlags<T>(
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per step on stdout' }) as Argv<
     T & TrainingArgs
   >;
+}
+
+export interface PreferenceArgs {
+  loss: PreferenceLossKind;
+  beta: number;
+  alpha: number;
+  'aco-weight': 'paper' | 'reference-code';
+  'reference-free': boolean;
+}
+
+export function preferenceFlags<T>(yargs: Argv<T>): Argv<T & PreferenceArgs> {
+  return yargs
+    .option('loss', {
+      choices: ['aco', 'dpo', 'ipo', 'simpo', 'ropo', 'sft'] as PreferenceLossKind[],
+      default: 'aco' as PreferenceLossKind,
+    })
+    .option('beta', { type: 'number', default: 0.1, describe: 'β of the implicit reward' })
+    .option('alpha', { type: 'number', default: 1, describe: "ACO's advantage temperature α" })
+    .option('aco-weight', {
+      choices: ['paper', 'reference-code'] as const,
+      default: 'paper' as const,
+      describe: "ACO's weight clip: min(1, ·) as in the paper, or max(1, ·) as in its code",
+    })
+    .option('reference-free', { type: 'boolean', default: false, describe: 'log πref := 0' }) as Argv<
+    T & PreferenceArgs
+  >;
+}
+
+/** The loss options the preference flags name. */
+export function lossOptionsOf(
+  args: PreferenceArgs,
+): Pick<TrainOptions, 'loss' | 'beta' | 'alpha' | 'acoWeight' | 'referenceFree'> {
+  return {
+    loss: args.loss,
+    beta: args.beta,
+    alpha: args.alpha,
+    acoWeight: args['aco-weight'],
+    referenceFree: args['reference-free'],
+  };
 }
 
 /** Whether --out holds a run to resume (after finishing any interrupted checkpoint swap). */

@@ -6,45 +6,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import {
-  DEFAULT_EXPLORE_OPTIONS,
-  REJECTED_SAMPLINGS,
-  STRATEGIES,
-  type DType,
-  type PreferenceLossKind,
-  type RejectedSampling,
-  type Strategy,
-} from '../../lib';
+import { DEFAULT_EXPLORE_OPTIONS, REJECTED_SAMPLINGS, type DType, type RejectedSampling } from '../../lib';
 import { completeLines, JsonLinesAppender } from '../../lib/data/jsonl';
 import type { EvaluationReport } from '../../lib/eval/evaluate';
 import { writeReport, type RunStep } from '../../lib/eval/report';
 import { runPipeline } from '../../lib/genius/pipeline';
 import { packageRoot } from '../../lib/package-root';
+import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
+import { lossOptionsOf, preferenceFlags, type PreferenceArgs } from '../training';
 
-interface TrainArgs {
+interface TrainArgs extends ExploreFlagArgs, PreferenceArgs {
   model: string;
   queries: string;
   eval?: string;
   out?: string;
   iterations: number;
-  beams: number;
-  rollouts: number;
-  foresight: number;
-  'step-temperature': number;
-  'rollout-temperature': number;
-  tau: number;
   rejected: RejectedSampling;
-  mode: 'full' | 'light';
-  strategy: Strategy;
-  'max-tokens': number;
-  'queries-in-flight': number;
-  loss: PreferenceLossKind;
-  beta: number;
-  alpha: number;
-  'aco-weight': 'paper' | 'reference-code';
-  'reference-free': boolean;
   lr?: number;
   'warmup-ratio': number;
   'weight-decay': number;
@@ -57,13 +36,11 @@ interface TrainArgs {
   'eval-samples': number;
   device: string;
   dtype?: DType;
-  seed: number;
   resume: boolean;
   json: boolean;
 }
 
 const embedded = (...parts: string[]): string => path.join(packageRoot, ...parts);
-const explore = DEFAULT_EXPLORE_OPTIONS;
 
 type Optimizer = Required<Pick<TrainArgs, 'lr' | 'batch-size' | 'grad-accum' | 'max-grad-norm'>>;
 /** The reference's optimiser (GENIUS.md): 128-pair steps at 5e-7, for real models and their 100K pairs. */
@@ -79,7 +56,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Run Genius end to end: evaluate, explore → pairs → optimise (per iteration), evaluate, report',
   builder: (yargs) =>
-    yargs
+    preferenceFlags(exploreFlags(yargs))
       .option('model', { type: 'string', default: embedded('models', 'default'), describe: 'starting policy' })
       .option('queries', {
         type: 'string',
@@ -92,29 +69,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       })
       .option('out', { type: 'string', describe: 'run directory (default runs/<timestamp>)' })
       .option('iterations', { type: 'number', default: 1 })
-      .option('beams', { type: 'number', default: explore.beams, describe: 'M' })
-      .option('rollouts', { type: 'number', default: explore.rollouts, describe: 'N' })
-      .option('foresight', { type: 'number', default: explore.foresightSteps, describe: 'K' })
-      .option('step-temperature', { type: 'number', default: explore.stepTemperature })
-      .option('rollout-temperature', { type: 'number', default: explore.rolloutTemperature })
-      .option('tau', { type: 'number', default: explore.tau })
-      .option('rejected', { choices: REJECTED_SAMPLINGS, default: explore.rejected })
-      .option('mode', { choices: ['full', 'light'] as const, default: explore.mode })
-      .option('strategy', { choices: STRATEGIES, default: explore.strategy })
-      .option('max-tokens', { type: 'number', default: explore.maxTokens, describe: 'per step and per rollout' })
-      .option('queries-in-flight', {
-        type: 'number',
-        default: explore.queriesInFlight,
-        describe: 'queries explored together in each native call',
-      })
-      .option('loss', {
-        choices: ['aco', 'dpo', 'ipo', 'simpo', 'ropo', 'sft'] as PreferenceLossKind[],
-        default: 'aco',
-      })
-      .option('beta', { type: 'number', default: 0.1 })
-      .option('alpha', { type: 'number', default: 1 })
-      .option('aco-weight', { choices: ['paper', 'reference-code'] as const, default: 'paper' as const })
-      .option('reference-free', { type: 'boolean', default: false })
+      .option('rejected', { choices: REJECTED_SAMPLINGS, default: DEFAULT_EXPLORE_OPTIONS.rejected })
       .option('lr', { type: 'number', describe: 'peak learning rate [default: 5e-7; 3e-5 with the embedded model]' })
       .option('warmup-ratio', { type: 'number', default: 0.1 })
       .option('weight-decay', { type: 'number', default: 0 })
@@ -138,7 +93,6 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       })
       .option('device', { type: 'string', default: 'cpu' })
       .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[] })
-      .option('seed', { type: 'number', default: 0 })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out' })
       .option('json', {
         type: 'boolean',
@@ -183,26 +137,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         eval: evalFile,
         out,
         iterations: args.iterations,
-        explore: {
-          beams: args.beams,
-          rollouts: args.rollouts,
-          foresightSteps: args.foresight,
-          stepTemperature: args['step-temperature'],
-          rolloutTemperature: args['rollout-temperature'],
-          tau: args.tau,
-          rejected: args.rejected,
-          mode: args.mode,
-          strategy: args.strategy,
-          maxTokens: args['max-tokens'],
-          queriesInFlight: args['queries-in-flight'],
-          seed: args.seed,
-        },
+        explore: { ...exploreOptionsOf(args), rejected: args.rejected },
         train: {
-          loss: args.loss,
-          beta: args.beta,
-          alpha: args.alpha,
-          acoWeight: args['aco-weight'],
-          referenceFree: args['reference-free'],
+          ...lossOptionsOf(args),
           lr: optimizer.lr,
           warmupRatio: args['warmup-ratio'],
           weightDecay: args['weight-decay'],
