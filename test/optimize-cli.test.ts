@@ -46,6 +46,12 @@ function writeFile(name: string, lines: string[]): string {
 }
 
 const pairsFile = (): string => writeFile('pairs.jsonl', pairLines(6));
+/** The command line of `optimize` on the tiny model: `pairs` into `out`, then any other flags. */
+const optimizeArgs = (pairs: string, out: string, ...flags: string[]): string[] => [
+  'optimize',
+  ...['--model', modelDir, '--pairs', pairs, '--out', out],
+  ...flags,
+];
 const training = (lr = '1e-3'): string[] => [
   '--lr',
   lr,
@@ -90,17 +96,7 @@ describe('genius-native optimize', () => {
   let wholeSteps: Record<string, number>[];
 
   beforeAll(() => {
-    const result = runCli([
-      'optimize',
-      '--model',
-      modelDir,
-      '--pairs',
-      pairsFile(),
-      '--out',
-      whole,
-      ...TRAIN,
-      '--json',
-    ]);
+    const result = runCli(optimizeArgs(pairsFile(), whole, ...TRAIN, '--json'));
     expect(result.stderr).not.toMatch(/ERR_GENIUS/);
     expect(result.status).toBe(0);
     wholeSteps = jsonLines(result.stdout);
@@ -148,19 +144,7 @@ describe('genius-native optimize', () => {
 
   it('--resume after a kill mid-run ends with the same weights as the uninterrupted run', async () => {
     const out = path.join(dir, 'killed');
-    const args = [
-      'optimize',
-      '--model',
-      modelDir,
-      '--pairs',
-      pairsFile(),
-      '--out',
-      out,
-      ...TRAIN,
-      '--json',
-      '--save-steps',
-      '1',
-    ];
+    const args = optimizeArgs(pairsFile(), out, ...TRAIN, '--json', '--save-steps', '1');
     const child = spawnCli(args);
     let seen = '';
     await new Promise<void>((resolve) => {
@@ -184,19 +168,7 @@ describe('genius-native optimize', () => {
   });
 
   it('refuses to resume with other settings, and to overwrite a run without --resume', () => {
-    const changed = runCli([
-      'optimize',
-      '--model',
-      modelDir,
-      '--pairs',
-      pairsFile(),
-      '--out',
-      whole,
-      ...TRAIN,
-      '--beta',
-      '0.2',
-      '--resume',
-    ]);
+    const changed = runCli(optimizeArgs(pairsFile(), whole, ...TRAIN, '--beta', '0.2', '--resume'));
     expect(changed.status).toBe(1);
     expect(changed.stderr).toMatch(/ERR_GENIUS_INVALID_ARG/);
     expect(changed.stderr).toMatch(/beta 0\.1 → 0\.2/);
@@ -207,18 +179,7 @@ describe('genius-native optimize', () => {
 
   it('stops at a non-finite loss with a coded error and keeps the last good checkpoint', () => {
     const out = path.join(dir, 'diverged');
-    const result = runCli([
-      'optimize',
-      '--model',
-      modelDir,
-      '--pairs',
-      pairsFile(),
-      '--out',
-      out,
-      ...training('1e30'),
-      '--save-steps',
-      '1',
-    ]);
+    const result = runCli(optimizeArgs(pairsFile(), out, ...training('1e30'), '--save-steps', '1'));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/ERR_GENIUS_NON_FINITE/);
     const stoppedAt = Number(/training stopped at step (\d+)/.exec(result.stderr)?.[1]);
@@ -229,17 +190,7 @@ describe('genius-native optimize', () => {
 
   describe('bad input', () => {
     const run = (file: string, ...extra: string[]) =>
-      runCli([
-        'optimize',
-        '--model',
-        modelDir,
-        '--pairs',
-        file,
-        '--out',
-        path.join(dir, `bad-${path.basename(file)}`),
-        ...TRAIN,
-        ...extra,
-      ]);
+      runCli(optimizeArgs(file, path.join(dir, `bad-${path.basename(file)}`), ...TRAIN, ...extra));
 
     it('names every malformed line, and --skip-bad trains on the rest', () => {
       const lines = pairLines(6);
