@@ -1,6 +1,13 @@
 /** The flags of foresight exploration, shared by `explore` and `train`, and the options they stand for. */
 import type { Argv } from 'yargs';
-import { DEFAULT_EXPLORE_OPTIONS, STRATEGIES, type ExploreOptions, type Strategy } from '../lib';
+import {
+  DEFAULT_EXPLORE_OPTIONS,
+  STEP_SCORES,
+  STRATEGIES,
+  type ExploreOptions,
+  type StepScore,
+  type Strategy,
+} from '../lib';
 
 export interface ExploreFlagArgs {
   beams: number;
@@ -11,6 +18,7 @@ export interface ExploreFlagArgs {
   tau: number;
   mode: 'full' | 'light';
   strategy: Strategy;
+  score: StepScore;
   'max-tokens': number;
   'final-max-tokens': number;
   'queries-in-flight': number;
@@ -33,6 +41,11 @@ export function exploreFlags<T>(yargs: Argv<T>): Argv<T & ExploreFlagArgs> {
       describe: 'light: skip foresight when every candidate step is confident',
     })
     .option('strategy', { choices: STRATEGIES, default: defaults.strategy, describe: 'how beams are selected' })
+    .option('score', {
+      choices: STEP_SCORES,
+      default: defaults.score,
+      describe: "a step's score: its rollout's mean log-prob, or its own (the w/o-foresight ablation)",
+    })
     .option('max-tokens', { type: 'number', default: defaults.maxTokens, describe: 'per step and per rollout' })
     .option('final-max-tokens', { type: 'number', default: defaults.finalMaxTokens, describe: 'per final part' })
     .option('queries-in-flight', {
@@ -44,7 +57,7 @@ export function exploreFlags<T>(yargs: Argv<T>): Argv<T & ExploreFlagArgs> {
 }
 
 /** The exploration options the flags name (checked by resolveExploreOptions where they are used). */
-export function exploreOptionsOf(args: ExploreFlagArgs): Omit<ExploreOptions, 'rejected'> {
+export function exploreOptionsOf(args: ExploreFlagArgs): Omit<ExploreOptions, 'rejected' | 'shuffleSides'> {
   return {
     beams: args.beams,
     rollouts: args.rollouts,
@@ -54,6 +67,7 @@ export function exploreOptionsOf(args: ExploreFlagArgs): Omit<ExploreOptions, 'r
     tau: args.tau,
     mode: args.mode,
     strategy: args.strategy,
+    score: args.score,
     maxTokens: args['max-tokens'],
     finalMaxTokens: args['final-max-tokens'],
     queriesInFlight: args['queries-in-flight'],

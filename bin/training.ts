@@ -78,6 +78,7 @@ export interface PreferenceArgs {
   alpha: number;
   'aco-weight': 'paper' | 'reference-code';
   'reference-free': boolean;
+  'nll-weight': number;
 }
 
 export function preferenceFlags<T>(yargs: Argv<T>): Argv<T & PreferenceArgs> {
@@ -93,21 +94,25 @@ export function preferenceFlags<T>(yargs: Argv<T>): Argv<T & PreferenceArgs> {
       default: 'paper' as const,
       describe: "ACO's weight clip: min(1, ·) as in the paper, or max(1, ·) as in its code",
     })
-    .option('reference-free', { type: 'boolean', default: false, describe: 'log πref := 0' }) as Argv<
-    T & PreferenceArgs
-  >;
+    .option('reference-free', { type: 'boolean', default: false, describe: 'log πref := 0' })
+    .option('nll-weight', {
+      type: 'number',
+      default: 0,
+      describe: 'λ of an NLL term on the chosen side (RPO), against the chosen log-prob falling',
+    }) as Argv<T & PreferenceArgs>;
 }
 
 /** The loss options the preference flags name. */
 export function lossOptionsOf(
   args: PreferenceArgs,
-): Pick<TrainOptions, 'loss' | 'beta' | 'alpha' | 'acoWeight' | 'referenceFree'> {
+): Pick<TrainOptions, 'loss' | 'beta' | 'alpha' | 'acoWeight' | 'referenceFree' | 'nllWeight'> {
   return {
     loss: args.loss,
     beta: args.beta,
     alpha: args.alpha,
     acoWeight: args['aco-weight'],
     referenceFree: args['reference-free'],
+    nllWeight: args['nll-weight'],
   };
 }
 

@@ -53,7 +53,13 @@ export {
   type ExploreProgress,
   type ExploreCallOptions,
 } from './genius/genius';
-export { DEFAULT_EXPLORE_OPTIONS, resolveExploreOptions, type ExploreOptions } from './genius/options';
+export {
+  DEFAULT_EXPLORE_OPTIONS,
+  STEP_SCORES,
+  resolveExploreOptions,
+  type ExploreOptions,
+  type StepScore,
+} from './genius/options';
 export { STRATEGIES, softmax, selectCandidates, type Strategy } from './genius/resampling';
 export {
   REJECTED_SAMPLINGS,

@@ -129,6 +129,11 @@ export interface PreferenceLossOptions {
   referenceFree?: boolean;
   /** ACO weight clip: 'paper' min(1, ·) (default) or 'reference-code' max(1, ·). */
   acoWeight?: 'paper' | 'reference-code';
+  /**
+   * λ of an NLL term on the chosen side added to the loss, λ·(−mean log πθ(T_w)) (RPO); reads policyChosenMean.
+   * Default 0, as the reference.
+   */
+  nllWeight?: number;
 }
 
 export interface NativePreferenceLoss {

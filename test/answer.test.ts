@@ -70,7 +70,12 @@ describe('normalizeAnswer and answersMatch', () => {
 });
 
 describe('evaluationReport', () => {
-  const answer = (value: string, correct: boolean): Answer => ({ response: value, answer: value, correct });
+  const answer = (value: string, correct: boolean, meanLogprob = -1): Answer => ({
+    response: value,
+    answer: value,
+    correct,
+    meanLogprob,
+  });
   const result = (greedy: boolean, samples: Answer[]): QueryResult => ({
     id: 0,
     question: 'q',
@@ -79,10 +84,11 @@ describe('evaluationReport', () => {
     samples,
   });
 
-  it('counts greedy, mean sample, pass@k and majority accuracy', () => {
+  it('counts greedy, mean sample, pass@k, majority and most-confident accuracy', () => {
     const report = evaluationReport([
-      result(true, [answer('1', true), answer('2', false), answer('2', false)]),
-      result(false, [answer('1', true), answer('1', true), answer('3', false)]),
+      // The most confident sample is a wrong one here, and the right one in the second query.
+      result(true, [answer('1', true, -0.5), answer('2', false, -0.1), answer('2', false)]),
+      result(false, [answer('1', true), answer('1', true, -0.2), answer('3', false, -0.3)]),
       result(false, [answer('4', false), answer('5', false), answer('6', false)]),
     ]);
     expect(report).toEqual({
@@ -92,6 +98,7 @@ describe('evaluationReport', () => {
       sampleAccuracy: 3 / 9,
       passAtK: 2 / 3,
       majorityAccuracy: 1 / 3,
+      confidentAccuracy: 1 / 3,
     });
   });
 });

@@ -368,7 +368,7 @@ describe('eval on a tiny model', () => {
     ]);
     const report = JSON.parse(lines.at(-1)!) as Record<string, number>;
     expect(report).toMatchObject({ event: 'report', queries: 3, samples: 2 });
-    for (const key of ['greedyAccuracy', 'sampleAccuracy', 'passAtK', 'majorityAccuracy']) {
+    for (const key of ['greedyAccuracy', 'sampleAccuracy', 'passAtK', 'majorityAccuracy', 'confidentAccuracy']) {
       expect(report[key]).toBeGreaterThanOrEqual(0);
       expect(report[key]).toBeLessThanOrEqual(1);
     }

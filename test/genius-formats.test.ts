@@ -108,14 +108,14 @@ describe('exploration records', () => {
     expect(record).toEqual(referenceRecord);
     const tokenizers = runReference<{ byteLevel: string }>('make_tokenizers.py', { out: path.join(dir, 'tokenizers') });
     const tokenizer = await Tokenizer.fromDir(tokenizers.byteLevel);
-    const pairs = recordPairs(record, tokenizer, { rejected: 'uniform', seed: 0 });
+    const pairs = recordPairs(record, tokenizer, { rejected: 'uniform', tau: 0.1, seed: 0 });
     expect(pairs).toHaveLength(2);
     expect(pairs.map((pair) => pair.chosen[0].content)).toEqual(['t01', 't13']);
     expect(pairs.map((pair) => pair.chosen_weights)).toEqual([-0.25, 0.65]);
     expect(pairs[0].chosen_average_weights).toBeCloseTo(-0.75, 12);
     expect(pairs[1].chosen_average_weights).toBeCloseTo(0.25, 12);
     // Pairs are drawn per (record, step) from the seed: the same seed gives the same pairs.
-    expect(recordPairs(record, tokenizer, { rejected: 'uniform', seed: 0 })).toEqual(pairs);
+    expect(recordPairs(record, tokenizer, { rejected: 'uniform', tau: 0.1, seed: 0 })).toEqual(pairs);
   });
 
   it('refuses records whose pools do not line up or hold the wrong types', async () => {

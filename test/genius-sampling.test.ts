@@ -247,16 +247,17 @@ describe('foresight sampling bookkeeping (hand-worked, strategy highest)', () =>
     expect(sampler.caches.every((cache) => cache.disposed)).toBe(true);
   });
 
-  it('builds one pair per step: chosen = highest f, rejected drawn with p ∝ f_l / f_w', () => {
-    // Step 1: chosen a1 (f = −0.5); the others weigh 1.0 / 2.0 / 0.7 (f_l / f_w = 2, 4, 1.4), summing to 3.7.
-    expect(rejectionProbabilities(record.prob_pool[0], 1, 'paper')).toEqual([
-      1.0 / 3.7,
-      0,
-      2.0 / 3.7,
-      expect.closeTo(0.7 / 3.7, 12),
-    ]);
-    expect(rejectionProbabilities(record.prob_pool[0], 1, 'uniform')).toEqual([1 / 3, 0, 1 / 3, 1 / 3]);
-    const pairs = recordPairs(record, tokenizer, { rejected: 'paper', seed: 3 });
+  it('builds one pair per step: chosen = highest f, rejected drawn from softmax(f / τ) without the chosen', () => {
+    // Step 1: chosen a1 (f = −0.5); the others weigh e^(f / τ) = e^−10, e^−20, e^−7 at τ = 0.1.
+    const others = Math.exp(-10) + Math.exp(-20) + Math.exp(-7);
+    const paper = rejectionProbabilities(record.prob_pool[0], 1, 'paper', 0.1);
+    [Math.exp(-10), 0, Math.exp(-20), Math.exp(-7)].forEach((weight, index) =>
+      expect(paper[index]).toBeCloseTo(weight / others, 12),
+    );
+    // A higher τ flattens the draw towards uniform.
+    expect(rejectionProbabilities(record.prob_pool[0], 1, 'paper', 1e6)[2]).toBeCloseTo(1 / 3, 5);
+    expect(rejectionProbabilities(record.prob_pool[0], 1, 'uniform', 0.1)).toEqual([1 / 3, 0, 1 / 3, 1 / 3]);
+    const pairs = recordPairs(record, tokenizer, { rejected: 'paper', tau: 0.1, seed: 3 });
     expect(pairs).toHaveLength(2);
     expect(pairs[0].chosen).toEqual([{ role: 'assistant', content: record.traj_pool[0][1] }]);
     expect(pairs[0].chosen_weights).toBeCloseTo(-0.5, 12);
@@ -311,10 +312,10 @@ describe('re-sampling', () => {
   });
 
   it('chooses the first of tied best trajectories and skips pools of one', () => {
-    expect(chooseStepPair([-1, -0.5, -0.5], [0, 0, 0], 'paper', seededRandom(0))?.chosen).toBe(1);
-    expect(chooseStepPair([-1], [0], 'paper', seededRandom(0))).toBeNull();
-    // Every other trajectory as sure as the best: the paper's weights vanish and the draw is uniform.
-    expect(rejectionProbabilities([0, 0, 0], 0, 'paper')).toEqual([0, 0.5, 0.5]);
+    expect(chooseStepPair([-1, -0.5, -0.5], [0, 0, 0], 'paper', 0.1, seededRandom(0))?.chosen).toBe(1);
+    expect(chooseStepPair([-1], [0], 'paper', 0.1, seededRandom(0))).toBeNull();
+    // Every other trajectory far below the best: softmax underflows for all of them and the draw is uniform.
+    expect(rejectionProbabilities([0, -1e4, -2e4], 0, 'paper', 0.1)).toEqual([0, 0.5, 0.5]);
   });
 });
 
@@ -389,7 +390,7 @@ describe('responses that end, and mode light', () => {
       [1, 3],
     ]);
     expectCloseLists(record.adv_pool.slice(2), [[-0.11, -0.11]]);
-    expect(recordPairs(record, tokenizer, { rejected: 'paper', seed: 0 })).toEqual([]);
+    expect(recordPairs(record, tokenizer, { rejected: 'paper', tau: 0.1, seed: 0 })).toEqual([]);
     const full = await explore(new FakeSampler(confident), { strategy: 'highest', mode: 'full' });
     expect(full.traj_pool[0]).toHaveLength(4);
   });

@@ -90,6 +90,8 @@ interface Case {
   alpha: number;
   referenceFree: boolean;
   acoWeight: 'paper' | 'reference-code';
+  /** λ of the NLL term on the chosen side (RPO); 0 is none. */
+  nllWeight: number;
   inputs: PairValues;
 }
 
@@ -128,23 +130,31 @@ function allCases(): Case[] {
     for (const referenceFree of [false, true]) {
       for (const { beta, alpha } of SETTINGS) {
         const inputs = randomPairs(random, BATCH_SIZES[cases.length % BATCH_SIZES.length]);
-        cases.push({ loss, acoWeight, referenceFree, beta, alpha, inputs });
+        cases.push({ loss, acoWeight, referenceFree, beta, alpha, nllWeight: 0, inputs });
       }
+    }
+  }
+  // The NLL term on the chosen side, added to the losses it is used with.
+  for (const [loss, acoWeight] of [variants[0], variants[2]]) {
+    for (const nllWeight of [0.2, 1.5]) {
+      const inputs = randomPairs(random, BATCH_SIZES[cases.length % BATCH_SIZES.length]);
+      cases.push({ loss, acoWeight, referenceFree: false, ...SETTINGS[1], nllWeight, inputs });
     }
   }
   return cases;
 }
 
-const optionsOf = ({ loss, beta, alpha, referenceFree, acoWeight }: Case): PreferenceLossOptions => ({
+const optionsOf = ({ loss, beta, alpha, referenceFree, acoWeight, nllWeight }: Case): PreferenceLossOptions => ({
   loss,
   beta,
   alpha,
   referenceFree,
   acoWeight,
+  nllWeight,
 });
 
 const describeCase = (c: Case): string =>
-  `${c.loss}${c.loss === 'aco' ? `/${c.acoWeight}` : ''} β=${c.beta} α=${c.alpha}` +
+  `${c.loss}${c.loss === 'aco' ? `/${c.acoWeight}` : ''} β=${c.beta} α=${c.alpha} λ=${c.nllWeight}` +
   `${c.referenceFree ? ' reference-free' : ''} B=${c.inputs.policyChosen.length}`;
 
 describe('preference losses against the Python reference (aco_reference.py)', () => {
@@ -299,6 +309,7 @@ describe('argument validation', () => {
     expectInvalid(() => preferenceLoss(sums, { loss: 'simpo' }), 'inputs.policyChosenMean');
     expectInvalid(() => preferenceLoss({ ...sums, policyChosenMean }, { loss: 'simpo' }), 'inputs.policyRejectedMean');
     expectInvalid(() => preferenceLoss(sums, { loss: 'sft' }), 'inputs.policyChosenMean');
+    expectInvalid(() => preferenceLoss(sums, { loss: 'dpo', nllWeight: 0.5 }), 'inputs.policyChosenMean');
     const { referenceChosen, referenceRejected, ...policyOnly } = sums;
     expectInvalid(
       () => preferenceLoss({ ...policyOnly, referenceRejected }, { loss: 'dpo' }),
@@ -326,6 +337,8 @@ describe('argument validation', () => {
     expectInvalid(() => preferenceLoss(pairs, { loss: 'kto' as PreferenceLossKind }), 'options.loss');
     expectInvalid(() => preferenceLoss(pairs, { acoWeight: 'max' as 'paper' }), 'options.acoWeight');
     expectInvalid(() => preferenceLoss(pairs, { referenceFree: 1 as unknown as boolean }), 'options.referenceFree');
+    expectInvalid(() => preferenceLoss(pairs, { nllWeight: -0.1 }), 'options.nllWeight');
+    expectInvalid(() => preferenceLoss(pairs, { nllWeight: Number.POSITIVE_INFINITY }), 'options.nllWeight');
     expectInvalid(() => preferenceLoss(null as unknown as PreferencePairs), 'inputs');
   });
 

@@ -90,6 +90,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         ['sample accuracy', `${percent(report.sampleAccuracy!)} (mean over ${k} samples per query)`],
         [`pass@${k}`, percent(report.passAtK!)],
         [`majority@${k}`, percent(report.majorityAccuracy!)],
+        [`most confident of ${k}`, `${percent(report.confidentAccuracy!)} (highest mean token log-prob)`],
       );
     }
     const width = Math.max(...rows.map(([key]) => key.length));

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import {
+  DEFAULT_EXPLORE_OPTIONS,
   ErrorCode,
   GeniusError,
   REJECTED_SAMPLINGS,
@@ -21,6 +22,8 @@ interface PairsArgs {
   model?: string;
   out?: string;
   rejected: RejectedSampling;
+  tau: number;
+  'shuffle-sides': boolean;
   seed: number;
   json: boolean;
 }
@@ -49,8 +52,18 @@ export const pairsCommand: CommandModule<object, PairsArgs> = {
       .option('out', { type: 'string', describe: 'pairs JSONL (default: pairs.jsonl beside the records)' })
       .option('rejected', {
         choices: REJECTED_SAMPLINGS,
-        default: 'paper' as RejectedSampling,
+        default: DEFAULT_EXPLORE_OPTIONS.rejected,
         describe: "rejected trajectory: the paper's re-sampling, or uniform (the reference code)",
+      })
+      .option('tau', {
+        type: 'number',
+        default: DEFAULT_EXPLORE_OPTIONS.tau,
+        describe: 'τ of the softmax that the paper draws rejected trajectories from',
+      })
+      .option('shuffle-sides', {
+        type: 'boolean',
+        default: DEFAULT_EXPLORE_OPTIONS.shuffleSides,
+        describe: 'control: swap chosen and rejected in a random half of the pairs',
       })
       .option('seed', { type: 'number', default: 0, describe: 'seeds the rejected draws' })
       .option('json', { type: 'boolean', default: false, describe: 'summary as JSON' }),
@@ -65,7 +78,7 @@ export const pairsCommand: CommandModule<object, PairsArgs> = {
     }
     const tokenizer = await Tokenizer.fromDir(model);
     const records = await readRecords(located.file);
-    const options = { rejected: args.rejected, seed: args.seed };
+    const options = { rejected: args.rejected, tau: args.tau, seed: args.seed, shuffleSides: args['shuffle-sides'] };
     const pairs = records.flatMap((record) => recordPairs(record, tokenizer, options));
     const out = args.out ?? path.join(path.dirname(located.file), 'pairs.jsonl');
     await writeJsonLines(out, pairs);

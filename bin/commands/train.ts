@@ -24,6 +24,7 @@ interface TrainArgs extends ExploreFlagArgs, PreferenceArgs {
   out?: string;
   iterations: number;
   rejected: RejectedSampling;
+  'shuffle-sides': boolean;
   lr?: number;
   'warmup-ratio': number;
   'weight-decay': number;
@@ -70,6 +71,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('out', { type: 'string', describe: 'run directory (default runs/<timestamp>)' })
       .option('iterations', { type: 'number', default: 1 })
       .option('rejected', { choices: REJECTED_SAMPLINGS, default: DEFAULT_EXPLORE_OPTIONS.rejected })
+      .option('shuffle-sides', {
+        type: 'boolean',
+        default: DEFAULT_EXPLORE_OPTIONS.shuffleSides,
+        describe: 'control: swap chosen and rejected in a random half of the pairs',
+      })
       .option('lr', { type: 'number', describe: 'peak learning rate [default: 5e-7; 3e-5 with the embedded model]' })
       .option('warmup-ratio', { type: 'number', default: 0.1 })
       .option('weight-decay', { type: 'number', default: 0 })
@@ -137,7 +143,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         eval: evalFile,
         out,
         iterations: args.iterations,
-        explore: { ...exploreOptionsOf(args), rejected: args.rejected },
+        explore: { ...exploreOptionsOf(args), rejected: args.rejected, shuffleSides: args['shuffle-sides'] },
         train: {
           ...lossOptionsOf(args),
           lr: optimizer.lr,

@@ -29,6 +29,8 @@ export interface Answer {
   response: string;
   answer: string | undefined;
   correct: boolean;
+  /** The mean token log-prob of the response under the untempered model: its foresight score as a whole. */
+  meanLogprob: number;
 }
 
 export interface QueryResult {
@@ -47,11 +49,15 @@ export type EvaluationEvent =
 export interface EvaluationReport {
   queries: number;
   greedyAccuracy: number;
-  /** k, and with k > 0: the share of correct samples, of queries with a correct sample, and of majority votes. */
+  /**
+   * k, and with k > 0: the share of correct samples, of queries with a correct sample, of majority votes, and of
+   * the most confident sample (highest mean log-prob: best-of-k by the model's own likelihood).
+   */
   samples: number;
   sampleAccuracy?: number;
   passAtK?: number;
   majorityAccuracy?: number;
+  confidentAccuracy?: number;
 }
 
 /** Evaluates `queries`, yielding each query's result and progress after each native call. */
@@ -95,7 +101,9 @@ export async function* evaluate(
       return generation.samples.map((sample) => {
         const response = responseText(tokenizer, sample.tokens);
         const answer = extractAnswer(response);
-        return { response, answer, correct: answersMatch(answer, truths[sample.input]) };
+        const meanLogprob =
+          sample.logprobs.reduce((sum, logprob) => sum + logprob, 0) / Math.max(1, sample.tokens.length);
+        return { response, answer, correct: answersMatch(answer, truths[sample.input]), meanLogprob };
       });
     };
     const greedy = await answers(1, { temperature: 0 });
@@ -150,6 +158,12 @@ export function evaluationReport(results: readonly QueryResult[]): EvaluationRep
   );
   report.majorityAccuracy = share(
     results.filter((result) => majorityAnswer(result.samples)?.correct === true).length,
+    results.length,
+  );
+  const mostConfident = (answers: readonly Answer[]): Answer =>
+    answers.reduce((best, answer) => (answer.meanLogprob > best.meanLogprob ? answer : best));
+  report.confidentAccuracy = share(
+    results.filter((result) => mostConfident(result.samples).correct).length,
     results.length,
   );
   return report;

@@ -12,6 +12,7 @@
 import type { ExplorationRecord } from '../data/records';
 import type { Query } from '../data/queries';
 import { STEP_PREAMBLE, joinSteps } from '../text/steps';
+import type { StepScore } from './options';
 
 /** Mode light skips a step's foresight when every candidate's mean token log-prob is above this. */
 export const LIGHT_MODE_THRESHOLD = -0.25;
@@ -98,8 +99,14 @@ function extendedText(beam: Beam, candidate: Candidate): string {
 }
 
 /** A candidate scored: by its rollout when it has one, else as explained above. */
-export function scoreCandidate(candidate: Candidate, beam: Beam, rollout?: Continuation): ScoredCandidate {
-  const score = rollout?.score ?? (candidate.carried ? beam.q : candidate.stepScore);
+export function scoreCandidate(
+  candidate: Candidate,
+  beam: Beam,
+  rollout: Continuation | undefined,
+  by: StepScore,
+): ScoredCandidate {
+  const ownScore = candidate.carried ? beam.q : candidate.stepScore;
+  const score = by === 'step' ? ownScore : (rollout?.score ?? ownScore);
   return {
     ...candidate,
     rollout: rollout?.text ?? '',

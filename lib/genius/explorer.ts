@@ -191,7 +191,7 @@ export async function* exploreBatch(
 
       active.forEach((state, query) => {
         const scored = pools[query].map((candidate) =>
-          scoreCandidate(candidate, state.beams[candidate.beam], rollouts.get(candidate)),
+          scoreCandidate(candidate, state.beams[candidate.beam], rollouts.get(candidate), options.score),
         );
         const selected = selectCandidates(
           options.strategy,

@@ -141,7 +141,9 @@ export class Genius {
         yield { type: 'record', record };
         for (const pair of recordPairs(record, this.tokenizer, {
           rejected: this.options.rejected,
+          tau: this.options.tau,
           seed: this.options.seed,
+          shuffleSides: this.options.shuffleSides,
         })) {
           yield { type: 'pair', queryId: record.id, pair };
         }

@@ -3,6 +3,9 @@ import { invalidArgument } from '../errors';
 import { STRATEGIES, type Strategy } from './resampling';
 import { REJECTED_SAMPLINGS, type RejectedSampling } from './pair-selection';
 
+export type StepScore = 'foresight' | 'step';
+export const STEP_SCORES: readonly StepScore[] = ['foresight', 'step'];
+
 export interface ExploreOptions {
   /** M: beams kept per query. Default 2. */
   beams: number;
@@ -19,6 +22,12 @@ export interface ExploreOptions {
   /** 'light' skips foresight at a step when every candidate's mean log-prob is above −0.25. Default 'full'. */
   mode: 'full' | 'light';
   strategy: Strategy;
+  /**
+   * What a candidate step is scored by: 'foresight' (the default), the mean token log-prob of its rollout to the
+   * end; 'step', its own mean token log-prob — the paper's "w/o foresight" ablation (rollouts still run, so the
+   * pairs hold whole responses as with foresight).
+   */
+  score: StepScore;
   /** Token limit of each candidate step and each rollout. Default 1024. */
   maxTokens: number;
   /** Token limit of each beam's final part. Default 3000. */
@@ -28,6 +37,8 @@ export interface ExploreOptions {
   seed: number;
   /** How pair events draw the rejected trajectory. Default 'paper'. */
   rejected: RejectedSampling;
+  /** The spurious-preference control: chosen and rejected swapped at random in half the pairs. Default false. */
+  shuffleSides: boolean;
 }
 
 export const DEFAULT_EXPLORE_OPTIONS: Readonly<ExploreOptions> = Object.freeze({
@@ -39,11 +50,13 @@ export const DEFAULT_EXPLORE_OPTIONS: Readonly<ExploreOptions> = Object.freeze({
   tau: 0.1,
   mode: 'full',
   strategy: 'foresight',
+  score: 'foresight',
   maxTokens: 1024,
   finalMaxTokens: 3000,
   queriesInFlight: 8,
   seed: 0,
   rejected: 'paper',
+  shuffleSides: false,
 });
 
 /** `options` over the defaults, each checked. */
@@ -62,9 +75,11 @@ export function resolveExploreOptions(options: Partial<ExploreOptions> = {}): Ex
   if (!Number.isFinite(resolved.tau) || resolved.tau <= 0) invalidArgument('tau', 'a number > 0');
   if (resolved.mode !== 'full' && resolved.mode !== 'light') invalidArgument('mode', "'full' or 'light'");
   if (!STRATEGIES.includes(resolved.strategy)) invalidArgument('strategy', `one of ${STRATEGIES.join(', ')}`);
+  if (!STEP_SCORES.includes(resolved.score)) invalidArgument('score', `one of ${STEP_SCORES.join(', ')}`);
   if (!REJECTED_SAMPLINGS.includes(resolved.rejected)) {
     invalidArgument('rejected', `one of ${REJECTED_SAMPLINGS.join(', ')}`);
   }
+  if (typeof resolved.shuffleSides !== 'boolean') invalidArgument('shuffleSides', 'a boolean');
   if (!Number.isSafeInteger(resolved.seed) || resolved.seed < 0) invalidArgument('seed', 'an integer >= 0');
   return resolved;
 }

@@ -3,19 +3,18 @@
  * (GENIUS.md, step 5). Chosen T_w: the highest foresight score f (the first one on ties). Rejected T_l: drawn
  * from the others, by the paper's distribution or uniformly (the reference code).
  *
- * The paper's weights are F_k / f_w. The f are mean token log-probs, so f ≤ 0, and f_w is the largest: each
- * ratio f_j / f_w is ≥ 1 and grows as T_j gets worse, so worse trajectories are likelier to be rejected. Normalised
- * over the others, p_j = (f_j / f_w) / Σ_{i≠w} (f_i / f_w) = f_j / Σ_{i≠w} f_i: f_w cancels, which also covers
- * f_w = 0, where the ratios themselves are undefined. We compute p_j ∝ max(0, −f_j) (the same for f ≤ 0, and
- * never negative if rounding pushes an f above 0); when every other f is 0 the draw is uniform.
+ * The paper's Eq. 5 draws T_l from Categorical(F_k / f_k^w), after "the negative response is re-sampled from F_k":
+ * F_k = softmax(f / τ) over the step's trajectories, and the slash is a set difference (dividing a distribution by
+ * a constant would change nothing). So T_l is drawn from softmax(f / τ) with the chosen one removed and the rest
+ * renormalised: a hard negative, usually the runner-up at τ = 0.1.
  */
 import type { ExplorationRecord } from '../data/records';
 import type { PreferencePair } from '../data/pairs';
 import type { Tokenizer } from '../text/tokenizer';
-import { drawIndex } from './resampling';
+import { drawIndex, softmax } from './resampling';
 import { seededRandom, type Random } from './random';
 
-/** 'paper': p_j ∝ f_j / f_w (see above); 'uniform': uniform among the others (the reference code). */
+/** 'paper': softmax(f / τ) without the chosen one (see above); 'uniform': uniform among the others (the reference code). */
 export type RejectedSampling = 'paper' | 'uniform';
 export const REJECTED_SAMPLINGS: readonly RejectedSampling[] = ['paper', 'uniform'];
 
@@ -24,19 +23,20 @@ export function chosenIndex(scores: readonly number[]): number {
   return scores.reduce((best, score, index) => (score > scores[best] ? index : best), 0);
 }
 
-/** The probability of each trajectory being drawn as rejected against `chosen` (0 for chosen itself). */
+/** The probability of each trajectory being drawn as rejected against `chosen` (0 for chosen itself); τ as in F_k. */
 export function rejectionProbabilities(
   scores: readonly number[],
   chosen: number,
   sampling: RejectedSampling,
+  tau: number,
 ): number[] {
-  const weights = scores.map((score, index) => {
-    if (index === chosen) return 0;
-    return sampling === 'paper' ? Math.max(0, -score) : 1;
-  });
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  if (total === 0) return scores.map((_, index) => (index === chosen ? 0 : 1 / (scores.length - 1)));
-  return weights.map((weight) => weight / total);
+  const others = scores.map((_, index) => index !== chosen);
+  const weights = sampling === 'paper' ? softmax(scores, tau) : scores.map(() => 1);
+  // Removing the chosen one can leave no weight when softmax underflows for the others: then every other is as likely.
+  const kept = weights.map((weight, index) => (others[index] ? weight : 0));
+  const total = kept.reduce((sum, weight) => sum + weight, 0);
+  if (!(total > 0)) return others.map((other) => (other ? 1 / (scores.length - 1) : 0));
+  return kept.map((weight) => weight / total);
 }
 
 export interface StepPair {
@@ -51,19 +51,27 @@ export function chooseStepPair(
   scores: readonly number[],
   advantages: readonly number[],
   sampling: RejectedSampling,
+  tau: number,
   random: Random,
 ): StepPair | null {
   if (scores.length < 2) return null;
   const chosen = chosenIndex(scores);
-  const rejected = drawIndex(rejectionProbabilities(scores, chosen, sampling), random);
+  const rejected = drawIndex(rejectionProbabilities(scores, chosen, sampling, tau), random);
   const meanAdvantage = advantages.reduce((sum, advantage) => sum + advantage, 0) / advantages.length;
   return { chosen, rejected, meanAdvantage };
 }
 
 export interface PairOptions {
   rejected: RejectedSampling;
+  /** τ of F_k = softmax(f / τ), the exploration's (default 0.1). */
+  tau: number;
   /** Seeds the rejected draws: each (record, step) gets its own stream. */
   seed: number;
+  /**
+   * A control, not a method: swap chosen and rejected (with their advantages) in half of the pairs, at random. The
+   * same pairs with their preference scrambled must not gain; if they do, a gain is not the foresight signal's.
+   */
+  shuffleSides?: boolean;
 }
 
 /**
@@ -82,13 +90,15 @@ export function recordPairs(record: ExplorationRecord, tokenizer: Tokenizer, opt
     if (trajectories.length < 2) return;
     const advantages = record.adv_pool[step];
     const random = seededRandom(options.seed, 'rejected', record.id, step);
-    const pair = chooseStepPair(record.prob_pool[step], advantages, options.rejected, random)!;
+    const pair = chooseStepPair(record.prob_pool[step], advantages, options.rejected, options.tau, random)!;
+    const [chosen, rejected] =
+      options.shuffleSides && random() < 0.5 ? [pair.rejected, pair.chosen] : [pair.chosen, pair.rejected];
     pairs.push({
       prompt,
-      chosen: [{ role: 'assistant', content: trajectories[pair.chosen] }],
-      rejected: [{ role: 'assistant', content: trajectories[pair.rejected] }],
-      chosen_weights: advantages[pair.chosen],
-      rejected_weights: advantages[pair.rejected],
+      chosen: [{ role: 'assistant', content: trajectories[chosen] }],
+      rejected: [{ role: 'assistant', content: trajectories[rejected] }],
+      chosen_weights: advantages[chosen],
+      rejected_weights: advantages[rejected],
       chosen_average_weights: pair.meanAdvantage,
     });
   });

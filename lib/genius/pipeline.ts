@@ -129,7 +129,8 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
           yield { type: 'explore', iteration, event };
         }
         yield { type: 'stage', stage: 'pairs', iteration };
-        const pairOptions = { rejected: genius.options.rejected, seed: genius.options.seed };
+        const { rejected, tau, seed, shuffleSides } = genius.options;
+        const pairOptions = { rejected, tau, seed, shuffleSides };
         pairs = (await readRecords(run.recordsFile)).flatMap((record) => recordPairs(record, tokenizer, pairOptions));
         await writeJsonLines(pairsFile, pairs);
       } else {

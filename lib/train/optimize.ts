@@ -109,6 +109,7 @@ function settingsOf(objective: Objective, options: TrainOptions, plan: StepPlan)
           alpha: options.alpha ?? 1,
           acoWeight: options.acoWeight ?? 'paper',
           referenceFree: options.referenceFree ?? false,
+          nllWeight: options.nllWeight ?? 0,
         }
       : {};
   return {

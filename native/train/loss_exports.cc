@@ -7,6 +7,7 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <utility>
@@ -98,6 +99,14 @@ train::PreferenceLossOptions ReadPreferenceOptions(const Napi::Value& value, con
   if (Has(object, "loss")) options.kind = ReadLossKind(object.Get("loss"), name + ".loss");
   if (Has(object, "beta")) options.beta = ReadPositive(object.Get("beta"), name + ".beta");
   if (Has(object, "alpha")) options.alpha = ReadPositive(object.Get("alpha"), name + ".alpha");
+  if (Has(object, "nllWeight")) {
+    const Napi::Value weight = object.Get("nllWeight");
+    if (!weight.IsNumber() || !std::isfinite(weight.As<Napi::Number>().DoubleValue()) ||
+        weight.As<Napi::Number>().DoubleValue() < 0) {
+      Invalid(name + ".nllWeight", "a finite number >= 0");
+    }
+    options.nllWeight = weight.As<Napi::Number>().DoubleValue();
+  }
   if (Has(object, "referenceFree")) {
     options.referenceFree = js::ReadBool(object.Get("referenceFree"), (name + ".referenceFree").c_str());
   }
@@ -172,7 +181,9 @@ PreferenceRequest ReadPreferenceRequest(const Napi::CallbackInfo& info) {
   pairs.referenceChosen = reader.Read("referenceChosen", withReference, readByReference).value_or(at::Tensor());
   pairs.referenceRejected = reader.Read("referenceRejected", withReference, readByReference).value_or(at::Tensor());
   const bool meansRead = kind == train::PreferenceLossKind::kSimpo || kind == train::PreferenceLossKind::kSft;
-  pairs.policyChosenMean = reader.Read("policyChosenMean", meansRead, readByLoss);
+  const bool nllTerm = request.options.nllWeight > 0;
+  pairs.policyChosenMean =
+      reader.Read("policyChosenMean", meansRead || nllTerm, nllTerm ? "options.nllWeight > 0 reads it" : readByLoss);
   pairs.policyRejectedMean = reader.Read("policyRejectedMean", kind == train::PreferenceLossKind::kSimpo, readByLoss);
   pairs.chosenAdvantage = reader.Read("chosenAdvantage", kind == train::PreferenceLossKind::kAco, readByLoss);
   pairs.rejectedAdvantage = reader.Read("rejectedAdvantage", kind == train::PreferenceLossKind::kAco, readByLoss);

@@ -233,6 +233,10 @@ PreferenceLoss ComputePreferenceLoss(const PreferencePairLogprobs& pairs, const 
   const variable_list outputs = ApplyLoss(withReference, options);
   PreferenceLoss result;
   result.losses = outputs[0];
+  if (options.nllWeight > 0) {
+    TORCH_CHECK(pairs.policyChosenMean.has_value(), "the NLL term reads policyChosenMean");
+    result.losses = result.losses + options.nllWeight * Apply<SftLoss>(withReference, options)[0];
+  }
   result.chosenRewards = outputs[1];
   result.rejectedRewards = outputs[2];
   result.loss = result.losses.mean();

@@ -35,6 +35,9 @@ struct PreferenceLossOptions {
   double alpha = 1.0;          // α: ACO's advantage temperature; α → ∞ turns ACO into DPO
   bool referenceFree = false;  // log πref := 0
   AcoWeightClip acoWeight = AcoWeightClip::kPaper;
+  // λ of an added NLL term on the chosen side, λ·(−mean log πθ(T_w)) (RPO): DPO-family losses can lower the
+  // chosen log-prob along with the rejected one, and this holds it up. Reads policyChosenMean when > 0.
+  double nllWeight = 0.0;
 };
 
 struct PreferenceLoss {

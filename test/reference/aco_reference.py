@@ -5,8 +5,9 @@ the rejected log-ratio scaled by w = max(1, exp(-(A_l - A_w) / alpha)); aco_loss
 w = min(1, exp(-(A_l - A_w) / alpha)). DPO, IPO (tau = 0.5), SimPO-style (gamma = 1, beta on mean log-probs)
 and ROPO (alpha = 0.2 on sigmoid(-z), gamma = 0.1 on -logsigmoid(z)) are the same code base's variants.
 `reference_free` zeroes the reference log-probs for every loss (the Genius code's IPO ignores the flag).
+`nllWeight` > 0 adds TRL's RPO term, nllWeight * (-mean log-prob of the chosen response), to each pair's loss.
 
-stdin: {"cases": [{"loss", "beta", "alpha", "referenceFree", "acoWeight", "inputs": {name: [floats]}}]}
+stdin: {"cases": [{"loss", "beta", "alpha", "referenceFree", "acoWeight", "nllWeight", "inputs": {name: [floats]}}]}
 stdout: {"results": [{"losses", "chosenRewards", "rejectedRewards", "loss", "accuracy", "margin", "grads"}]}
 """
 import json
@@ -99,6 +100,8 @@ def run(case):
     else:
         raise ValueError(f"unknown loss {loss}")
     losses, chosen_rewards, rejected_rewards = out
+    if case.get("nllWeight", 0) > 0:
+        losses = losses + case["nllWeight"] * -given["policyChosenMean"]
     mean = losses.mean()
     mean.backward()
     grads = {
