@@ -7,8 +7,10 @@
 #include "js/model_handle.h"
 #include "js/tensor_handle.h"
 #include "js/trainer_handle.h"
+#include "memory/recycling_allocator.h"
 #include "model/bindings.h"
 #include "ops/matmul_chain.h"
+#include "profile/profiler.h"
 #include "rollout/sampling_bindings.h"
 #include "runtime_info.h"
 #include "train/loss_exports.h"
@@ -19,11 +21,13 @@ namespace {
 // allocations that follow (a handle's wrapper, whose finalizer waits for an event-loop turn) out of
 // the hole, and the next aligned buffer no longer fits in what is left: 100k create/dispose cycles
 // of a 64 KB tensor in a synchronous loop grew RSS by 6 GB. Serving blocks of 64 KB and more from
-// mmap keeps RSS flat, and that loop ran 2x faster.
+// mmap keeps RSS flat, and that loop ran 2x faster. The recycling allocator (memory/) keeps those
+// blocks for reuse, so that a decode loop does not pay mmap and its page faults at every step.
 constexpr int kMmapThresholdBytes = 64 * 1024;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
+  genius::memory::InstallRecyclingCpuAllocator();
   env.SetInstanceData(new genius::js::AddonData());
   genius::js::TensorHandle::Init(env, exports);
   genius::js::CancelToken::Init(env, exports);
@@ -35,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   genius::InitMatmulChain(env, exports);
   genius::InitModelBindings(env, exports);
   genius::InitLossExports(env, exports);
+  genius::profile::InitProfiler(env, exports);
   return exports;
 }
 

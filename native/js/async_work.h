@@ -13,6 +13,7 @@
 #include <string>
 
 #include "js/errors.h"
+#include "profile/profiler.h"
 
 namespace genius::js {
 
@@ -73,6 +74,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
+    const profile::CallScope profiled;
     try {
       result_.emplace(work_(context_));
     } catch (...) {

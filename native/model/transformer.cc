@@ -1,7 +1,11 @@
 #include "model/transformer.h"
 
+#include <ATen/core/grad_mode.h>
+
 #include <cmath>
+#include <limits>
 #include <string>
+#include <vector>
 
 namespace genius::model {
 
@@ -37,6 +41,50 @@ at::Tensor InverseFrequencies(const ModelConfig& config) {
   return at::where(medium, smoothed, scaled);
 }
 
+// Concatenates `parts` (rows of [out, in] weights, or biases) into one tensor and makes each part a view
+// of its rows. Biases are all present or all absent in these families; an absent one stays absent.
+at::Tensor Fuse(std::vector<at::Tensor*> parts) {
+  if (!parts[0]->defined()) return at::Tensor();
+  std::vector<at::Tensor> tensors;
+  for (const at::Tensor* part : parts) tensors.push_back(*part);
+  at::Tensor fused = at::cat(tensors, 0);
+  int64_t row = 0;
+  for (at::Tensor* part : parts) {
+    const int64_t rows = part->size(0);
+    *part = fused.narrow(0, row, rows);
+    row += rows;
+  }
+  return fused;
+}
+
+// The projections of x by the parts of a fused weight. At inference one matmul computes them all; while
+// the parts are trained, each is its own leaf that autograd must reach, so they are applied one by one.
+std::vector<at::Tensor> Project(const at::Tensor& x, const at::Tensor& fused, const at::Tensor& fusedBias,
+                                const std::vector<const at::Tensor*>& weights,
+                                const std::vector<const at::Tensor*>& biases) {
+  std::vector<at::Tensor> outputs;
+  if (at::GradMode::is_enabled() && weights[0]->requires_grad()) {
+    for (size_t i = 0; i < weights.size(); ++i) outputs.push_back(Linear(x, *weights[i], *biases[i]));
+    return outputs;
+  }
+  std::vector<int64_t> sizes;
+  for (const at::Tensor* weight : weights) sizes.push_back(weight->size(0));
+  return Linear(x, fused, fusedBias).split_with_sizes(sizes, -1);
+}
+
+// Attention of one query per row ([rows, heads, 1, dim]) over the cache's keys and values [rows, kvHeads,
+// keys, dim] under mask [rows, 1, 1, keys], as scaled_dot_product_attention computes it. A decode step
+// takes this path: the fused CPU kernel is made for blocks of queries, and one query per row paid its
+// set-up (a fifth of a decode step at batch 32). The query heads that share a key/value head are one
+// matrix against it, so grouped-query attention copies no key or value.
+at::Tensor SingleQueryAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
+  const int64_t rows = q.size(0), heads = q.size(1), dim = q.size(3), kvHeads = k.size(1);
+  const at::Tensor grouped = q.reshape({rows, kvHeads, heads / kvHeads, dim});
+  at::Tensor scores = at::matmul(grouped, k.transpose(-1, -2)).mul_(1.0 / std::sqrt(static_cast<double>(dim)));
+  scores.masked_fill_(mask.logical_not(), -std::numeric_limits<double>::infinity());
+  return at::matmul(at::softmax(scores, -1), v).view({rows, heads, 1, dim});
+}
+
 at::Tensor RotateHalf(const at::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
   return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
@@ -58,6 +106,11 @@ Transformer::Transformer(ModelConfig config, const TensorMap& weights) : config_
                                    bias("self_attn.v_proj"), bias("self_attn.o_proj"), weight("mlp.gate_proj"),
                                    weight("mlp.up_proj"), weight("mlp.down_proj"), bias("mlp.gate_proj"),
                                    bias("mlp.up_proj"), bias("mlp.down_proj")});
+    LayerWeights& layer = layers_.back();
+    layer.qkv = Fuse({&layer.q, &layer.k, &layer.v});
+    layer.qkvBias = Fuse({&layer.qBias, &layer.kBias, &layer.vBias});
+    layer.gateUp = Fuse({&layer.gate, &layer.up});
+    layer.gateUpBias = Fuse({&layer.gateBias, &layer.upBias});
   }
   inverseFrequencies_ = InverseFrequencies(config_).to(embed_.device());
 }
@@ -109,9 +162,10 @@ at::Tensor Transformer::Attention(int64_t layer, const at::Tensor& x, const at::
   const auto heads = [&](const at::Tensor& projected, int64_t headCount) {
     return projected.view({rows, count, headCount, dim}).transpose(1, 2);
   };
-  at::Tensor q = heads(Linear(x, w.q, w.qBias), config_.numHeads);
-  at::Tensor k = heads(Linear(x, w.k, w.kBias), config_.numKvHeads);
-  at::Tensor v = heads(Linear(x, w.v, w.vBias), config_.numKvHeads);
+  const std::vector<at::Tensor> qkv = Project(x, w.qkv, w.qkvBias, {&w.q, &w.k, &w.v}, {&w.qBias, &w.kBias, &w.vBias});
+  at::Tensor q = heads(qkv[0], config_.numHeads);
+  at::Tensor k = heads(qkv[1], config_.numKvHeads);
+  at::Tensor v = heads(qkv[2], config_.numKvHeads);
   q = q * cos + RotateHalf(q) * sin;
   k = k * cos + RotateHalf(k) * sin;
   if (cache != nullptr) {
@@ -120,13 +174,16 @@ at::Tensor Transformer::Attention(int64_t layer, const at::Tensor& x, const at::
     k = cache->keys[layer].narrow(2, 0, start + count);
     v = cache->values[layer].narrow(2, 0, start + count);
   }
-  const at::Tensor attended = at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false,
-                                                               /*scale=*/std::nullopt, /*enable_gqa=*/true);
+  const at::Tensor attended = count == 1
+                                  ? SingleQueryAttention(q, k, v, mask)
+                                  : at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false,
+                                                                     /*scale=*/std::nullopt, /*enable_gqa=*/true);
   return Linear(attended.transpose(1, 2).reshape({rows, count, config_.numHeads * dim}), w.o, w.oBias);
 }
 
 at::Tensor Transformer::Mlp(const LayerWeights& w, const at::Tensor& x) const {
-  return Linear(at::silu(Linear(x, w.gate, w.gateBias)) * Linear(x, w.up, w.upBias), w.down, w.downBias);
+  const std::vector<at::Tensor> gateUp = Project(x, w.gateUp, w.gateUpBias, {&w.gate, &w.up}, {&w.gateBias, &w.upBias});
+  return Linear(at::silu(gateUp[0]) * gateUp[1], w.down, w.downBias);
 }
 
 at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache,

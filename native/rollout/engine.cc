@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "profile/phase.h"
+
 namespace genius::rollout {
 
 const char* FinishReasonName(FinishReason reason) {
@@ -25,6 +27,7 @@ struct Prefilled {
 
 // Left-pads the prompts into one batch and runs them through the model once.
 Prefilled PrefillPrompts(const model::Transformer& model, const GenerateRequest& request) {
+  GENIUS_PHASE("rollout.prefill");
   const auto& prompts = request.prompts;
   int64_t longest = 0, total = 0;
   for (const auto& prompt : prompts) {
@@ -39,7 +42,9 @@ Prefilled PrefillPrompts(const model::Transformer& model, const GenerateRequest&
     tokens[row].narrow(0, offset, prompts[row].size()).copy_(at::tensor(prompts[row], at::kLong));
     valid[row].narrow(0, offset, prompts[row].size()).fill_(true);
   }
-  Prefilled result{model.NewCache(rows, longest + request.maxNewTokens), {}, total};
+  // With n samples per prompt the cache is forked into a larger one, which gets the room for new tokens.
+  const int64_t room = request.samplesPerInput == 1 ? request.maxNewTokens : 0;
+  Prefilled result{model.NewCache(rows, longest + room), {}, total};
   const at::Tensor hidden = model.Forward(tokens.to(model.device()), valid.to(model.device()), &result.cache);
   result.logits = model.Logits(hidden.select(1, longest - 1));
   return result;
@@ -47,9 +52,11 @@ Prefilled PrefillPrompts(const model::Transformer& model, const GenerateRequest&
 
 // Feeds each continued row's pending token (the last one sampled but not yet run).
 Prefilled ContinueRows(const model::Transformer& model, const GenerateRequest& request) {
+  GENIUS_PHASE("rollout.continue");
   const at::Tensor rows = at::tensor(request.fromRows, at::kLong);
-  Prefilled result{request.from->Select(rows), {}, static_cast<int64_t>(request.fromRows.size())};
-  result.cache.Reserve(result.cache.length + 1 + request.maxNewTokens);
+  Prefilled result{request.from->Select(rows, request.from->length + 1 + request.maxNewTokens),
+                   {},
+                   static_cast<int64_t>(request.fromRows.size())};
   const at::Tensor pending = result.cache.pending.unsqueeze(1);
   const at::Tensor hidden = model.Forward(pending.clamp_min(0), (pending >= 0), &result.cache);
   result.cache.pending.fill_(-1);
@@ -86,9 +93,8 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
 
   // Fork every input into its n samples: the cache rows and the next-token logits.
   const at::Tensor fork = at::arange(inputs, at::kLong).repeat_interleave(n).to(model.device());
-  KvCache cache = n == 1 ? std::move(start.cache) : start.cache.Select(fork);
+  KvCache cache = n == 1 ? std::move(start.cache) : start.cache.Select(fork, start.cache.length + request.maxNewTokens);
   at::Tensor logits = n == 1 ? start.logits : start.logits.index_select(0, fork);
-  cache.Reserve(cache.length + request.maxNewTokens);
 
   GenerateResult result;
   result.computedTokens = start.computedTokens;
@@ -108,7 +114,10 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
 
   for (int64_t step = 0; step < request.maxNewTokens; ++step) {
     checkpoint(step);
-    const Draw draw = sampler.Next(logits);
+    const Draw draw = [&] {
+      GENIUS_PHASE("rollout.sample");
+      return sampler.Next(logits);
+    }();
     const at::Tensor tokens = draw.tokens.to(at::kCPU);
     const at::Tensor logprobs = draw.logprobs.to(at::kCPU, at::kFloat);
     const int64_t* tokenData = tokens.data_ptr<int64_t>();
@@ -131,6 +140,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
     if (doneRows == static_cast<int64_t>(rowSample.size())) break;
 
     if (!request.keepCache && doneRows >= kCompactWhenFinished * rowSample.size()) {
+      GENIUS_PHASE("rollout.compact");
       std::vector<int64_t> keep;
       std::vector<int64_t> keptSamples;
       for (size_t row = 0; row < rowSample.size(); ++row) {
@@ -140,8 +150,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
         }
       }
       const at::Tensor keepIndex = at::tensor(keep, at::kLong).to(model.device());
-      cache = cache.Select(keepIndex);
-      cache.Reserve(cache.length + request.maxNewTokens - step);
+      cache = cache.Select(keepIndex, cache.length + request.maxNewTokens - step);
       rowSample = keptSamples;
       rowDone.assign(keep.size(), false);
       feed.assign(keep.size(), true);
@@ -152,6 +161,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
       continue;
     }
     // Finished rows (kept when the cache is kept) get an invalid column: nothing is added to them.
+    GENIUS_PHASE("rollout.decode");
     const at::Tensor feedMask =
         at::tensor(std::vector<uint8_t>(feed.begin(), feed.end())).to(at::kBool).to(model.device()).unsqueeze(1);
     logits = model.Logits(model.Forward(draw.tokens.unsqueeze(1), feedMask, &cache).select(1, 0));

@@ -16,19 +16,6 @@ KvCache KvCache::Empty(int64_t rows, int64_t layers, int64_t kvHeads, int64_t he
   return cache;
 }
 
-void KvCache::Reserve(int64_t newCapacity) {
-  if (newCapacity <= capacity()) return;
-  const int64_t extra = newCapacity - capacity();
-  auto grow = [&](at::Tensor& tensor, int64_t dim) {
-    auto shape = tensor.sizes().vec();
-    shape[dim] = extra;
-    tensor = at::cat({tensor, at::zeros(shape, tensor.options())}, dim);
-  };
-  for (auto& key : keys) grow(key, 2);
-  for (auto& value : values) grow(value, 2);
-  grow(valid, 1);
-}
-
 at::Tensor KvCache::Append(const at::Tensor& tokenValid) {
   const int64_t count = tokenValid.size(1);
   TORCH_CHECK(length + count <= capacity(), "KV cache overflow: ", length + count, " > ", capacity());
@@ -41,13 +28,20 @@ at::Tensor KvCache::Append(const at::Tensor& tokenValid) {
   return positions;
 }
 
-KvCache KvCache::Select(const at::Tensor& rowIndex) const {
-  KvCache selected;
+KvCache KvCache::Select(const at::Tensor& rowIndex, int64_t newCapacity) const {
+  TORCH_CHECK(newCapacity >= length, "KV cache capacity ", newCapacity, " < the ", length, " columns in use");
   const at::Tensor index = rowIndex.to(valid.device(), at::kLong);
-  // Only the used columns are copied; the capacity shrinks to them.
-  for (const auto& key : keys) selected.keys.push_back(key.narrow(2, 0, length).index_select(0, index));
-  for (const auto& value : values) selected.values.push_back(value.narrow(2, 0, length).index_select(0, index));
-  selected.valid = valid.narrow(1, 0, length).index_select(0, index);
+  KvCache selected = Empty(index.size(0), static_cast<int64_t>(keys.size()), keys[0].size(1), keys[0].size(3),
+                           newCapacity, keys[0].options());
+  const auto gather = [&](const at::Tensor& from, const at::Tensor& to, int64_t dim) {
+    at::Tensor used = to.narrow(dim, 0, length);
+    at::index_select_out(used, from.narrow(dim, 0, length), 0, index);
+  };
+  for (size_t layer = 0; layer < keys.size(); ++layer) {
+    gather(keys[layer], selected.keys[layer], 2);
+    gather(values[layer], selected.values[layer], 2);
+  }
+  gather(valid, selected.valid, 1);
   selected.nextPosition = nextPosition.index_select(0, index);
   selected.pending = pending.index_select(0, index);
   selected.length = length;

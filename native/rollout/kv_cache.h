@@ -23,13 +23,12 @@ struct KvCache {
                        const at::TensorOptions& options);
   int64_t rows() const { return valid.size(0); }
   int64_t capacity() const { return valid.size(1); }
-  // Grows capacity to at least `capacity` columns (copies).
-  void Reserve(int64_t capacity);
   // Marks the next tokens.size(1) columns as used; returns their RoPE positions [rows, T] and
   // advances each row's position by its valid tokens.
   at::Tensor Append(const at::Tensor& tokenValid);
-  // A cache of the given rows, in that order; a row may repeat (forking a prefix for n samples).
-  KvCache Select(const at::Tensor& rows) const;
+  // A cache of the given rows, in that order, with room for `capacity` columns; a row may repeat
+  // (forking a prefix for n samples). The used columns are copied once, straight into place.
+  KvCache Select(const at::Tensor& rows, int64_t capacity) const;
 };
 
 }  // namespace genius::rollout

@@ -1,6 +1,6 @@
 // One decode step's draw over [rows, vocab] logits: temperature, top-k, top-p and a seeded draw (the
-// ATen path by multinomial; the CUDA kernel by argmax(p / Exponential(1)), exact and free of host
-// syncs).
+// ATen path by one uniform draw per row against the cumulative distribution; the CUDA kernel by
+// argmax(p / Exponential(1)), exact and free of host syncs).
 // The log-prob reported for the drawn token is under the untempered, unfiltered distribution, as
 // Genius scores rollouts by the model's own probabilities.
 #pragma once

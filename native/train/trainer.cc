@@ -10,6 +10,7 @@
 
 #include "js/errors.h"
 #include "model/safetensors.h"
+#include "profile/phase.h"
 #include "train/activation_checkpoint.h"
 #include "train/autocast_scope.h"
 
@@ -109,6 +110,7 @@ StepMetrics Trainer::Update(double lr, const std::function<StepMetrics()>& accum
   }
   const GradientScope scope(std::move(weights), std::move(masters));
   StepMetrics metrics = accumulate();
+  GENIUS_PHASE("train.optimizer");
 
   at::NoGradGuard noGrad;
   std::vector<at::Tensor> gradients;
@@ -161,6 +163,7 @@ StepMetrics Trainer::PreferenceStep(const PreferenceBatch& batch, double lr, con
       metrics.tokens += packed.tokenCount;
       SequenceLogprobs policy;
       {
+        GENIUS_PHASE("train.forward");
         const AutocastScope autocast(model_->device().type(), Autocast(), at::kBFloat16);
         policy = ResponseLogprobs(*model_, packed, LayerRunner(), options_.chunks);
       }
@@ -179,7 +182,10 @@ StepMetrics Trainer::PreferenceStep(const PreferenceBatch& batch, double lr, con
       }
       const PreferenceLoss loss = ComputePreferenceLoss(inputs, options_.loss);
       // Each micro-batch adds its share of the mean over all the step's pairs.
-      (loss.losses.sum() / static_cast<double>(pairs)).backward();
+      {
+        GENIUS_PHASE("train.backward");
+        (loss.losses.sum() / static_cast<double>(pairs)).backward();
+      }
       add(lossSum, loss.losses.detach().sum());
       add(chosenSum, loss.chosenRewards.sum());
       add(rejectedSum, loss.rejectedRewards.sum());
