@@ -21,6 +21,14 @@ export interface AsyncOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** One op (aten::mm) or named phase (rollout.decode) of a profile: self time excludes what ran nested in it. */
+export interface ProfileRow {
+  name: string;
+  calls: number;
+  selfMs: number;
+  totalMs: number;
+}
+
 export interface RuntimeInfo {
   torchVersion: string;
   torchBuiltAgainst: string;
@@ -42,6 +50,10 @@ export interface NativeAddon {
   info(): RuntimeInfo;
   setThreads(threads: number): void;
   matmulChain(a: NativeTensor, steps: number, options?: AsyncOptions): Promise<NativeTensor>;
+  /** While on, every async native call runs under libtorch's profiler (native/profile). */
+  setProfiling(on: boolean): void;
+  /** The profile since the last call, largest self time first; resets it. */
+  takeProfile(): ProfileRow[];
 }
 
 /** Options of native calls that read tensors from files. `dtype` converts floating-point tensors only. */

@@ -2,11 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { formatMarkdown, formatTable } from '../../lib/bench/format';
+import { formatMarkdown, formatProfile, formatTable } from '../../lib/bench/format';
 import { RANDOM_ARCHITECTURES, type RandomArchitecture } from '../../lib/bench/bench-model';
 import type { PlanOverrides } from '../../lib/bench/plan';
 import { WORKLOADS, type WorkloadName } from '../../lib/bench/protocol';
-import { runBench } from '../../lib/bench/run-bench';
+import { runBench, runProfile, type BenchOptions } from '../../lib/bench/run-bench';
 
 interface BenchArgs {
   quick: boolean;
@@ -18,6 +18,8 @@ interface BenchArgs {
   only?: WorkloadName[];
   threads?: number;
   out: string;
+  profile: boolean;
+  sweep: boolean;
   repeats?: number;
   prompts?: number;
   samples?: number;
@@ -74,6 +76,16 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('only', { choices: WORKLOADS, array: true, describe: 'run only these workloads (parity always runs)' })
       .option('threads', { type: 'number', describe: 'intra-op threads of both sides (default: their own default)' })
       .option('out', { type: 'string', default: 'bench-results', describe: 'directory for bench.json and bench.md' })
+      .option('profile', {
+        type: 'boolean',
+        default: false,
+        describe: 'instead of comparing: where our time goes, per phase and per op, for each workload',
+      })
+      .option('sweep', {
+        type: 'boolean',
+        default: false,
+        describe: 'also compare rollout at batch 8 … 128 and training at 4 … 32 pairs per step',
+      })
       .option('repeats', { type: 'number', describe: 'measurements per side after the warm-up' })
       .option('prompts', { type: 'number', describe: 'rollout: prompts' })
       .option('samples', { type: 'number', describe: 'rollout: samples per prompt' })
@@ -87,7 +99,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('logprob-lengths', { type: 'number', array: true, describe: 'train: lengths of the log-prob stage' })
       .option('greedy-tokens', { type: 'number', describe: 'parity: greedy tokens per prompt' }),
   handler: async (args) => {
-    const report = await runBench({
+    const options: BenchOptions = {
       quick: args.quick,
       model: args.model,
       arch: args.arch,
@@ -96,9 +108,15 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       dtype: args.dtype,
       only: args.only,
       threads: args.threads,
+      sweep: args.sweep,
       overrides: overrides(args),
       log: (message) => console.error(`bench: ${message}`),
-    });
+    };
+    if (args.profile) {
+      console.log(formatProfile(await runProfile(options)));
+      return;
+    }
+    const report = await runBench(options);
     fs.mkdirSync(args.out, { recursive: true });
     const jsonFile = path.join(args.out, 'bench.json');
     const markdownFile = path.join(args.out, 'bench.md');

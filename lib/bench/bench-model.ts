@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '../package-root';
+import { matmulParameters } from './roofline';
 import { PYTHON_DIR, PYTHON_ENV, referencePython } from './sides';
 
 export const DEFAULT_MODEL_DIR = path.join(packageRoot, 'models', 'default');
@@ -26,6 +27,8 @@ export interface BenchModel extends Disposable {
   hidden: number;
   vocab: number;
   maxPositions: number;
+  /** Weights a token meets as matmuls in a forward (roofline.ts). */
+  matmulParameters: number;
 }
 
 export interface BenchModelOptions {
@@ -43,6 +46,8 @@ function describe(
   arch?: RandomArchitecture,
 ): BenchModel {
   const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, number | string>;
+  const hidden = Number(config.hidden_size);
+  const heads = Number(config.num_attention_heads);
   return {
     dir,
     source,
@@ -52,6 +57,15 @@ function describe(
     hidden: Number(config.hidden_size),
     vocab: Number(config.vocab_size),
     maxPositions: Number(config.max_position_embeddings),
+    matmulParameters: matmulParameters({
+      layers: Number(config.num_hidden_layers),
+      hidden,
+      intermediate: Number(config.intermediate_size),
+      heads,
+      kvHeads: Number(config.num_key_value_heads ?? heads),
+      headDim: Number(config.head_dim ?? hidden / heads),
+      vocab: Number(config.vocab_size),
+    }),
     [Symbol.dispose]: dispose,
   };
 }

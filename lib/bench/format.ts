@@ -4,8 +4,11 @@
  * relative to the median) with ours / reference, and the checks that make the ratios worth reading; an invalid
  * workload shows INVALID in place of its ratios.
  */
+import { describeLoad } from './machine-load';
+import type { WorkloadProfile } from './profile';
 import type { BenchReport, Check, LogprobMemoryRow, MetricRow, SideMemory, WorkloadReport } from './results';
 import type { Summary } from './stats';
+import type { SweepPoint } from './sweep';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -54,11 +57,16 @@ function header(report: BenchReport): string[] {
     : '';
   return [
     `genius-native bench (${report.mode}), ${report.date}`,
-    `machine: ${machine.cpu}, ${machine.cores} cores, ${(machine.memoryBytes / GIB).toFixed(1)} GiB; device ${device}${gpuMemory}`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${(machine.memoryBytes / GIB).toFixed(1)} GiB; device ${device}${gpuMemory}; ` +
+      `float32 matmul rate ${formatNumber(machine.matmulFlops / 1e9)} GFLOP/s`,
     `ours: ${versions('ours')}`,
     `reference: ${versions('reference')}`,
     `model: ${source} (${model.modelType}, ${model.layers} layers, hidden ${model.hidden}, vocab ${model.vocab}, ${model.dtype})`,
   ];
+}
+
+function workloadNotes(workload: WorkloadReport): string[] {
+  return workload.load ? [...workload.notes, describeLoad(workload.load)] : workload.notes;
 }
 
 function workloadEntries(report: BenchReport): [string, WorkloadReport][] {
@@ -131,15 +139,47 @@ export function formatTable(report: BenchReport): string {
   for (const [name, workload] of workloadEntries(report)) {
     lines.push(`${name}: ${workload.valid ? 'valid' : 'INVALID'}`);
     for (const check of workload.checks) lines.push(`  ${checkText(check)}`);
-    for (const note of workload.notes) lines.push(`  ${note}`);
+    for (const note of workloadNotes(workload)) lines.push(`  ${note}`);
   }
   const memoryTable = logprobMemoryTable(report);
   if (memoryTable) {
     lines.push('', memoryTable.title, ...padTable([MEMORY_HEADER, ...memoryTable.rows]));
     for (const note of memoryTable.notes) lines.push(`  ${note}`);
   }
+  for (const table of sweepTables(report)) lines.push('', table.title, ...padTable(table.rows));
   lines.push('', legend(report));
   return lines.join('\n');
+}
+
+const SWEEP_HEADER = ['ours', 'reference', 'ours / reference', 'ours: % of matmul rate', 'reference: %', 'machine'];
+
+/** The sweep's tables, one row per size; empty without --sweep. */
+function sweepTables(report: BenchReport): { title: string; rows: string[][] }[] {
+  const table = (title: string, size: string, points: SweepPoint[]): { title: string; rows: string[][] } => ({
+    title,
+    rows: [
+      [size, ...SWEEP_HEADER],
+      ...points.map((point) => [
+        String(point.size),
+        summary(point.speed.ours),
+        summary(point.speed.reference),
+        point.speed.ratio === null ? 'INVALID' : `${point.speed.ratio.toFixed(2)}×`,
+        formatNumber(point.roofline.ours.median),
+        formatNumber(point.roofline.reference.median),
+        point.load === undefined ? '' : point.load.noisy ? 'NOISY' : 'quiet',
+      ]),
+    ],
+  });
+  const sweep = report.sweep;
+  if (sweep === undefined) return [];
+  return [
+    ...(sweep.rollout.length > 0
+      ? [table('rollout sweep: new tokens/s ↑ by batch (rows)', 'batch', sweep.rollout)]
+      : []),
+    ...(sweep.train.length > 0
+      ? [table('train sweep: time per step (ms) ↓ by pairs per step', 'pairs', sweep.train)]
+      : []),
+  ];
 }
 
 function legend(report: BenchReport): string {
@@ -168,7 +208,7 @@ export function formatMarkdown(report: BenchReport): string {
   if (metricRows.length > 0) lines.push(...markdownTable([METRIC_HEADER, ...metricRows]), '');
   for (const [name, workload] of workloadEntries(report)) {
     lines.push(
-      `- **${name}** (${workload.valid ? 'valid' : 'INVALID'}): ${[...workload.checks.map(checkText), ...workload.notes].join('; ')}`,
+      `- **${name}** (${workload.valid ? 'valid' : 'INVALID'}): ${[...workload.checks.map(checkText), ...workloadNotes(workload)].join('; ')}`,
     );
   }
   const memoryTable = logprobMemoryTable(report);
@@ -176,6 +216,36 @@ export function formatMarkdown(report: BenchReport): string {
     lines.push('', `${memoryTable.title}:`, '', ...markdownTable([MEMORY_HEADER, ...memoryTable.rows]), '');
     for (const note of memoryTable.notes) lines.push(`- ${note}`);
   }
+  for (const table of sweepTables(report)) lines.push('', `${table.title}:`, '', ...markdownTable(table.rows));
   lines.push('', legend(report), '');
+  return lines.join('\n');
+}
+
+const PROFILE_HEADER = ['name', 'calls', 'self ms', 'total ms', 'self share'];
+
+/** `bench --profile`'s tables: per workload its phases, then the ops with the most self time. */
+export function formatProfile(profiles: WorkloadProfile[]): string {
+  const lines: string[] = [];
+  for (const profile of profiles) {
+    const covered = profile.nativeMs;
+    const rows = (list: WorkloadProfile['ops']): string[][] =>
+      list.map((row) => [
+        row.name,
+        String(row.calls),
+        formatNumber(row.selfMs),
+        formatNumber(row.totalMs),
+        `${((100 * row.selfMs) / covered).toFixed(1)}%`,
+      ]);
+    lines.push(
+      `${profile.workload}: ${formatNumber(covered)} ms in native ops (${formatNumber(profile.seconds * 1000)} ms wall ` +
+        'under the profiler)',
+    );
+    lines.push(
+      ...padTable([PROFILE_HEADER, ...rows(profile.phases), ...rows(profile.ops)]).map((line) => `  ${line}`),
+      '',
+    );
+  }
+  lines.push('Phases first (GENIUS_PHASE scopes: total includes the ops inside), then ops by self time; shares are of');
+  lines.push('the time in native ops. The profiler adds a cost to every op, so read the shares rather than the times.');
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@
 import type { BenchInputs } from './inputs';
 import type { BenchModel } from './bench-model';
 import type { Tolerances } from './checks';
+import { withLoadWatch, type LoadReport } from './machine-load';
 import type { BenchPlan } from './plan';
 import type { CommonSetup, Measurement, ReadyEvent, SetupOf, WorkerWorkload } from './protocol';
 import { ourWorker, referenceWorker } from './sides';
@@ -23,6 +24,10 @@ export interface CompareContext {
   log: (message: string) => void;
   /** Each side's first ready event: versions and threads, for the report. */
   ready: Partial<Record<Side, ReadyEvent>>;
+  /** FLOP/s of large float32 matmuls on this machine (roofline.ts), measured at the start. */
+  matmulRate: number;
+  /** The machine's load while each workload's measurements ran (the last run of a workload). */
+  loads: Partial<Record<WorkerWorkload, LoadReport>>;
 }
 
 export type Workers<W extends WorkerWorkload> = Record<Side, WorkerProcess<W>>;
@@ -55,7 +60,9 @@ export async function withWorkers<W extends WorkerWorkload, T>(
   context.ready.reference ??= reference.ready;
   const workers = { ours: ours.worker, reference: reference.worker };
   try {
-    const result = await body(workers);
+    const pids = [workers.ours.pid, workers.reference.pid].filter((pid) => pid !== undefined);
+    const { result, load } = await withLoadWatch(pids, () => body(workers));
+    context.loads[workload] = load;
     await Promise.all([workers.ours.close(), workers.reference.close()]);
     return result;
   } finally {

@@ -32,8 +32,9 @@ export type PlanOverrides = {
 const FORESIGHT_SHAPE = { beams: 2, rollouts: 4, foresightSteps: 4 };
 
 export const QUICK_PLAN: BenchPlan = {
-  repeats: 2,
-  rollout: { prompts: 2, n: 4, maxNewTokens: 16, temperature: 1, topP: 1 },
+  // 3 measurements a side at batch 32: 2 at batch 8 could not tell a 20% change from noise.
+  repeats: 3,
+  rollout: { prompts: 8, n: 4, maxNewTokens: 32, temperature: 1, topP: 1 },
   foresight: { queries: 1, ...FORESIGHT_SHAPE, maxTokens: 12, finalMaxTokens: 16 },
   train: { pairs: 2, microBatch: 2, sequenceLength: 96, lr: 1e-6 },
   logprobs: { lengths: [128, 256, 512] },

@@ -1,5 +1,7 @@
 /** What a benchmark run reports: the JSON file `genius-native bench` writes, and what its table and markdown show. */
+import type { LoadReport } from './machine-load';
 import type { BenchPlan } from './plan';
+import type { SweepReport } from './sweep';
 import type { Summary } from './stats';
 import type { WorkloadName } from './protocol';
 import type { Side } from './worker-process';
@@ -47,6 +49,8 @@ export interface WorkloadReport {
   checks: Check[];
   metrics: MetricRow[];
   notes: string[];
+  /** The machine's load while the measurements ran; a noisy workload's numbers are not for publishing. */
+  load?: LoadReport;
 }
 
 export interface TrainReport extends WorkloadReport {
@@ -67,6 +71,8 @@ export interface BenchReport {
     deviceName: string | null;
     platform: string;
     node: string;
+    /** FLOP/s of large float32 matmuls, measured at the start: the roofline rows' 100%. */
+    matmulFlops: number;
   };
   sides: Record<Side, { threads: number; versions: Record<string, string> }>;
   model: {
@@ -83,4 +89,6 @@ export interface BenchReport {
   plan: BenchPlan;
   notes: string[];
   workloads: Partial<Record<Exclude<WorkloadName, 'train'>, WorkloadReport>> & { train?: TrainReport };
+  /** With --sweep: each side's speed by batch (rollout) and by pairs per step (train). */
+  sweep?: SweepReport;
 }

@@ -59,6 +59,11 @@ export class WorkerProcess<W extends WorkerWorkload> {
     return { worker, ready };
   }
 
+  /** The worker's process id (its CPU time is the benchmark's own, not another process's load). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   /** One measurement; throws WorkerError if the worker reports a failure or dies. */
   async measure(params: MeasureParams = {}): Promise<Measurement<W>> {
     this.#send(params);

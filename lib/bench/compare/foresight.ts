@@ -5,26 +5,32 @@
  * padding and finished rows included), which is where KV reuse shows.
  */
 import { interleaved, withWorkers, type CompareContext } from '../interleave';
+import type { ForesightSetup } from '../protocol';
 import type { WorkloadReport } from '../results';
-import { bySide, MEGABYTE, metricRow, parityHolds, workloadReport } from './report';
+import { bySide, MEGABYTE, metricRow, parityHolds, rooflineRow, workloadReport } from './report';
+
+/** What both sides (and `bench --profile`) run: Genius's defaults. */
+export function foresightSetup(context: CompareContext): ForesightSetup {
+  const { queries, ...shape } = context.plan.foresight;
+  return {
+    ...context.common,
+    ...shape,
+    queries: context.inputs.queries.slice(0, queries),
+    stepTemperature: 0.6,
+    rolloutTemperature: 1,
+    tau: 0.1,
+    seed: 0,
+  };
+}
 
 export async function compareForesight(context: CompareContext, parity?: WorkloadReport): Promise<WorkloadReport> {
-  const { inputs, plan } = context;
-  const { queries, ...shape } = plan.foresight;
   const run = await withWorkers(
     context,
     'foresight',
-    () => ({
-      ...context.common,
-      ...shape,
-      queries: inputs.queries.slice(0, queries),
-      stepTemperature: 0.6,
-      rolloutTemperature: 1,
-      tau: 0.1,
-      seed: 0,
-    }),
-    (workers) => interleaved(context, workers, plan.repeats),
+    () => foresightSetup(context),
+    (workers) => interleaved(context, workers, context.plan.repeats),
   );
+  const { queries, ...shape } = context.plan.foresight;
   return workloadReport(
     parityHolds(parity),
     [
@@ -34,6 +40,7 @@ export async function compareForesight(context: CompareContext, parity?: Workloa
         'lower',
         bySide(run, (m) => m.seconds),
       ),
+      rooflineRow(context, run, (m) => m.computedTokens),
       metricRow(
         'generated tokens/s',
         'tok/s',

@@ -1,6 +1,8 @@
 /** Building a workload's report from its checks and measurements: ratios only when every check holds. */
 import { atLeast } from '../checks';
 import type { Check, MetricRow, WorkloadReport } from '../results';
+import type { CompareContext } from '../interleave';
+import { rooflineShare } from '../roofline';
 import { summarize } from '../stats';
 
 export type UnratedRow = Omit<MetricRow, 'ratio'>;
@@ -32,3 +34,15 @@ export function parityHolds(parity: WorkloadReport | undefined): Check[] {
 }
 
 export const MEGABYTE = 1024 * 1024;
+
+/** The roofline row: each measurement's model FLOP/s as a percentage of the machine's matmul rate. */
+export function rooflineRow<M extends { seconds: number }>(
+  context: CompareContext,
+  measurements: { ours: M[]; reference: M[] },
+  tokens: (measurement: M) => number,
+  passes = 1,
+): UnratedRow {
+  const share = (m: M): number =>
+    100 * rooflineShare(tokens(m), m.seconds, context.model.matmulParameters, context.matmulRate, passes);
+  return metricRow('share of matmul rate', '%', 'higher', bySide(measurements, share));
+}

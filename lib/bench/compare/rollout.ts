@@ -4,24 +4,31 @@
  */
 import { atMost } from '../checks';
 import { interleaved, withWorkers, type CompareContext } from '../interleave';
+import type { RolloutSetup } from '../protocol';
 import type { WorkloadReport } from '../results';
-import { bySide, MEGABYTE, metricRow, parityHolds, workloadReport } from './report';
+import { bySide, MEGABYTE, metricRow, parityHolds, rooflineRow, workloadReport } from './report';
+
+/** What both sides (and `bench --profile`) run. */
+export function rolloutSetup(context: CompareContext): RolloutSetup {
+  const { prompts, n, maxNewTokens, temperature, topP } = context.plan.rollout;
+  return {
+    ...context.common,
+    prompts: context.inputs.prompts.slice(0, prompts),
+    n,
+    maxNewTokens,
+    temperature,
+    topP,
+    seed: 0,
+  };
+}
 
 export async function compareRollout(context: CompareContext, parity?: WorkloadReport): Promise<WorkloadReport> {
-  const { inputs, plan } = context;
+  const { plan } = context;
   const { prompts, n, maxNewTokens, temperature, topP } = plan.rollout;
   const run = await withWorkers(
     context,
     'rollout',
-    () => ({
-      ...context.common,
-      prompts: inputs.prompts.slice(0, prompts),
-      n,
-      maxNewTokens,
-      temperature,
-      topP,
-      seed: 0,
-    }),
+    () => rolloutSetup(context),
     (workers) => interleaved(context, workers, plan.repeats),
   );
   const expected = prompts * n * maxNewTokens;
@@ -39,6 +46,7 @@ export async function compareRollout(context: CompareContext, parity?: WorkloadR
         'higher',
         bySide(run, (m) => m.newTokens / m.seconds),
       ),
+      rooflineRow(context, run, (m) => m.computedTokens),
       metricRow(
         'time to first token',
         's',

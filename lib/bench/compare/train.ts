@@ -5,20 +5,29 @@
  */
 import { atMost, scaledDifference, tolerancesFor } from '../checks';
 import { interleaved, withWorkers, type CompareContext } from '../interleave';
+import type { TrainSetup } from '../protocol';
 import type { TrainReport, WorkloadReport } from '../results';
 import { compareLogprobMemory } from './logprob-memory';
-import { bySide, MEGABYTE, metricRow, parityHolds, workloadReport } from './report';
+import { bySide, MEGABYTE, metricRow, parityHolds, rooflineRow, workloadReport } from './report';
 
-export async function compareTrain(context: CompareContext, parity?: WorkloadReport): Promise<TrainReport> {
+/**
+ * What both sides (and `bench --profile`) run: a float32 model, as optimizer steps on half-precision weights are
+ * not what either side trains with; on CUDA both run the forward and backward under bfloat16 autocast.
+ */
+export function trainSetup(context: CompareContext): TrainSetup {
+  const { microBatch, lr } = context.plan.train;
+  return { ...context.common, dtype: 'float32', pairs: context.inputs.pairs, microBatch, lr, beta: 0.1, alpha: 1 };
+}
+
+/** The optimizer steps of both sides, compared (compareTrain adds the log-prob stage's memory). */
+export async function compareTrainSteps(context: CompareContext, parity?: WorkloadReport): Promise<WorkloadReport> {
   const { inputs, plan } = context;
   const { microBatch, lr } = plan.train;
   const onCuda = context.common.device.startsWith('cuda');
   const run = await withWorkers(
     context,
     'train',
-    // A float32 model on both sides: optimizer steps on half-precision weights are not what either side trains
-    // with. On CUDA both run the forward and backward under bfloat16 autocast.
-    () => ({ ...context.common, dtype: 'float32', pairs: inputs.pairs, microBatch, lr, beta: 0.1, alpha: 1 }),
+    () => trainSetup(context),
     (workers) => interleaved(context, workers, plan.repeats),
   );
   const pairs = inputs.pairs.length;
@@ -46,6 +55,7 @@ export async function compareTrain(context: CompareContext, parity?: WorkloadRep
         'higher',
         bySide(run, (m) => tokens / m.seconds),
       ),
+      rooflineRow(context, run, () => tokens, 3),
       metricRow(
         'peak RSS',
         'MiB',
@@ -58,5 +68,10 @@ export async function compareTrain(context: CompareContext, parity?: WorkloadRep
         (onCuda ? ', bfloat16 autocast' : ''),
     ],
   );
+  return report;
+}
+
+export async function compareTrain(context: CompareContext, parity?: WorkloadReport): Promise<TrainReport> {
+  const report = await compareTrainSteps(context, parity);
   return { ...report, logprobMemory: await compareLogprobMemory(context) };
 }
