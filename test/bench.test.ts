@@ -84,10 +84,37 @@ describe('bench --quick', () => {
     expect(memory.check?.holds).toBe(true);
   });
 
+  it('measures the matmul rate, gives each workload its roofline share and the machine load it ran under', () => {
+    expect(report.machine.matmulFlops).toBeGreaterThan(1e8);
+    for (const name of ['rollout', 'foresight', 'train'] as const) {
+      const roofline = report.workloads[name]!.metrics.find((row) => row.metric === 'share of matmul rate');
+      expect(roofline?.ours.median).toBeGreaterThan(0);
+      expect(roofline?.reference.median).toBeGreaterThan(0);
+    }
+    for (const workload of Object.values(report.workloads)) {
+      expect(workload.load).toMatchObject({ noisy: expect.any(Boolean) });
+      expect(finite(workload.load!.before) && finite(workload.load!.otherCores)).toBe(true);
+    }
+    expect(stdout).toMatch(/other processes used [\d.]+ cores: (quiet|NOISY)/);
+  });
+
   it('prints the table and writes the markdown', () => {
     expect(stdout).toContain('ours / reference');
     const markdown = fs.readFileSync(path.join(out, 'bench.md'), 'utf8');
     expect(markdown).toMatch(/^### genius-native bench \(quick\)/);
     expect(markdown).toContain('| workload | metric | ours | reference | ours / reference |');
   });
+});
+
+describe('bench --profile', () => {
+  it("names our side's phases and ops for each workload, with their share of the native time", () => {
+    const run = bench(['bench', '--profile', '--arch', 'tiny', '--only', 'rollout', 'train', ...SIZES]);
+    if (run.status !== 0) throw new Error(`bench exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
+    expect(run.stdout).toMatch(/^rollout: [\d.]+ ms in native ops/m);
+    expect(run.stdout).toMatch(/^train: [\d.]+ ms in native ops/m);
+    for (const phase of ['rollout.prefill', 'rollout.decode', 'rollout.sample', 'train.forward', 'train.backward']) {
+      expect(run.stdout).toMatch(new RegExp(`^  ${phase.replace('.', '\\.')}\\s+\\d+`, 'm'));
+    }
+    expect(run.stdout).toMatch(/^  aten::mm\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+%/m);
+  }, 300_000);
 });
