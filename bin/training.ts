@@ -81,13 +81,19 @@ export interface PreferenceArgs {
   'nll-weight': number;
 }
 
-export function preferenceFlags<T>(yargs: Argv<T>): Argv<T & PreferenceArgs> {
+/**
+ * The preference-loss flags. With `preset` (train), β and the NLL weight have no default of their own: the run's
+ * preset fills them in (lib/train/presets.ts), and `preset` says so in the help.
+ */
+export function preferenceFlags<T>(yargs: Argv<T>, preset?: string): Argv<T & PreferenceArgs> {
+  const fromPreset = (fallback: number): { default?: number } => (preset ? {} : { default: fallback });
+  const presetNote = preset ? ` [default: ${preset}]` : '';
   return yargs
     .option('loss', {
       choices: ['aco', 'dpo', 'ipo', 'simpo', 'ropo', 'sft'] as PreferenceLossKind[],
       default: 'aco' as PreferenceLossKind,
     })
-    .option('beta', { type: 'number', default: 0.1, describe: 'β of the implicit reward' })
+    .option('beta', { type: 'number', ...fromPreset(0.1), describe: `β of the implicit reward${presetNote}` })
     .option('alpha', { type: 'number', default: 1, describe: "ACO's advantage temperature α" })
     .option('aco-weight', {
       choices: ['paper', 'reference-code'] as const,
@@ -97,8 +103,8 @@ export function preferenceFlags<T>(yargs: Argv<T>): Argv<T & PreferenceArgs> {
     .option('reference-free', { type: 'boolean', default: false, describe: 'log πref := 0' })
     .option('nll-weight', {
       type: 'number',
-      default: 0,
-      describe: 'λ of an NLL term on the chosen side (RPO), against the chosen log-prob falling',
+      ...fromPreset(0),
+      describe: `λ of an NLL term on the chosen side (RPO), against the chosen log-prob falling${presetNote}`,
     }) as Argv<T & PreferenceArgs>;
 }
 

@@ -103,6 +103,8 @@ export {
   type CheckpointOptions,
   type StepMetrics,
 } from './train/optimize';
+export { EMBEDDED_PRESET, REFERENCE_PRESET, type RunPreset } from './train/presets';
+export { pairedBootstrap, type GainInterval, type BootstrapOptions } from './eval/bootstrap';
 export { linearWarmupRate, epochOrder } from './train/schedule';
 export { readTrainingState, type TrainingState } from './train/checkpoint';
 export type { InitOptions, SaveOptions } from './model/model';

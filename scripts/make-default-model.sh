@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Makes the embedded default model (models/default/) and its data (data/arith/) from nothing:
-#   1. data        data/arith/{sft,queries,eval}.jsonl (disjoint, seeded)      scripts/default-model/make_data.py
+# Makes the embedded default model (models/default/) and its data (data/paths/) from nothing:
+#   1. data        data/paths/{sft,queries,validation,test}.jsonl (disjoint, seeded) scripts/default-model/make_data.py
 #   2. tokenizer   byte-level BPE + ChatML template, trained on the SFT corpus  scripts/default-model/make_tokenizer.py
 #   3. config      a ~3M-parameter Llama for that tokenizer                     scripts/default-model/write_config.py
 #   4. SFT         our own trainer: genius-native sft (AdamW, linear warm-up, response-only cross-entropy),
 #                  deliberately stopped part-way so that the model is right on some problems and wrong on others
-#   5. evaluate    greedy accuracy on data/arith/eval.jsonl, written into models/default/README.md
+#   5. evaluate    greedy accuracy on data/paths/validation.jsonl, written into models/default/README.md
 #
 # Usage: scripts/make-default-model.sh            (from the repository root; deterministic)
 # Needs the built package (`npm install`). Environment:
@@ -17,24 +17,25 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 OUT="${OUT:-models/default}"
-DATA=data/arith
+DATA=data/paths
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/genius-default-model.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
 # The recipe (see models/default/README.md for why these values).
 SEED=0
-DATA_SEED=20250411
-VOCAB=1024           # BPE vocabulary, the three special tokens included
-HIDDEN=256 LAYERS=4 HEADS=4 KV_HEADS=2 INTERMEDIATE=688 MAX_POSITIONS=512
-LR=3e-3
+DATA_SEED=20261203
+VOCAB=1024           # BPE vocabulary bound, the three special tokens included (this corpus runs out of merges first)
+HIDDEN=256 LAYERS=4 HEADS=4 KV_HEADS=2 INTERMEDIATE=688 MAX_POSITIONS=256
+LR=1e-3
 BATCH=8
-STEPS=1200
-WARMUP_RATIO=0.1
+STEPS=5000
+WARMUP_RATIO=0.04
 WEIGHT_DECAY=0
 CLIP=1.0
 
 echo "[1/5] data -> $DATA"
-"$PYTHON" scripts/default-model/make_data.py --out "$DATA" --seed "$DATA_SEED" --sft 4000 --queries 128 --eval 200
+"$PYTHON" scripts/default-model/make_data.py --out "$DATA" --seed "$DATA_SEED" --sft 24000 --queries 512 \
+  --validation 300 --test 500
 
 echo "[2/5] tokenizer"
 "$PYTHON" scripts/default-model/make_tokenizer.py --data "$DATA/sft.jsonl" --out "$WORK/tokenizer" --vocab "$VOCAB"
@@ -62,7 +63,7 @@ for file in tokenizer.json tokenizer_config.json chat_template.jinja; do cp "$WO
 cp "$WORK/init/generation_config.json" "$OUT/generation_config.json"
 
 echo "[5/5] evaluate and document"
-"$PYTHON" scripts/default-model/eval_greedy.py --model "$OUT" --eval "$DATA/eval.jsonl" | tee "$WORK/eval.json"
+"$PYTHON" scripts/default-model/eval_greedy.py --model "$OUT" --eval "$DATA/validation.jsonl" | tee "$WORK/eval.json"
 "$PYTHON" scripts/default-model/write_readme.py --model "$OUT" --data "$DATA" --eval-result "$WORK/eval.json" \
   --sft-seconds "$SFT_SECONDS" \
   --recipe "seed=$SEED data_seed=$DATA_SEED lr=$LR batch=$BATCH steps=$STEPS warmup_ratio=$WARMUP_RATIO weight_decay=$WEIGHT_DECAY clip=$CLIP"

@@ -18,10 +18,13 @@ const modelDir = runReference<{ dir: string }>('make_genius_model.py', {
 }).dir;
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const problems = Array.from({ length: 6 }, (_, i) => ({
-  instruction: `Sam has ${i + 2} pens and buys ${i + 3} more. How many pens does Sam have?`,
-  response: `${i + 2} + ${i + 3} = ${2 * i + 5}\nThe answer is \\boxed{${2 * i + 5}}.`,
-}));
+// Problems of the embedded data's validation split (labeled), as queries.
+const problems = fs
+  .readFileSync(path.join(__dirname, '..', 'data', 'paths', 'validation.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(0, 6)
+  .map((line) => JSON.parse(line) as { instruction: string; response: string });
 const queriesFile = path.join(dir, 'queries.jsonl');
 const evalFile = path.join(dir, 'eval.jsonl');
 fs.writeFileSync(queriesFile, problems.map((p) => JSON.stringify({ instruction: p.instruction })).join('\n'));
@@ -41,18 +44,19 @@ fs.writeFileSync(
   problems.map((p) => JSON.stringify({ ...p, response: 'The answer is \\boxed{-1}.' })).join('\n'),
 );
 
-const trainArgs = (out: string, queries = queriesFile): string[] => [
+const trainArgs = (out: string, queries = queriesFile, iterations = 1): string[] => [
   'train',
-  ...['--model', modelDir, '--queries', queries, '--eval', evalFile, '--out', out],
+  ...['--model', modelDir, '--queries', queries, '--eval', evalFile, '--out', out, '--iterations', String(iterations)],
   ...['--beams', '2', '--rollouts', '2', '--foresight', '2', '--max-tokens', '12', '--queries-in-flight', '2'],
   ...['--lr', '1e-3', '--warmup-ratio', '0', '--grad-accum', '2', '--epochs', '2', '--seed', '3', '--json'],
 ];
 
-const weights = (out: string): Buffer => fs.readFileSync(path.join(out, 'iteration-1', 'model', 'model.safetensors'));
+const weights = (out: string, iteration = 1): Buffer =>
+  fs.readFileSync(path.join(out, `iteration-${iteration}`, 'model', 'model.safetensors'));
 
 /** Starts a run and SIGKILLs it as soon as its output matches `when`; resolves once it is dead. */
-async function killWhen(out: string, when: RegExp): Promise<void> {
-  const child = spawnCli(trainArgs(out));
+async function killWhen(out: string, when: RegExp, iterations = 1): Promise<void> {
+  const child = spawnCli(trainArgs(out, queriesFile, iterations));
   let seen = '';
   await new Promise<void>((resolve, reject) => {
     const watch = (chunk: Buffer): void => {
@@ -81,15 +85,8 @@ describe('genius-native train', () => {
       .map((line) => JSON.parse(line) as { event: string });
   });
 
-  it('writes the whole run directory and reports accuracy before and after', () => {
-    for (const file of [
-      'train.json',
-      'eval-before.json',
-      'eval-after.json',
-      'metrics.jsonl',
-      'report.md',
-      'report.svg',
-    ]) {
+  it('writes the whole run directory and reports accuracy before and after, with the gain', () => {
+    for (const file of ['train.json', 'eval-0.json', 'eval-1.json', 'metrics.jsonl', 'report.md', 'report.svg']) {
       expect(fs.existsSync(path.join(straight, file))).toBe(true);
     }
     for (const file of ['explore.json', 'records.jsonl', 'pairs.jsonl', 'model/config.json', 'model/tokenizer.json']) {
@@ -101,7 +98,20 @@ describe('genius-native train', () => {
       .split('\n');
     expect(records).toHaveLength(problems.length);
     const evaluations = lines.filter((line) => line.event === 'evaluation');
-    expect(evaluations.map((line) => line.when)).toEqual(['before', 'after']);
+    expect(evaluations.map((line) => line.iteration)).toEqual([0, 1]);
+    const { greedyAccuracy: before } = evaluations[0] as unknown as { greedyAccuracy: number };
+    const { greedyAccuracy: after, gain } = evaluations[1] as unknown as {
+      greedyAccuracy: number;
+      gain: { gain: number; low: number; high: number; problems: number };
+    };
+    expect(gain.gain).toBeCloseTo(after - before, 12);
+    expect(gain.low).toBeLessThanOrEqual(gain.gain);
+    expect(gain.high).toBeGreaterThanOrEqual(gain.gain);
+    expect(gain.problems).toBe(3);
+    // Each option once, as the pipeline reads it: no kebab-case twins of camelCase keys.
+    const settings = fs.readFileSync(path.join(straight, 'train.json'), 'utf8');
+    expect(settings).not.toMatch(/"[a-z]+-[a-z-]+":/);
+    expect(JSON.parse(settings)).toMatchObject({ iterations: 1, train: { lr: 1e-3, gradAccum: 2 } });
     expect(lines.filter((line) => line.event === 'step').length).toBeGreaterThan(0);
     expect(lines.at(-1)?.event).toBe('done');
     expect(fs.readFileSync(path.join(straight, 'report.md'), 'utf8')).toMatch(/greedy accuracy/);
@@ -134,6 +144,20 @@ describe('genius-native train', () => {
     expect(fs.readFileSync(path.join(out, 'iteration-1', 'records.jsonl'), 'utf8')).toBe(
       fs.readFileSync(path.join(straight, 'iteration-1', 'records.jsonl'), 'utf8'),
     );
+  });
+
+  it('resumes a 2-iteration run killed during iteration 2 to the same weights, without redoing iteration 1', async () => {
+    const twice = path.join(dir, 'twice');
+    const result = runCli(trainArgs(twice, queriesFile, 2));
+    expect(result.status).toBe(0);
+    const out = path.join(dir, 'twice-killed');
+    await killWhen(out, /"message":"train: optimize \(iteration 2\)"[\s\S]*"event":"step"/, 2);
+    const resumed = runCli([...trainArgs(out, queriesFile, 2), '--resume']);
+    expect(resumed.status).toBe(0);
+    expect(resumed.stdout).not.toMatch(/iteration 1\)/);
+    const evaluations = resumed.stdout.split('\n').filter((line) => line.includes('"event":"evaluation"'));
+    expect(evaluations.map((line) => (JSON.parse(line) as { iteration: number }).iteration)).toEqual([0, 1, 2]);
+    expect(weights(out, 2).equals(weights(twice, 2))).toBe(true);
   });
 
   it('never writes over another run', () => {

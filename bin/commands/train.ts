@@ -1,16 +1,18 @@
 /**
  * `genius-native train`: the whole Genius method in one resumable run — evaluate, then per iteration explore →
  * pairs → optimise, then evaluate again, and write a report. With no flags it runs on the embedded default model
- * (models/default) and data (data/arith): a few minutes on a laptop CPU.
+ * (models/default) and data (data/paths) with the embedded preset (lib/train/presets.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_EXPLORE_OPTIONS, REJECTED_SAMPLINGS, type DType, type RejectedSampling } from '../../lib';
 import { completeLines, JsonLinesAppender } from '../../lib/data/jsonl';
-import type { EvaluationReport } from '../../lib/eval/evaluate';
-import { writeReport, type RunStep } from '../../lib/eval/report';
-import { runPipeline } from '../../lib/genius/pipeline';
+import { pairedBootstrap, type GainInterval } from '../../lib/eval/bootstrap';
+import type { QueryResult } from '../../lib/eval/evaluate';
+import { gainText, writeReport, type RunEvaluation, type RunStep } from '../../lib/eval/report';
+import { runPipeline, type PipelineOptions } from '../../lib/genius/pipeline';
+import { EMBEDDED_PRESET, REFERENCE_PRESET, type RunPreset } from '../../lib/train/presets';
 import { packageRoot } from '../../lib/package-root';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
@@ -22,7 +24,7 @@ interface TrainArgs extends ExploreFlagArgs, PreferenceArgs {
   queries: string;
   eval?: string;
   out?: string;
-  iterations: number;
+  iterations?: number;
   rejected: RejectedSampling;
   'shuffle-sides': boolean;
   lr?: number;
@@ -31,7 +33,7 @@ interface TrainArgs extends ExploreFlagArgs, PreferenceArgs {
   'max-grad-norm'?: number;
   'batch-size'?: number;
   'grad-accum'?: number;
-  epochs: number;
+  epochs?: number;
   'max-length': number;
   'update-reference': boolean;
   'eval-samples': number;
@@ -43,49 +45,38 @@ interface TrainArgs extends ExploreFlagArgs, PreferenceArgs {
 
 const embedded = (...parts: string[]): string => path.join(packageRoot, ...parts);
 
-type Optimizer = Required<Pick<TrainArgs, 'lr' | 'batch-size' | 'grad-accum' | 'max-grad-norm'>>;
-/** The reference's optimiser (GENIUS.md): 128-pair steps at 5e-7, for real models and their 100K pairs. */
-const REFERENCE_OPTIMIZER: Optimizer = { lr: 5e-7, 'batch-size': 1, 'grad-accum': 128, 'max-grad-norm': 0 };
-/**
- * The embedded default's: its ~400 pairs make 3 steps of 128, and 5e-7 does not move a 3M-parameter model, so
- * 16-pair steps at 3e-5, clipped. The rate is the largest of 1e-5, 3e-5, 1e-4 that did not lower held-out accuracy
- * (README, "What the embedded default gains").
- */
-const EMBEDDED_OPTIMIZER: Optimizer = { lr: 3e-5, 'batch-size': 8, 'grad-accum': 2, 'max-grad-norm': 1 };
+const PRESETS = 'the embedded preset with models/default, else the reference preset (lib/train/presets.ts)';
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Run Genius end to end: evaluate, explore → pairs → optimise (per iteration), evaluate, report',
   builder: (yargs) =>
-    preferenceFlags(exploreFlags(yargs))
+    preferenceFlags(exploreFlags(yargs), PRESETS)
       .option('model', { type: 'string', default: embedded('models', 'default'), describe: 'starting policy' })
       .option('queries', {
         type: 'string',
-        default: embedded('data', 'arith', 'queries.jsonl'),
+        default: embedded('data', 'paths', 'queries.jsonl'),
         describe: 'unlabeled queries',
       })
       .option('eval', {
         type: 'string',
-        describe: 'labeled held-out problems (default: the embedded set with the embedded model)',
+        describe: 'labeled held-out problems (default: the embedded test split with the embedded model)',
       })
       .option('out', { type: 'string', describe: 'run directory (default runs/<timestamp>)' })
-      .option('iterations', { type: 'number', default: 1 })
+      .option('iterations', { type: 'number', describe: `explore → optimise rounds [default: ${PRESETS}]` })
       .option('rejected', { choices: REJECTED_SAMPLINGS, default: DEFAULT_EXPLORE_OPTIONS.rejected })
       .option('shuffle-sides', {
         type: 'boolean',
         default: DEFAULT_EXPLORE_OPTIONS.shuffleSides,
         describe: 'control: swap chosen and rejected in a random half of the pairs',
       })
-      .option('lr', { type: 'number', describe: 'peak learning rate [default: 5e-7; 3e-5 with the embedded model]' })
+      .option('lr', { type: 'number', describe: `peak learning rate [default: ${PRESETS}]` })
       .option('warmup-ratio', { type: 'number', default: 0.1 })
       .option('weight-decay', { type: 'number', default: 0 })
-      .option('max-grad-norm', { type: 'number', describe: 'clip (0: off) [default: 0; 1 with the embedded model]' })
-      .option('batch-size', { type: 'number', describe: 'pairs per forward [default: 1; 8 with the embedded model]' })
-      .option('grad-accum', {
-        type: 'number',
-        describe: 'micro-batches per optimizer step [default: 128; 2 with the embedded model]',
-      })
-      .option('epochs', { type: 'number', default: 1 })
+      .option('max-grad-norm', { type: 'number', describe: `clip (0: off) [default: ${PRESETS}]` })
+      .option('batch-size', { type: 'number', describe: `pairs per forward [default: ${PRESETS}]` })
+      .option('grad-accum', { type: 'number', describe: `micro-batches per optimizer step [default: ${PRESETS}]` })
+      .option('epochs', { type: 'number', describe: `[default: ${PRESETS}]` })
       .option('max-length', { type: 'number', default: 1300 })
       .option('update-reference', {
         type: 'boolean',
@@ -107,13 +98,17 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       }) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
     const usingEmbedded = path.resolve(args.model) === embedded('models', 'default');
-    const evalFile = args.eval ?? (usingEmbedded ? embedded('data', 'arith', 'eval.jsonl') : undefined);
-    const preset = usingEmbedded ? EMBEDDED_OPTIMIZER : REFERENCE_OPTIMIZER;
-    const optimizer: Optimizer = {
-      lr: args.lr ?? preset.lr,
-      'batch-size': args['batch-size'] ?? preset['batch-size'],
-      'grad-accum': args['grad-accum'] ?? preset['grad-accum'],
-      'max-grad-norm': args['max-grad-norm'] ?? preset['max-grad-norm'],
+    const evalFile = args.eval ?? (usingEmbedded ? embedded('data', 'paths', 'test.jsonl') : undefined);
+    const base = usingEmbedded ? EMBEDDED_PRESET : REFERENCE_PRESET;
+    const preset: RunPreset = {
+      lr: args.lr ?? base.lr,
+      microBatch: args['batch-size'] ?? base.microBatch,
+      gradAccum: args['grad-accum'] ?? base.gradAccum,
+      maxGradNorm: args['max-grad-norm'] ?? base.maxGradNorm,
+      epochs: args.epochs ?? base.epochs,
+      beta: args.beta ?? base.beta,
+      nllWeight: args['nll-weight'] ?? base.nllWeight,
+      iterations: args.iterations ?? base.iterations,
     };
     if (args.resume && args.out === undefined) throw new Error('--resume needs --out (the run directory to continue)');
     const out = args.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
@@ -121,9 +116,34 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       throw new Error(`${out} holds a run already: resume it with --resume, or choose another --out`);
     }
     fs.mkdirSync(out, { recursive: true });
-    const settingsFile = path.join(out, 'train.json');
-    const settings = { ...args, ...optimizer, eval: evalFile, out, $0: undefined, _: undefined };
-    if (!args.resume) fs.writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
+    const pipeline: Omit<PipelineOptions, 'signal'> = {
+      model: args.model,
+      queries: args.queries,
+      eval: evalFile,
+      out,
+      iterations: preset.iterations,
+      explore: { ...exploreOptionsOf(args), rejected: args.rejected, shuffleSides: args['shuffle-sides'] },
+      train: {
+        ...lossOptionsOf(args),
+        beta: preset.beta,
+        nllWeight: preset.nllWeight,
+        lr: preset.lr,
+        warmupRatio: args['warmup-ratio'],
+        weightDecay: args['weight-decay'],
+        maxGradNorm: preset.maxGradNorm,
+        microBatch: preset.microBatch,
+        gradAccum: preset.gradAccum,
+        epochs: preset.epochs,
+        seed: args.seed,
+      },
+      evaluation: { samples: args['eval-samples'], seed: args.seed },
+      maxLength: args['max-length'],
+      updateReference: args['update-reference'],
+      load: { device: args.device, dtype: args.dtype },
+    };
+    // The run's settings, each option once, as the pipeline reads them.
+    const settings = pipeline as unknown as Record<string, unknown>;
+    if (!args.resume) fs.writeFileSync(path.join(out, 'train.json'), `${JSON.stringify(settings, null, 2)}\n`);
 
     const say = (message: string): void => {
       if (args.json) console.log(JSON.stringify({ event: 'note', message }));
@@ -135,32 +155,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const metrics = await JsonLinesAppender.open(metricsFile);
     const progress = new ProgressReporter('explore', 'queries', args.json);
     const started = performance.now();
-    const evaluations: { before?: EvaluationReport; after?: EvaluationReport } = {};
+    const evaluations: RunEvaluation[] = [];
+    let first: QueryResult[] | undefined;
+    let gain: GainInterval | undefined;
     try {
-      const events = runPipeline({
-        model: args.model,
-        queries: args.queries,
-        eval: evalFile,
-        out,
-        iterations: args.iterations,
-        explore: { ...exploreOptionsOf(args), rejected: args.rejected, shuffleSides: args['shuffle-sides'] },
-        train: {
-          ...lossOptionsOf(args),
-          lr: optimizer.lr,
-          warmupRatio: args['warmup-ratio'],
-          weightDecay: args['weight-decay'],
-          maxGradNorm: optimizer['max-grad-norm'],
-          microBatch: optimizer['batch-size'],
-          gradAccum: optimizer['grad-accum'],
-          epochs: args.epochs,
-          seed: args.seed,
-        },
-        evaluation: { samples: args['eval-samples'], seed: args.seed },
-        maxLength: args['max-length'],
-        updateReference: args['update-reference'],
-        load: { device: args.device, dtype: args.dtype },
-        signal: interrupt.signal,
-      });
+      const events = runPipeline({ ...pipeline, signal: interrupt.signal });
       for await (const event of events) {
         switch (event.type) {
           case 'stage':
@@ -195,17 +194,27 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
               );
             break;
           }
-          case 'evaluation':
-            evaluations[event.when] = event.report;
-            if (args.json) console.log(JSON.stringify({ event: 'evaluation', when: event.when, ...event.report }));
-            else
-              say(
-                `train: held-out accuracy ${event.when}: ${(100 * event.report.greedyAccuracy).toFixed(1)}% of ${event.report.queries}`,
+          case 'evaluation': {
+            evaluations.push({ iteration: event.iteration, report: event.report });
+            first ??= event.results;
+            if (event.iteration > 0) {
+              gain = pairedBootstrap(
+                first.map((result) => result.greedy.correct),
+                event.results.map((result) => result.greedy.correct),
+                { seed: args.seed },
               );
+            }
+            const policy = event.iteration === 0 ? 'before' : `after iteration ${event.iteration}`;
+            const accuracy = `${(100 * event.report.greedyAccuracy).toFixed(1)}% of ${event.report.queries}`;
+            if (args.json) {
+              console.log(JSON.stringify({ event: 'evaluation', iteration: event.iteration, ...event.report, gain }));
+            } else say(`train: held-out accuracy ${policy}: ${accuracy}${gain ? `; gain ${gainText(gain)}` : ''}`);
             break;
+          }
           case 'done': {
             const report = await writeReport(out, {
-              ...evaluations,
+              evaluations,
+              gain,
               steps,
               settings,
               seconds: (performance.now() - started) / 1000,

@@ -1,9 +1,10 @@
 /**
- * The report of a Genius run: a markdown summary (accuracy before and after, per-step loss, reward margin and
- * accuracy) and an SVG chart of the same, written into the run directory.
+ * The report of a Genius run: a markdown summary (accuracy per iteration, the gain with its interval, per-step loss,
+ * reward margin and accuracy) and an SVG chart of the same, written into the run directory.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { GainInterval } from './bootstrap';
 import type { EvaluationReport } from './evaluate';
 
 export interface RunStep {
@@ -14,9 +15,17 @@ export interface RunStep {
   accuracy: number;
 }
 
+export interface RunEvaluation {
+  /** 0: the starting policy; i: after iteration i. */
+  iteration: number;
+  report: EvaluationReport;
+}
+
 export interface RunSummary {
-  before?: EvaluationReport;
-  after?: EvaluationReport;
+  /** In iteration order. */
+  evaluations: RunEvaluation[];
+  /** The last evaluation's gain over the first, with its paired-bootstrap interval. */
+  gain?: GainInterval;
   steps: RunStep[];
   settings: Record<string, unknown>;
   seconds: number;
@@ -48,16 +57,30 @@ function chart(title: string, values: number[], x: number, colour: string): stri
 ${polyline(values, x, 40, 240, 160, colour)}`;
 }
 
+/** '+5.3' for a gain of 0.053. */
+export const signedPoints = (share: number): string => `${share >= 0 ? '+' : ''}${(100 * share).toFixed(1)}`;
+
+/** A gain as a line: "+5.3 points (95% interval +2.1 … +8.4, paired bootstrap over 500 problems)". */
+export function gainText(gain: GainInterval): string {
+  return (
+    `${signedPoints(gain.gain)} points (${Math.round(100 * gain.level)}% interval ${signedPoints(gain.low)} … ` +
+    `${signedPoints(gain.high)}, paired bootstrap over ${gain.problems} problems)`
+  );
+}
+
+const iterationLabel = (iteration: number): string => (iteration === 0 ? 'before' : `iter ${iteration}`);
+
 export function reportSvg(summary: RunSummary): string {
-  const bar = (value: number | undefined, x: number, label: string): string => {
-    const height = 160 * (value ?? 0);
-    return `<rect x="${x}" y="${200 - height}" width="50" height="${height}" fill="#4a7ebb"/>
-<text x="${x}" y="215" font-size="12">${label}</text><text x="${x}" y="${195 - height}" font-size="12">${percent(value)}</text>`;
-  };
+  const width = 170 / Math.max(1, summary.evaluations.length);
+  const bars = summary.evaluations.map(({ iteration, report }, index) => {
+    const x = 20 + index * width;
+    const height = 160 * report.greedyAccuracy;
+    return `<rect x="${x.toFixed(1)}" y="${200 - height}" width="${(0.8 * width).toFixed(1)}" height="${height}" fill="#4a7ebb"/>
+<text x="${x.toFixed(1)}" y="215" font-size="11">${iterationLabel(iteration)}</text><text x="${x.toFixed(1)}" y="${195 - height}" font-size="11">${percent(report.greedyAccuracy)}</text>`;
+  });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="240" font-family="sans-serif">
 <text x="10" y="20" font-size="14">held-out accuracy (greedy)</text>
-${bar(summary.before?.greedyAccuracy, 30, 'before')}
-${bar(summary.after?.greedyAccuracy, 110, 'after')}
+${bars.join('\n')}
 ${chart(
   'loss per step',
   summary.steps.map((s) => s.loss),
@@ -75,9 +98,10 @@ ${chart(
 }
 
 export function reportMarkdown(summary: RunSummary): string {
-  const { before, after } = summary;
-  const gain =
-    before && after ? `${((after.greedyAccuracy - before.greedyAccuracy) * 100).toFixed(1)} points` : 'not evaluated';
+  const evaluations = summary.evaluations.map(
+    ({ iteration, report }) =>
+      `| ${iteration === 0 ? 'before' : `after iteration ${iteration}`} | ${percent(report.greedyAccuracy)} | ${report.queries} |`,
+  );
   const rows = summary.steps.map(
     (s) => `| ${s.iteration} | ${s.step} | ${s.loss.toFixed(4)} | ${s.margin.toFixed(4)} | ${percent(s.accuracy)} |`,
   );
@@ -85,12 +109,11 @@ export function reportMarkdown(summary: RunSummary): string {
 
 ![accuracy, loss and margin](report.svg)
 
-| | greedy accuracy | queries |
+| policy | greedy accuracy | problems |
 | --- | --- | --- |
-| before | ${percent(before?.greedyAccuracy)} | ${before?.queries ?? '–'} |
-| after | ${percent(after?.greedyAccuracy)} | ${after?.queries ?? '–'} |
+${evaluations.join('\n')}
 
-Gain: ${gain}. Wall time ${summary.seconds.toFixed(0)} s.
+Gain: ${summary.gain ? gainText(summary.gain) : 'not evaluated'}. Wall time ${summary.seconds.toFixed(0)} s.
 
 ## Optimisation steps
 

@@ -23,6 +23,7 @@ import {
 } from '../eval/evaluate';
 import { Model, type LoadOptions } from '../model/model';
 import { Tokenizer } from '../text/tokenizer';
+import { readTrainingState } from '../train/checkpoint';
 import { optimize, type StepMetrics, type TrainOptions } from '../train/optimize';
 import { encodePairs, sequenceLimit } from '../train/sequences';
 import { Genius, type GeniusEvent } from './genius';
@@ -53,7 +54,8 @@ export type PipelineEvent =
   | { type: 'explore'; iteration: number; event: GeniusEvent }
   | { type: 'pairs'; iteration: number; pairs: number; truncated: number; dropped: number; file: string }
   | { type: 'step'; iteration: number; metrics: StepMetrics }
-  | { type: 'evaluation'; when: 'before' | 'after'; report: EvaluationReport; file: string }
+  /** Iteration 0 is the starting policy; each later one the policy after that iteration's optimisation. */
+  | { type: 'evaluation'; iteration: number; report: EvaluationReport; results: QueryResult[]; file: string }
   | { type: 'done'; model: string; dir: string };
 
 const iterationDir = (out: string, iteration: number): string => path.join(out, `iteration-${iteration}`);
@@ -70,23 +72,24 @@ async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await fs.readFile(file, 'utf8')) as T;
 }
 
-/** The checkpoint of a finished optimisation (its training state says completed), else undefined. */
-async function finishedCheckpoint(dir: string): Promise<string | undefined> {
-  const state = path.join(dir, 'training_state', 'state.json');
-  if (!(await exists(state))) return undefined;
-  return (await readJson<{ completed?: boolean }>(state)).completed ? dir : undefined;
+/** Whether `dir` holds the checkpoint of a finished optimisation (its training state says completed). */
+async function finishedCheckpoint(dir: string): Promise<boolean> {
+  return (await readTrainingState(dir))?.completed === true;
 }
+
+/** The evaluation of the policy after `iteration` iterations (0: the starting policy). */
+export const evaluationFile = (out: string, iteration: number): string => path.join(out, `eval-${iteration}.json`);
 
 export async function* runPipeline(options: PipelineOptions): AsyncGenerator<PipelineEvent> {
   const { out, signal } = options;
   await fs.mkdir(out, { recursive: true });
   const tokenizer = await Tokenizer.fromDir(options.model);
 
-  const evaluateInto = async function* (model: Model, when: 'before' | 'after'): AsyncGenerator<PipelineEvent> {
+  const evaluateInto = async function* (model: Model, iteration: number): AsyncGenerator<PipelineEvent> {
     if (options.eval === undefined) return;
-    const file = path.join(out, `eval-${when}.json`);
+    const file = evaluationFile(out, iteration);
     if (!(await exists(file))) {
-      yield { type: 'stage', stage: `evaluate ${when}` };
+      yield { type: 'stage', stage: 'evaluate', iteration };
       const results: QueryResult[] = [];
       const queries = await readLabeledQueries(options.eval);
       for await (const event of evaluate(model, tokenizer, queries, { ...options.evaluation, signal })) {
@@ -97,7 +100,8 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
       await fs.writeFile(temporary, JSON.stringify({ report, results }, null, 2));
       await fs.rename(temporary, file);
     }
-    yield { type: 'evaluation', when, report: (await readJson<{ report: EvaluationReport }>(file)).report, file };
+    const { report, results } = await readJson<{ report: EvaluationReport; results: QueryResult[] }>(file);
+    yield { type: 'evaluation', iteration, report, results, file };
   };
 
   // The policy: the starting model, or the last finished iteration's checkpoint when resuming.
@@ -107,7 +111,12 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
   let policy = await Model.load(policyDir, { ...options.load, signal });
   let reference: Model | undefined;
   try {
-    if (finished === 0) yield* evaluateInto(policy, 'before');
+    // Each evaluation follows its iteration's optimisation; a run killed in between evaluates on resuming. A resumed
+    // run yields the evaluations of the iterations it finished before, so that every run reports them all.
+    for (let iteration = 0; iteration < finished; iteration++) {
+      if (await exists(evaluationFile(out, iteration))) yield* evaluateInto(policy, iteration);
+    }
+    yield* evaluateInto(policy, finished);
     const queries = await readQueries(options.queries);
     for (let iteration = finished + 1; iteration <= options.iterations; iteration++) {
       const dir = iterationDir(out, iteration);
@@ -143,7 +152,11 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
       const maxLength = sequenceLimit(options.maxLength, policy);
       const encoded = encodePairs(tokenizer, pairs, { maxLength, eosTokenId });
       yield { type: 'pairs', iteration, pairs: encoded.pairs.length, ...encoded.report, file: pairsFile };
-      if (encoded.pairs.length === 0) continue;
+      if (encoded.pairs.length === 0) {
+        // Nothing to train on: the policy stays as it was, and is evaluated as this iteration's.
+        yield* evaluateInto(policy, iteration);
+        continue;
+      }
 
       yield { type: 'stage', stage: 'optimize', iteration };
       if (iteration > 1 && !options.updateReference) reference ??= await Model.load(options.model, options.load);
@@ -155,8 +168,8 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
       });
       for await (const metrics of steps) yield { type: 'step', iteration, metrics };
       policyDir = checkpoint;
+      yield* evaluateInto(policy, iteration);
     }
-    yield* evaluateInto(policy, 'after');
     yield { type: 'done', model: policyDir, dir: out };
   } finally {
     policy.dispose();

@@ -41,13 +41,16 @@ def main():
             params += count
             dtypes.add(tensor.get_dtype())
     size_mb = os.path.getsize(weights) / 1e6
-    sizes = {name: count_lines(os.path.join(args.data, f"{name}.jsonl")) for name in ("sft", "queries", "eval")}
+    sizes = {
+        name: count_lines(os.path.join(args.data, f"{name}.jsonl")) for name in ("sft", "queries", "validation", "test")
+    }
     recipe = dict(item.split("=", 1) for item in args.recipe.split())
     text = f"""# The default model of `genius-native train`
 
-A {params / 1e6:.2f}M-parameter Llama trained from scratch, on purpose only part-way, on arithmetic word problems, so that
-`npx genius-native train` with no flags runs the whole Genius loop on a laptop CPU in minutes on a model that is
-right on some problems and wrong on others ({result['accuracy'] * 100:.1f}% greedy). What Genius gains on it is
+A {params / 1e6:.2f}M-parameter Llama trained from scratch, on purpose only part-way, on finding the way through a map
+of one-way roads, so that `npx genius-native train` with no flags runs the whole Genius loop on a laptop CPU in
+minutes on a model that is right on some problems and wrong on others ({result['accuracy'] * 100:.1f}% greedy on the
+validation split). What Genius gains on it is
 measured in the top-level README ("The embedded default, and what Genius gains on it").
 Made by `scripts/make-default-model.sh` (deterministic); nothing in it was downloaded.
 
@@ -58,19 +61,22 @@ Made by `scripts/make-default-model.sh` (deterministic); nothing in it was downl
 | `config.json` | `LlamaForCausalLM`: hidden {config['hidden_size']}, {config['num_hidden_layers']} layers, {config['num_attention_heads']} heads, {config['num_key_value_heads']} KV heads (head dim {config.get('head_dim', config['hidden_size'] // config['num_attention_heads'])}), MLP {config['intermediate_size']}, vocab {config['vocab_size']}, {config['max_position_embeddings']} positions, RoPE θ {config['rope_theta']:g}, tied embeddings |
 | `generation_config.json` | stops at `<\\|im_end\\|>` ({config['eos_token_id']}) or `<\\|endoftext\\|>` ({config['pad_token_id']}) |
 | `model.safetensors` | {params:,} parameters, {', '.join(sorted(dtypes))}, {size_mb:.1f} MB |
-| `tokenizer.json`, `tokenizer_config.json`, `chat_template.jinja` | byte-level BPE trained on the SFT corpus (GPT-2's split, so the corpus's numbers are whole tokens: ` 36`, not ` 3` `6`), {config['vocab_size']} tokens, specials `<\\|endoftext\\|>` (pad) `<\\|im_start\\|>` `<\\|im_end\\|>` (eos); ChatML template like Qwen2.5's (no default system turn) |
+| `tokenizer.json`, `tokenizer_config.json`, `chat_template.jinja` | byte-level BPE trained on the SFT corpus (GPT-2's split, so a place is one token: ` K`), {config['vocab_size']} tokens (where the corpus runs out of merges), specials `<\\|endoftext\\|>` (pad) `<\\|im_start\\|>` `<\\|im_end\\|>` (eos); ChatML template like Qwen2.5's (no default system turn) |
 
-## Data (`data/arith/`, made by `scripts/default-model/make_data.py`)
+## Data (`data/paths/`, made by `scripts/default-model/make_data.py`)
 
-Multi-step word problems (shopping, change, ages, distances, sharing, rates, baking, savings, tickets, teams, …)
-with small integers; a solution is one step per line, the last line `The answer is \\boxed{{N}}.`
-Three disjoint sets (no problem text in two of them) from one seeded draw:
+A map of one-way roads through a small tree of places, one letter each (depth 3 with two roads out of each place, or
+depth 2 with three), listed per place in random order; the question asks for the way from the root to one leaf. A
+solution has one line per place on the way (its roads, read off the map, and the one taken), then
+`We reached X.` and `The answer is \\boxed{{K T R}}.` (the places in order). Four disjoint sets (no problem text in
+two of them) from one seeded draw:
 
 | file | rows | fields | use |
 | --- | --- | --- | --- |
 | `sft.jsonl` | {sizes['sft']} | `instruction`, `response` | this model's supervised training |
 | `queries.jsonl` | {sizes['queries']} | `instruction` only | Genius's unlabeled training queries |
-| `eval.jsonl` | {sizes['eval']} | `instruction`, `response` | held-out evaluation (greedy accuracy) |
+| `validation.jsonl` | {sizes['validation']} | `instruction`, `response` | choosing designs and presets, nothing else |
+| `test.jsonl` | {sizes['test']} | `instruction`, `response` | reporting, nothing else (what `train` evaluates) |
 
 ## Training
 
@@ -88,7 +94,7 @@ libtorch's default threads); a laptop CPU is faster.
 ## Accuracy
 
 Greedy decoding (at most 96 new tokens), the last `\\boxed{{}}` of the output against the reference's, on
-`data/arith/eval.jsonl`: **{result['correct']}/{result['problems']} = {result['accuracy'] * 100:.1f}%** ({result['seconds']} s with transformers on this CPU).
+`data/paths/validation.jsonl`, by transformers: **{result['correct']}/{result['problems']} = {result['accuracy'] * 100:.1f}%** ({result['seconds']} s with transformers on this CPU).
 """
     with open(os.path.join(args.model, "README.md"), "w", encoding="utf-8") as file:
         file.write(text)

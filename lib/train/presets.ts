@@ -1,0 +1,50 @@
+/**
+ * The settings of a Genius run's optimisation that depend on the model: the reference's, for real models and their
+ * 100K pairs, and the embedded default's, for a 3M-parameter model and a few hundred pairs. `train` takes the
+ * embedded preset when it runs on models/default and the reference's otherwise; any flag given overrides either.
+ */
+
+export interface RunPreset {
+  /** Peak learning rate. */
+  lr: number;
+  /** Pairs per forward. */
+  microBatch: number;
+  /** Micro-batches per optimizer step. */
+  gradAccum: number;
+  /** Global gradient-norm clip (0: off). */
+  maxGradNorm: number;
+  epochs: number;
+  /** β of the implicit reward. */
+  beta: number;
+  /** λ of the NLL term on the chosen side (0: none). */
+  nllWeight: number;
+  /** Explore → pairs → optimise rounds, each exploring with the policy the previous one trained. */
+  iterations: number;
+}
+
+/** The reference's (GENIUS.md): 128-pair steps at 5e-7, 1 epoch, β 0.1, no clipping, no NLL term, one iteration. */
+export const REFERENCE_PRESET: Readonly<RunPreset> = Object.freeze({
+  lr: 5e-7,
+  microBatch: 1,
+  gradAccum: 128,
+  maxGradNorm: 0,
+  epochs: 1,
+  beta: 0.1,
+  nllWeight: 0,
+  iterations: 1,
+});
+
+/**
+ * The embedded default's, chosen on data/paths/validation.jsonl (README, "What Genius gains on the embedded
+ * default"): its ~1,500 pairs would make a dozen reference steps at a rate that does not move a 3M-parameter model.
+ */
+export const EMBEDDED_PRESET: Readonly<RunPreset> = Object.freeze({
+  lr: 3e-5,
+  microBatch: 8,
+  gradAccum: 2,
+  maxGradNorm: 1,
+  epochs: 1,
+  beta: 0.1,
+  nllWeight: 0,
+  iterations: 1,
+});
