@@ -19,6 +19,14 @@ namespace {
 // Compaction copies the whole cache, so it waits until a quarter of the rows are done.
 constexpr double kCompactWhenFinished = 0.25;
 
+// The model over `tokens` [rows, T] (tokenValid marks the real ones), appended to `cache`: the logits
+// [rows, vocab] that follow each row's last column.
+at::Tensor NextLogits(const model::Transformer& model, const at::Tensor& tokens, const at::Tensor& tokenValid,
+                      KvCache& cache) {
+  const at::Tensor hidden = model.Forward(tokens, tokenValid, &cache);
+  return model.Logits(hidden.select(1, tokens.size(1) - 1));
+}
+
 struct Prefilled {
   KvCache cache;
   at::Tensor logits;  // [inputs, vocab] for each input's next token
@@ -45,8 +53,7 @@ Prefilled PrefillPrompts(const model::Transformer& model, const GenerateRequest&
   // With n samples per prompt the cache is forked into a larger one, which gets the room for new tokens.
   const int64_t room = request.samplesPerInput == 1 ? request.maxNewTokens : 0;
   Prefilled result{model.NewCache(rows, longest + room), {}, total};
-  const at::Tensor hidden = model.Forward(tokens.to(model.device()), valid.to(model.device()), &result.cache);
-  result.logits = model.Logits(hidden.select(1, longest - 1));
+  result.logits = NextLogits(model, tokens.to(model.device()), valid.to(model.device()), result.cache);
   return result;
 }
 
@@ -58,9 +65,8 @@ Prefilled ContinueRows(const model::Transformer& model, const GenerateRequest& r
                    {},
                    static_cast<int64_t>(request.fromRows.size())};
   const at::Tensor pending = result.cache.pending.unsqueeze(1);
-  const at::Tensor hidden = model.Forward(pending.clamp_min(0), (pending >= 0), &result.cache);
+  result.logits = NextLogits(model, pending.clamp_min(0), (pending >= 0), result.cache);
   result.cache.pending.fill_(-1);
-  result.logits = model.Logits(hidden.select(1, 0));
   return result;
 }
 
@@ -156,7 +162,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
       feed.assign(keep.size(), true);
       doneRows = 0;
       const at::Tensor nextTokens = draw.tokens.index_select(0, keepIndex).unsqueeze(1);
-      logits = model.Logits(model.Forward(nextTokens, at::ones_like(nextTokens, at::kBool), &cache).select(1, 0));
+      logits = NextLogits(model, nextTokens, at::ones_like(nextTokens, at::kBool), cache);
       result.computedTokens += static_cast<int64_t>(keep.size());
       continue;
     }
@@ -164,7 +170,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
     GENIUS_PHASE("rollout.decode");
     const at::Tensor feedMask =
         at::tensor(std::vector<uint8_t>(feed.begin(), feed.end())).to(at::kBool).to(model.device()).unsqueeze(1);
-    logits = model.Logits(model.Forward(draw.tokens.unsqueeze(1), feedMask, &cache).select(1, 0));
+    logits = NextLogits(model, draw.tokens.unsqueeze(1), feedMask, cache);
     result.computedTokens += static_cast<int64_t>(rowSample.size() - doneRows);
   }
   if (request.keepCache) {
