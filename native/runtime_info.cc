@@ -8,6 +8,7 @@
 
 #include "js/args.h"
 #include "js/errors.h"
+#include "js/torch_thread.h"
 
 namespace genius {
 
@@ -49,7 +50,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  at::set_num_threads(static_cast<int>(js::ReadInteger(js::Arg(info, 0, "threads"), "threads", 1, 1024)));
+  const int threads = static_cast<int>(js::ReadInteger(js::Arg(info, 0, "threads"), "threads", 1, 1024));
+  // OpenMP's thread count is per thread: set for the torch thread, where long calls run, and for this one.
+  js::RunOnTorchThread([threads] { at::set_num_threads(threads); });
+  at::set_num_threads(threads);
   return info.Env().Undefined();
 }
 

@@ -1,7 +1,8 @@
-// Long native calls run on a libuv worker thread and settle a Promise, so the JS event loop stays
-// free. Progress reaches JS through a ThreadSafeFunction; cancellation through a CancelToken that the
-// TypeScript layer trips from an AbortSignal. Torch's thread-local guards (InferenceMode, NoGradGuard,
-// autocast) do not cross threads: each work function sets its own, inside the worker.
+// Long native calls run off the JS thread and settle a Promise, so the JS event loop stays free: a
+// libuv worker hands the work to the one torch thread (js/torch_thread.h) and waits for it. Progress
+// reaches JS through a ThreadSafeFunction; cancellation through a CancelToken that the TypeScript
+// layer trips from an AbortSignal. Torch's thread-local guards (InferenceMode, NoGradGuard, autocast)
+// do not cross threads: each work function sets its own, inside the work.
 #pragma once
 
 #include <napi.h>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "js/errors.h"
+#include "js/torch_thread.h"
 #include "profile/profiler.h"
 
 namespace genius::js {
@@ -74,12 +76,14 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    const profile::CallScope profiled;
-    try {
-      result_.emplace(work_(context_));
-    } catch (...) {
-      error_ = DescribeCurrentException();
-    }
+    RunOnTorchThread([this] {
+      const profile::CallScope profiled;
+      try {
+        result_.emplace(work_(context_));
+      } catch (...) {
+        error_ = DescribeCurrentException();
+      }
+    });
   }
 
   void OnOK() override {
