@@ -16,22 +16,24 @@ import { bySide, MEGABYTE, metricRow, parityHolds, rooflineRow, workloadReport }
  */
 export function trainSetup(context: CompareContext): TrainSetup {
   const { microBatch, lr } = context.plan.train;
-  return { ...context.common, dtype: 'float32', pairs: context.inputs.pairs, microBatch, lr, beta: 0.1, alpha: 1 };
+  const pairs = context.inputs.pairs.slice(0, context.plan.train.pairs); // a sweep's inputs hold more
+  return { ...context.common, dtype: 'float32', pairs, microBatch, lr, beta: 0.1, alpha: 1 };
 }
 
 /** The optimizer steps of both sides, compared (compareTrain adds the log-prob stage's memory). */
 export async function compareTrainSteps(context: CompareContext, parity?: WorkloadReport): Promise<WorkloadReport> {
-  const { inputs, plan } = context;
+  const { plan } = context;
   const { microBatch, lr } = plan.train;
   const onCuda = context.common.device.startsWith('cuda');
+  const setup = trainSetup(context);
   const run = await withWorkers(
     context,
     'train',
-    () => trainSetup(context),
+    () => setup,
     (workers) => interleaved(context, workers, plan.repeats),
   );
-  const pairs = inputs.pairs.length;
-  const tokens = inputs.pairs.reduce((sum, pair) => sum + pair.chosen.tokens.length + pair.rejected.tokens.length, 0);
+  const pairs = setup.pairs.length;
+  const tokens = setup.pairs.reduce((sum, pair) => sum + pair.chosen.tokens.length + pair.rejected.tokens.length, 0);
   const lossDiffs = run.ours.map((ours, step) => scaledDifference(ours.loss, run.reference[step].loss));
   const tolerance = tolerancesFor(onCuda ? 'bfloat16' : 'float32').loss;
   const report = workloadReport(
