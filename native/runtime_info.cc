@@ -51,7 +51,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const int threads = static_cast<int>(js::ReadInteger(js::Arg(info, 0, "threads"), "threads", 1, 1024));
-  // OpenMP's thread count is per thread: set for the torch thread, where long calls run, and for this one.
+  // OpenMP's thread count is per thread: set for the torch thread, where long calls run, and for this
+  // one. The torch thread takes it after the calls queued before it, which this call waits for.
   js::RunOnTorchThread([threads] { at::set_num_threads(threads); });
   at::set_num_threads(threads);
   return info.Env().Undefined();
