@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Makes the embedded default model (models/default/) and its data (data/paths/) from nothing:
-#   1. data        data/paths/{sft,queries,validation,test}.jsonl (disjoint, seeded) scripts/default-model/make_data.py
+# Makes the embedded default model (models/default/) and its data (data/changes/) from nothing:
+#   1. data        data/changes/{sft,queries,validation,test}.jsonl (disjoint, seeded) scripts/default-model/make_data.py
 #   2. tokenizer   byte-level BPE + ChatML template, trained on the SFT corpus  scripts/default-model/make_tokenizer.py
 #   3. config      a ~3M-parameter Llama for that tokenizer                     scripts/default-model/write_config.py
 #   4. SFT         our own trainer: genius-native sft (AdamW, linear warm-up, response-only cross-entropy),
 #                  deliberately stopped part-way so that the model is right on some problems and wrong on others
-#   5. evaluate    greedy accuracy on data/paths/validation.jsonl, written into models/default/README.md
+#   5. evaluate    greedy accuracy on data/changes/validation.jsonl, written into models/default/README.md
 #
 # Usage: scripts/make-default-model.sh            (from the repository root; deterministic)
 # Needs the built package (`npm install`). Environment:
@@ -17,7 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 OUT="${OUT:-models/default}"
-DATA=data/paths
+DATA=data/changes
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/genius-default-model.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -26,15 +26,15 @@ SEED=0
 DATA_SEED=20261203
 VOCAB=1024           # BPE vocabulary bound, the three special tokens included (this corpus runs out of merges first)
 HIDDEN=256 LAYERS=4 HEADS=4 KV_HEADS=2 INTERMEDIATE=688 MAX_POSITIONS=256
-LR=1e-3
+LR=2e-3
 BATCH=8
-STEPS=5000
-WARMUP_RATIO=0.04
+STEPS=2000
+WARMUP_RATIO=0.1
 WEIGHT_DECAY=0
 CLIP=1.0
 
 echo "[1/5] data -> $DATA"
-"$PYTHON" scripts/default-model/make_data.py --out "$DATA" --seed "$DATA_SEED" --sft 24000 --queries 512 \
+"$PYTHON" scripts/default-model/make_data.py --out "$DATA" --seed "$DATA_SEED" --sft 12000 --queries 512 \
   --validation 300 --test 500
 
 echo "[2/5] tokenizer"

@@ -7,7 +7,7 @@
  * markdown table (the one in the README).
  *
  * Usage: node scripts/measure-gain.js [--out runs/gain] [--seeds 0,1,2] [--variants genius,nofs,...]
- *        [-- extra train flags for every run, e.g. --eval data/paths/validation.jsonl to choose a design]
+ *        [-- extra train flags for every run, e.g. --eval data/changes/validation.jsonl to choose a design]
  */
 'use strict';
 const fs = require('node:fs');
@@ -76,8 +76,8 @@ function scriptArgs() {
   const embedded = (...parts) => path.join(__dirname, '..', ...parts);
   return [
     ...['--model', flag('model', embedded('models', 'default'))],
-    ...['--queries', flag('queries', embedded('data', 'paths', 'queries.jsonl'))],
-    ...['--eval', flag('eval', embedded('data', 'paths', 'test.jsonl'))],
+    ...['--queries', flag('queries', embedded('data', 'changes', 'queries.jsonl'))],
+    ...['--eval', flag('eval', embedded('data', 'changes', 'test.jsonl'))],
   ];
 }
 

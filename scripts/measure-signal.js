@@ -13,7 +13,7 @@
  *                     split by whether greedy solves the problem: only "chosenOnly" pairs on problems that greedy
  *                     gets wrong can teach the model something it does not do already
  *
- * Usage: node scripts/measure-signal.js --model DIR --data data/paths/validation.jsonl --work DIR [--samples 8]
+ * Usage: node scripts/measure-signal.js --model DIR --data data/changes/validation.jsonl --work DIR [--samples 8]
  *        [--temperature 0.6] [--limit N]
  * Resumable: each stage writes its file in --work atomically and is skipped when the file is there.
  */

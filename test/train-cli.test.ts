@@ -20,7 +20,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 // Problems of the embedded data's validation split (labeled), as queries.
 const problems = fs
-  .readFileSync(path.join(__dirname, '..', 'data', 'paths', 'validation.jsonl'), 'utf8')
+  .readFileSync(path.join(__dirname, '..', 'data', 'changes', 'validation.jsonl'), 'utf8')
   .trim()
   .split('\n')
   .slice(0, 6)

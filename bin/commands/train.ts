@@ -1,7 +1,7 @@
 /**
  * `genius-native train`: the whole Genius method in one resumable run — evaluate, then per iteration explore →
  * pairs → optimise, then evaluate again, and write a report. With no flags it runs on the embedded default model
- * (models/default) and data (data/paths) with the embedded preset (lib/train/presets.ts).
+ * (models/default) and data (data/changes) with the embedded preset (lib/train/presets.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,7 +55,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('model', { type: 'string', default: embedded('models', 'default'), describe: 'starting policy' })
       .option('queries', {
         type: 'string',
-        default: embedded('data', 'paths', 'queries.jsonl'),
+        default: embedded('data', 'changes', 'queries.jsonl'),
         describe: 'unlabeled queries',
       })
       .option('eval', {
@@ -98,7 +98,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       }) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
     const usingEmbedded = path.resolve(args.model) === embedded('models', 'default');
-    const evalFile = args.eval ?? (usingEmbedded ? embedded('data', 'paths', 'test.jsonl') : undefined);
+    const evalFile = args.eval ?? (usingEmbedded ? embedded('data', 'changes', 'test.jsonl') : undefined);
     const base = usingEmbedded ? EMBEDDED_PRESET : REFERENCE_PRESET;
     const preset: RunPreset = {
       lr: args.lr ?? base.lr,

@@ -12,7 +12,7 @@ import type { Tokenizer } from '../text/tokenizer';
 import type { BenchPlan } from './plan';
 import type { PairJson } from './protocol';
 
-export const QUERIES_FILE = path.join(packageRoot, 'data', 'paths', 'queries.jsonl');
+export const QUERIES_FILE = path.join(packageRoot, 'data', 'changes', 'queries.jsonl');
 
 export interface BenchInputs {
   queries: string[];

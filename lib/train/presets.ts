@@ -35,7 +35,7 @@ export const REFERENCE_PRESET: Readonly<RunPreset> = Object.freeze({
 });
 
 /**
- * The embedded default's, chosen on data/paths/validation.jsonl (README, "What Genius gains on the embedded
+ * The embedded default's, chosen on data/changes/validation.jsonl (README, "What Genius gains on the embedded
  * default"): its ~1,500 pairs would make a dozen reference steps at a rate that does not move a 3M-parameter model.
  */
 export const EMBEDDED_PRESET: Readonly<RunPreset> = Object.freeze({

@@ -1,23 +1,22 @@
-"""Generates the data of the embedded default model: finding the way through a map of one-way roads.
+"""Generates the data of the embedded default model: counting word problems solved forwards or backwards, with a
+check line.
 
-A problem gives a map of one-way roads through a small tree of places (one letter each): for each place with roads
-out, where they lead, in random order. It asks for the way from the root to one of the leaves. The worked solution
-has one line per place on the way: the roads out of it, read off the map, and the one taken; then where it
-arrived, and the places in order, boxed:
+A problem tells of a count that changes two or three times (buys 5, then loses 3, ...). Half the problems give the
+start and ask for the end (solved forwards: each change applied in order); half give the end and ask for the start
+(solved backwards: each change undone, last first). A worked solution has one line per change, then a check line
+that runs the changes the other way and ends on the number the problem gave, then the boxed answer:
 
-    Roads: K: M T. M: P B. T: Q R. Find the way from K to R.
-    ->  From K: M T. We take T.
-        From T: Q R. We take R.
-        We reached R.
-        The answer is \\boxed{K T R}.
+    Tom had some marbles. Tom bought 5, then lost 3, and now has 14. How many marbles did Tom have at first?
+    ->  14 + 3 = 17.
+        17 - 5 = 12.
+        Check: 12 + 5 = 17 and 17 - 3 = 14.
+        The answer is \\boxed{12}.
 
-Why this task (measured in models/default/README.md): a wrong turn is a lookahead mistake that shows up later in
-the model's own likelihood. After it the walk reaches a last fork where the goal is not among the roads just read
-off the map, so the line the model has always seen there ("We take" the goal) contradicts the line before it.
-After the right turn every later line is a confident copy. Reading a place's roads off the map is a copy that a
-small model learns early (the tokenizer makes "K:" one token, so each token of a listing is found by the one before
-it, a plain induction lookup); choosing the turn needs the map traced back from the goal (two hops at the root of
-a depth-3 tree), which it learns last.
+Why this task (measured in models/default/README.md): a wrong step shows up later in the model's own likelihood.
+The check line always ends on a number of the problem, and its arithmetic (one-digit changes of numbers up to 60) is
+what a small model learns first; after a wrong step (solving forwards what is asked backwards, undoing the changes
+in the wrong order, or an arithmetic slip) the check must either state false arithmetic or end on a number other
+than the problem's, both improbable. Which way to solve, in which order, is what the model learns last.
 
 Four disjoint sets (no problem text is in two of them), one seeded draw:
   sft.jsonl         {"instruction", "response"}: the supervised corpus the default model is trained on
@@ -25,7 +24,7 @@ Four disjoint sets (no problem text is in two of them), one seeded draw:
   validation.jsonl  {"instruction", "response"}: labeled, only for choosing designs and presets
   test.jsonl        {"instruction", "response"}: labeled, only for reporting
 
-Usage: python make_data.py [--out data/paths] [--seed 20261203] [--sft 8000] [--queries 512]
+Usage: python make_data.py [--out data/changes] [--seed 20261203] [--sft 12000] [--queries 512]
                            [--validation 300] [--test 500]
 Deterministic: the same arguments always give byte-identical files.
 """
@@ -33,49 +32,61 @@ import argparse
 import json
 import os
 import random
-import string
 
-# (depth, branching): every internal place has `branching` roads out and every leaf is `depth` roads from the root.
-SHAPES = [(3, 2), (2, 3)]
+NAMES = [
+    "Tom", "Anna", "Ben", "Mia", "Sam", "Lily", "Max", "Emma", "Leo", "Sara", "Jack", "Nina", "Omar", "Zoe",
+    "Ravi", "Lucy", "Ivan", "Rosa", "Kai", "Ella", "Hugo", "Maya", "Noah", "Ava", "Eli", "Ruth", "Paul", "Jade",
+]
+ITEMS = ["candies", "stickers", "marbles", "cards", "cookies", "shells", "stamps", "beads", "coins", "nuts", "books",
+         "pens", "apples", "balls", "plants", "tickets"]
+# (present, past, sign): what happens to the count.
+CHANGES = [
+    ("buys", "bought", 1), ("finds", "found", 1), ("gets", "got", 1), ("wins", "won", 1), ("picks up", "picked up", 1),
+    ("is given", "was given", 1), ("eats", "ate", -1), ("gives away", "gave away", -1), ("loses", "lost", -1),
+    ("sells", "sold", -1), ("uses", "used", -1), ("drops", "dropped", -1),
+]
+SMALLEST, LARGEST = 1, 60
+
+
+def apply(count, sign, amount):
+    """One line of arithmetic: (text, result)."""
+    result = count + sign * amount
+    return f"{count} {'+' if sign > 0 else '-'} {amount} = {result}", result
+
+
+def changes_text(changes, tense):
+    words = [f"{verb[tense]} {amount}" for verb, amount in changes]
+    return ", then ".join(words)
 
 
 def make_problem(rng):
-    depth, branching = rng.choice(SHAPES)
-    size = sum(branching**level for level in range(depth + 1))
-    places = rng.sample(string.ascii_uppercase, size)
-    children, frontier, next_place = {}, [places[0]], 1
-    for _ in range(depth):
-        deeper = []
-        for place in frontier:
-            children[place] = places[next_place : next_place + branching]
-            next_place += branching
-            deeper += children[place]
-        frontier = deeper
-    goal = rng.choice(frontier)
-    path = [places[0]]
-    while path[-1] != goal:
-        path.append(next(child for child in children[path[-1]] if goal in descendants(children, child)))
-    # The map: for each place with roads out, the places they lead to (in random order already: the places are a
-    # random sample), listed in random order of places.
-    places_with_roads = list(children)
-    rng.shuffle(places_with_roads)
-    roads = " ".join(f"{place}: {options(children[place])}." for place in places_with_roads)
-    instruction = f"Roads: {roads} Find the way from {places[0]} to {goal}."
-    steps = [f"From {place}: {options(children[place])}. We take {after}." for place, after in zip(path, path[1:])]
-    steps.append(f"We reached {goal}.")
-    answer = " ".join(path)
-    return {"instruction": instruction, "response": "\n".join(steps + [f"The answer is \\boxed{{{answer}}}."])}
-
-
-def options(places):
-    return " ".join(places)
-
-
-def descendants(children, place):
-    found = {place}
-    for child in children.get(place, []):
-        found |= descendants(children, child)
-    return found
+    while True:
+        name, items = rng.choice(NAMES), rng.choice(ITEMS)
+        changes = [(rng.choice(CHANGES), rng.randint(1, 9)) for _ in range(rng.choice([2, 3]))]
+        start = rng.randint(10, 40)
+        counts = [start]
+        for (_, _, sign), amount in changes:
+            counts.append(counts[-1] + sign * amount)
+        if all(SMALLEST <= count <= LARGEST for count in counts):
+            break
+    forwards = [apply(counts[i], sign, amount) for i, ((_, _, sign), amount) in enumerate(changes)]
+    backwards = [apply(counts[i + 1], -sign, amount) for i, ((_, _, sign), amount) in enumerate(changes)][::-1]
+    if rng.random() < 0.5:
+        instruction = (
+            f"{name} has {start} {items}. {name} {changes_text(changes, 0)}. How many {items} does {name} have now?"
+        )
+        steps, check, answer = forwards, backwards, counts[-1]
+    else:
+        instruction = (
+            f"{name} had some {items}. {name} {changes_text(changes, 1)}, and now has {counts[-1]}. "
+            f"How many {items} did {name} have at first?"
+        )
+        steps, check, answer = backwards, forwards, start
+    lines = [f"{text}." for text, _ in steps]
+    checked = ", ".join(text for text, _ in check[:-1]) + f" and {check[-1][0]}"
+    lines.append(f"Check: {checked}.")
+    lines.append(f"The answer is \\boxed{{{answer}}}.")
+    return {"instruction": instruction, "response": "\n".join(lines)}
 
 
 def write_jsonl(path, rows, fields):
@@ -88,9 +99,9 @@ def write_jsonl(path, rows, fields):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "paths"))
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "changes"))
     parser.add_argument("--seed", type=int, default=20261203)
-    parser.add_argument("--sft", type=int, default=8000)
+    parser.add_argument("--sft", type=int, default=12000)
     parser.add_argument("--queries", type=int, default=512)
     parser.add_argument("--validation", type=int, default=300)
     parser.add_argument("--test", type=int, default=500)
@@ -106,10 +117,10 @@ def main():
         seen.add(problem["instruction"])
         problems.append(problem)
     # Held-out sets first, from the same draw, so that each set is an i.i.d. sample of the same distribution.
+    os.makedirs(args.out, exist_ok=True)
     start = 0
     for name, size in sizes.items():
         fields = ["instruction"] if name == "queries" else ["instruction", "response"]
-        os.makedirs(args.out, exist_ok=True)
         write_jsonl(os.path.join(args.out, f"{name}.jsonl"), problems[start : start + size], fields)
         start += size
     print(json.dumps({"out": os.path.normpath(args.out), **sizes}))

@@ -4,7 +4,7 @@ prompt = the tokenizer's chat template with the problem as the user turn and an 
 Genius preamble "The reasoning steps are:\\n\\n" (GENIUS.md, "Prompt"); response = the worked steps, one per line
 (the trainer appends the end-of-turn token <|im_end|>).
 
-Usage: python render_sft.py --tokenizer DIR --data data/paths/sft.jsonl --out sft-prompts.jsonl
+Usage: python render_sft.py --tokenizer DIR --data data/changes/sft.jsonl --out sft-prompts.jsonl
 """
 import argparse
 import json

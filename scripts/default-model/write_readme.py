@@ -47,8 +47,8 @@ def main():
     recipe = dict(item.split("=", 1) for item in args.recipe.split())
     text = f"""# The default model of `genius-native train`
 
-A {params / 1e6:.2f}M-parameter Llama trained from scratch, on purpose only part-way, on finding the way through a map
-of one-way roads, so that `npx genius-native train` with no flags runs the whole Genius loop on a laptop CPU in
+A {params / 1e6:.2f}M-parameter Llama trained from scratch, on purpose only part-way, on counting word problems solved
+forwards or backwards with a check line, so that `npx genius-native train` with no flags runs the whole Genius loop on a laptop CPU in
 minutes on a model that is right on some problems and wrong on others ({result['accuracy'] * 100:.1f}% greedy on the
 validation split). What Genius gains on it is
 measured in the top-level README ("The embedded default, and what Genius gains on it").
@@ -61,15 +61,14 @@ Made by `scripts/make-default-model.sh` (deterministic); nothing in it was downl
 | `config.json` | `LlamaForCausalLM`: hidden {config['hidden_size']}, {config['num_hidden_layers']} layers, {config['num_attention_heads']} heads, {config['num_key_value_heads']} KV heads (head dim {config.get('head_dim', config['hidden_size'] // config['num_attention_heads'])}), MLP {config['intermediate_size']}, vocab {config['vocab_size']}, {config['max_position_embeddings']} positions, RoPE θ {config['rope_theta']:g}, tied embeddings |
 | `generation_config.json` | stops at `<\\|im_end\\|>` ({config['eos_token_id']}) or `<\\|endoftext\\|>` ({config['pad_token_id']}) |
 | `model.safetensors` | {params:,} parameters, {', '.join(sorted(dtypes))}, {size_mb:.1f} MB |
-| `tokenizer.json`, `tokenizer_config.json`, `chat_template.jinja` | byte-level BPE trained on the SFT corpus (GPT-2's split, so a place is one token: ` K`), {config['vocab_size']} tokens (where the corpus runs out of merges), specials `<\\|endoftext\\|>` (pad) `<\\|im_start\\|>` `<\\|im_end\\|>` (eos); ChatML template like Qwen2.5's (no default system turn) |
+| `tokenizer.json`, `tokenizer_config.json`, `chat_template.jinja` | byte-level BPE trained on the SFT corpus (GPT-2's split, so the corpus's numbers are whole tokens: ` 36`, not ` 3` `6`), {config['vocab_size']} tokens (where the corpus runs out of merges), specials `<\\|endoftext\\|>` (pad) `<\\|im_start\\|>` `<\\|im_end\\|>` (eos); ChatML template like Qwen2.5's (no default system turn) |
 
-## Data (`data/paths/`, made by `scripts/default-model/make_data.py`)
+## Data (`data/changes/`, made by `scripts/default-model/make_data.py`)
 
-A map of one-way roads through a small tree of places, one letter each (depth 3 with two roads out of each place, or
-depth 2 with three), listed per place in random order; the question asks for the way from the root to one leaf. A
-solution has one line per place on the way (its roads, read off the map, and the one taken), then
-`We reached X.` and `The answer is \\boxed{{K T R}}.` (the places in order). Four disjoint sets (no problem text in
-two of them) from one seeded draw:
+A count changes two or three times (`buys 5, then loses 3`); half the problems give the start and ask for the end,
+half give the end and ask for the start. A solution has one line of arithmetic per change (forwards, or backwards
+undoing the last change first), then `Check:` running the changes the other way to the number the problem gave,
+then `The answer is \\boxed{{N}}.` Four disjoint sets (no problem text in two of them) from one seeded draw:
 
 | file | rows | fields | use |
 | --- | --- | --- | --- |
@@ -94,7 +93,7 @@ libtorch's default threads); a laptop CPU is faster.
 ## Accuracy
 
 Greedy decoding (at most 96 new tokens), the last `\\boxed{{}}` of the output against the reference's, on
-`data/paths/validation.jsonl`, by transformers: **{result['correct']}/{result['problems']} = {result['accuracy'] * 100:.1f}%** ({result['seconds']} s with transformers on this CPU).
+`data/changes/validation.jsonl`, by transformers: **{result['correct']}/{result['problems']} = {result['accuracy'] * 100:.1f}%** ({result['seconds']} s with transformers on this CPU).
 """
     with open(os.path.join(args.model, "README.md"), "w", encoding="utf-8") as file:
         file.write(text)
