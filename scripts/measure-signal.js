@@ -14,7 +14,7 @@
  *                     gets wrong can teach the model something it does not do already
  *
  * Usage: node scripts/measure-signal.js --model DIR --data data/changes/validation.jsonl --work DIR [--samples 8]
- *        [--temperature 0.6] [--limit N]
+ *        [--temperature 0.6] [--limit N] [-- explore flags, e.g. --rollout-temperature 0.6]
  * Resumable: each stage writes its file in --work atomically and is skipped when the file is there.
  */
 const { spawnSync } = require('node:child_process');
@@ -36,6 +36,7 @@ const args = yargs(hideBin(process.argv))
   .option('limit', { type: 'number', describe: 'only the first N problems' })
   .strict()
   .parseSync();
+const exploreFlags = args._.map(String);
 
 const readJsonl = (file) =>
   fs
@@ -87,7 +88,18 @@ const pairsFile = path.join(exploreDir, 'pairs.jsonl');
 // explore resumes itself; the pairs file is written only once exploration is complete.
 if (!fs.existsSync(pairsFile)) {
   const resume = fs.existsSync(exploreDir) ? ['--resume'] : [];
-  run('explore', ['explore', '--model', args.model, '--queries', data, '--out', exploreDir, ...resume, '--json']);
+  run('explore', [
+    'explore',
+    '--model',
+    args.model,
+    '--queries',
+    data,
+    '--out',
+    exploreDir,
+    ...resume,
+    '--json',
+    ...exploreFlags,
+  ]);
   run('pairs', ['pairs', '--records', exploreDir, '--json']);
 }
 
