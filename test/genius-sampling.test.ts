@@ -369,6 +369,37 @@ describe('responses that end, and mode light', () => {
     expect(record.sample_id_pool).toEqual([[0, 0]]);
   });
 
+  it("with score 'step', scores candidates by their own log-prob though rollouts still run (w/o foresight)", async () => {
+    const sampler = new FakeSampler(handWorked);
+    const record = await explore(sampler, { strategy: 'highest', score: 'step' });
+    const foresight = await explore(new FakeSampler(handWorked), { strategy: 'highest' });
+    expect(sampler.calls.some(({ phase }) => phase === 'rollout')).toBe(true);
+    // Trajectories are whole responses either way; only their scores differ: f = the step's own mean log-prob.
+    expect(record.traj_pool[0]).toEqual(foresight.traj_pool[0]);
+    expectCloseLists(record.prob_pool.slice(0, 1), record.step_prob.slice(0, 1));
+    expect(record.prob_pool[0]).not.toEqual(foresight.prob_pool[0]);
+  });
+
+  it('with shuffled sides, swaps chosen and rejected in about half of the pairs, and keeps the pairs', async () => {
+    const record = await explore(new FakeSampler(handWorked), { strategy: 'highest' });
+    const many = Array.from({ length: 200 }, (_, id) => ({ ...record, id }));
+    const options = { rejected: 'paper' as const, tau: 0.1, seed: 0 };
+    const plain = many.flatMap((r) => recordPairs(r, tokenizer, options));
+    const shuffled = many.flatMap((r) => recordPairs(r, tokenizer, { ...options, shuffleSides: true }));
+    let swapped = 0;
+    plain.forEach((pair, index) => {
+      const other = shuffled[index];
+      const same = other.chosen[0].content === pair.chosen[0].content;
+      if (!same) {
+        swapped++;
+        expect([other.rejected, other.chosen_weights]).toEqual([pair.chosen, pair.rejected_weights]);
+        expect([other.chosen, other.rejected_weights]).toEqual([pair.rejected, pair.chosen_weights]);
+      } else expect(other).toEqual(pair);
+    });
+    expect(swapped / plain.length).toBeGreaterThan(0.4);
+    expect(swapped / plain.length).toBeLessThan(0.6);
+  });
+
   it('skips foresight when every candidate step is confident, scoring candidates by their own log-prob', async () => {
     const confident: Script = {
       step: (context, index) => ({ ...handWorked.step(context, index), score: -0.2 + (index % 2) * 0.01 }),
