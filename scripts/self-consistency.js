@@ -48,32 +48,42 @@ async function majorityLines() {
   const tokenizer = await Tokenizer.fromDir(values.model);
   const queries = await readQueries(values.queries);
   const n = Number(values.samples);
-  using model = await Model.load(values.model);
-  const eosTokenIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];
-  const lines = [];
-  for (let start = 0; start < queries.length; start += 16) {
-    const batch = queries.slice(start, start + 16);
-    const prompts = batch.map((query) => stepPrompt(tokenizer, query.instruction));
-    const generation = await model.generate(
-      prompts.map((prompt) => tokenizer.encode(prompt, { addSpecialTokens: false })),
-      { n, temperature: Number(values.temperature), maxNewTokens: 256, seed: Number(values.seed) + start, eosTokenIds },
-    );
-    batch.forEach((_, index) => {
-      const responses = generation.samples
-        .slice(index * n, (index + 1) * n)
-        .map((sample) => tokenizer.decode(sample.tokens, { skipSpecialTokens: true }));
-      const answers = responses.map((response) => {
-        const answer = extractAnswer(response);
-        return answer === undefined ? undefined : normalizeAnswer(answer);
+  const model = await Model.load(values.model);
+  try {
+    const eosTokenIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];
+    const lines = [];
+    for (let start = 0; start < queries.length; start += 16) {
+      const batch = queries.slice(start, start + 16);
+      const prompts = batch.map((query) => stepPrompt(tokenizer, query.instruction));
+      const generation = await model.generate(
+        prompts.map((prompt) => tokenizer.encode(prompt, { addSpecialTokens: false })),
+        {
+          n,
+          temperature: Number(values.temperature),
+          maxNewTokens: 256,
+          seed: Number(values.seed) + start,
+          eosTokenIds,
+        },
+      );
+      batch.forEach((_, index) => {
+        const responses = generation.samples
+          .slice(index * n, (index + 1) * n)
+          .map((sample) => tokenizer.decode(sample.tokens, { skipSpecialTokens: true }));
+        const answers = responses.map((response) => {
+          const answer = extractAnswer(response);
+          return answer === undefined ? undefined : normalizeAnswer(answer);
+        });
+        const counts = new Map();
+        for (const answer of answers) if (answer !== undefined) counts.set(answer, (counts.get(answer) ?? 0) + 1);
+        if (counts.size === 0) return;
+        const [majority] = [...counts].reduce((best, entry) => (entry[1] > best[1] ? entry : best));
+        lines.push({ prompt: prompts[index], response: responses[answers.indexOf(majority)] });
       });
-      const counts = new Map();
-      for (const answer of answers) if (answer !== undefined) counts.set(answer, (counts.get(answer) ?? 0) + 1);
-      if (counts.size === 0) return;
-      const [majority] = [...counts].reduce((best, entry) => (entry[1] > best[1] ? entry : best));
-      lines.push({ prompt: prompts[index], response: responses[answers.indexOf(majority)] });
-    });
+    }
+    return lines;
+  } finally {
+    model.dispose();
   }
-  return lines;
 }
 
 async function main() {
