@@ -12,8 +12,8 @@ that runs the changes the other way and ends on the number the problem gave, the
         Check: 12 + 5 = 17 and 17 - 3 = 14.
         The answer is \\boxed{12}.
 
-Why this task (measured in models/default/README.md): a wrong step shows up later in the model's own likelihood.
-The check line always ends on a number of the problem, and its arithmetic (one-digit changes of numbers up to 60) is
+Why this task: it was designed so that a wrong step shows up later in the model's own likelihood (measured, the
+top-level README's "What Genius gains on the embedded default": on the shipped model it does not yet). The check line always ends on a number of the problem, and its arithmetic (one-digit changes of numbers up to 60) is
 what a small model learns first; after a wrong step (solving forwards what is asked backwards, undoing the changes
 in the wrong order, or an arithmetic slip) the check must either state false arithmetic or end on a number other
 than the problem's, both improbable. Which way to solve, in which order, is what the model learns last.
