@@ -79,6 +79,7 @@ export { extractAnswer, normalizeAnswer, answersMatch } from './eval/answer';
 export {
   evaluate,
   evaluationReport,
+  majorityAnswer,
   type EvaluateOptions,
   type EvaluationEvent,
   type EvaluationReport,

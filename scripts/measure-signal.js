@@ -22,7 +22,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const yargs = require('yargs/yargs');
 const { hideBin } = require('yargs/helpers');
-const { answersMatch, extractAnswer } = require('../dist/lib');
+const { answersMatch, evaluationReport, extractAnswer } = require('../dist/lib');
 
 const root = path.join(__dirname, '..');
 const cli = path.join(root, 'bin', 'genius-native.js');
@@ -105,16 +105,8 @@ if (!fs.existsSync(pairsFile)) {
 
 const results = readJsonl(evalFile);
 const byQuestion = new Map(results.map((result) => [result.question, result]));
-const share = (count) => count / results.length;
-const mostConfident = (samples) =>
-  samples.reduce((best, sample) => (sample.meanLogprob > best.meanLogprob ? sample : best));
-const votes = (samples) => {
-  const counts = new Map();
-  for (const sample of samples)
-    if (sample.answer !== undefined) counts.set(sample.answer, (counts.get(sample.answer) ?? 0) + 1);
-  const [top] = [...counts].sort((a, b) => b[1] - a[1]);
-  return top?.[0];
-};
+// Greedy, pass@N, majority and best-of-N as `eval` reports them.
+const report = evaluationReport(results);
 const records = readJsonl(path.join(exploreDir, 'records.jsonl'));
 const foresightRight = records.filter((record) => {
   const result = byQuestion.get(record.question);
@@ -141,10 +133,10 @@ const summary = {
   problems: results.length,
   samples: args.samples,
   temperature: args.temperature,
-  greedy: share(results.filter((result) => result.greedy.correct).length),
-  passAtN: share(results.filter((result) => result.samples.some((sample) => sample.correct)).length),
-  confidentOfN: share(results.filter((result) => mostConfident(result.samples).correct).length),
-  majorityOfN: share(results.filter((result) => answersMatch(votes(result.samples), result.truth)).length),
+  greedy: report.greedyAccuracy,
+  passAtN: report.passAtK,
+  confidentOfN: report.confidentAccuracy,
+  majorityOfN: report.majorityAccuracy,
   foresightPick: foresightRight / records.length,
   pairs,
 };

@@ -15,7 +15,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { Model, Tokenizer, readQueries, stepPrompt, extractAnswer, normalizeAnswer } = require('../dist/lib');
+const { Model, Tokenizer, readQueries, stepPrompt, extractAnswer, majorityAnswer } = require('../dist/lib');
 
 const { values, positionals } = parseArgs({
   options: {
@@ -69,15 +69,10 @@ async function majorityLines() {
         const responses = generation.samples
           .slice(index * n, (index + 1) * n)
           .map((sample) => tokenizer.decode(sample.tokens, { skipSpecialTokens: true }));
-        const answers = responses.map((response) => {
-          const answer = extractAnswer(response);
-          return answer === undefined ? undefined : normalizeAnswer(answer);
-        });
-        const counts = new Map();
-        for (const answer of answers) if (answer !== undefined) counts.set(answer, (counts.get(answer) ?? 0) + 1);
-        if (counts.size === 0) return;
-        const [majority] = [...counts].reduce((best, entry) => (entry[1] > best[1] ? entry : best));
-        lines.push({ prompt: prompts[index], response: responses[answers.indexOf(majority)] });
+        // The majority as `eval` counts it: normalised answers, the first response to reach the top count.
+        const majority = majorityAnswer(responses.map((response) => ({ response, answer: extractAnswer(response) })));
+        if (majority === undefined) return;
+        lines.push({ prompt: prompts[index], response: majority.response });
       });
     }
     return lines;

@@ -11,6 +11,7 @@ import { stepPrompt } from '../text/steps';
 import type { Tokenizer } from '../text/tokenizer';
 import { answersMatch, extractAnswer, normalizeAnswer } from './answer';
 import { invalidArgument } from '../errors';
+import { meanLogprob as meanTokenLogprob } from '../genius/beams';
 
 export interface EvaluateOptions {
   /** k sampled answers per query besides the greedy one. Default 0. */
@@ -101,8 +102,7 @@ export async function* evaluate(
       return generation.samples.map((sample) => {
         const response = responseText(tokenizer, sample.tokens);
         const answer = extractAnswer(response);
-        const meanLogprob =
-          sample.logprobs.reduce((sum, logprob) => sum + logprob, 0) / Math.max(1, sample.tokens.length);
+        const meanLogprob = meanTokenLogprob(sample.logprobSum, sample.tokens.length);
         return { response, answer, correct: answersMatch(answer, truths[sample.input]), meanLogprob };
       });
     };
@@ -127,9 +127,9 @@ export async function* evaluate(
 }
 
 /** The most frequent normalised answer among `answers` (the first to reach the top count on ties). */
-function majorityAnswer(answers: readonly Answer[]): Answer | undefined {
-  const counts = new Map<string, { count: number; answer: Answer }>();
-  let best: { count: number; answer: Answer } | undefined;
+export function majorityAnswer<T extends Pick<Answer, 'answer'>>(answers: readonly T[]): T | undefined {
+  const counts = new Map<string, { count: number; answer: T }>();
+  let best: { count: number; answer: T } | undefined;
   for (const answer of answers) {
     if (answer.answer === undefined) continue;
     const key = normalizeAnswer(answer.answer);

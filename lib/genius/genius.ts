@@ -139,12 +139,7 @@ export class Genius {
         if (finished.has(queryKey(record.id))) continue;
         progress.queriesDone++;
         yield { type: 'record', record };
-        for (const pair of recordPairs(record, this.tokenizer, {
-          rejected: this.options.rejected,
-          tau: this.options.tau,
-          seed: this.options.seed,
-          shuffleSides: this.options.shuffleSides,
-        })) {
+        for (const pair of recordPairs(record, this.tokenizer, this.options)) {
           yield { type: 'pair', queryId: record.id, pair };
         }
       }

@@ -138,9 +138,9 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
           yield { type: 'explore', iteration, event };
         }
         yield { type: 'stage', stage: 'pairs', iteration };
-        const { rejected, tau, seed, shuffleSides } = genius.options;
-        const pairOptions = { rejected, tau, seed, shuffleSides };
-        pairs = (await readRecords(run.recordsFile)).flatMap((record) => recordPairs(record, tokenizer, pairOptions));
+        pairs = (await readRecords(run.recordsFile)).flatMap((record) =>
+          recordPairs(record, tokenizer, genius.options),
+        );
         await writeJsonLines(pairsFile, pairs);
       } else {
         // Killed mid-optimisation: the policy continues from the saved step.

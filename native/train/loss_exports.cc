@@ -7,7 +7,6 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 
-#include <cmath>
 #include <optional>
 #include <string>
 #include <utility>
@@ -100,12 +99,9 @@ train::PreferenceLossOptions ReadPreferenceOptions(const Napi::Value& value, con
   if (Has(object, "beta")) options.beta = ReadPositive(object.Get("beta"), name + ".beta");
   if (Has(object, "alpha")) options.alpha = ReadPositive(object.Get("alpha"), name + ".alpha");
   if (Has(object, "nllWeight")) {
-    const Napi::Value weight = object.Get("nllWeight");
-    if (!weight.IsNumber() || !std::isfinite(weight.As<Napi::Number>().DoubleValue()) ||
-        weight.As<Napi::Number>().DoubleValue() < 0) {
-      Invalid(name + ".nllWeight", "a finite number >= 0");
-    }
-    options.nllWeight = weight.As<Napi::Number>().DoubleValue();
+    const std::string field = name + ".nllWeight";
+    options.nllWeight = js::ReadNumber(object.Get("nllWeight"), field.c_str());
+    if (options.nllWeight < 0) Invalid(field, "a number >= 0 (got " + std::to_string(options.nllWeight) + ")");
   }
   if (Has(object, "referenceFree")) {
     options.referenceFree = js::ReadBool(object.Get("referenceFree"), (name + ".referenceFree").c_str());
