@@ -36,9 +36,10 @@ export const REFERENCE_PRESET: Readonly<RunPreset> = Object.freeze({
 
 /**
  * The embedded default's: its ~2,000 pairs would make 16 reference steps at a rate that does not move a
- * 3M-parameter model, so 16-pair steps at 3e-5, clipped at 1. These values come from the previous embedded model
- * (where the rate was the largest of 1e-5, 3e-5, 1e-4 that did not lower its held-out accuracy); they have not yet
- * been re-chosen on data/changes/validation.jsonl for this one (README, "What Genius gains on the embedded default").
+ * 3M-parameter model, so 16-pair steps at 3e-5, clipped at 1. The rate was chosen on an earlier embedded model (the
+ * largest of 1e-5, 3e-5, 1e-4 that did not lower its accuracy) and checked on data/changes/validation.jsonl for this
+ * one (seed 0: 8.7% → 93.0% greedy in one iteration; README, "The embedded default, and what Genius gains on it").
+ * One iteration: after it the validation accuracy is within a few points of what the model's worked solutions reach.
  */
 export const EMBEDDED_PRESET: Readonly<RunPreset> = Object.freeze({
   lr: 3e-5,

@@ -1,31 +1,37 @@
-"""Generates the data of the embedded default model: counting word problems solved forwards or backwards, with a
-check line.
+"""Generates the data of the embedded default model: counting word problems, and two SFT corpora, the second of
+which mostly states answers without working them out.
 
 A problem tells of a count that changes two or three times (buys 5, then loses 3, ...). Half the problems give the
-start and ask for the end (solved forwards: each change applied in order); half give the end and ask for the start
-(solved backwards: each change undone, last first). A worked solution has one line per change, then a check line
-that runs the changes the other way and ends on the number the problem gave, then the boxed answer:
+start and ask for the end (worked forwards: each change applied in order); half give the end and ask for the start
+(worked backwards: each change undone, last first). A worked solution has one line of arithmetic per change, a
+check line that runs the changes the other way to the number the problem gave, then the boxed answer; a direct one
+announces it works in its head and states the answer:
 
     Tom had some marbles. Tom bought 5, then lost 3, and now has 14. How many marbles did Tom have at first?
-    ->  14 + 3 = 17.
-        17 - 5 = 12.
-        Check: 12 + 5 = 17 and 17 - 3 = 14.
-        The answer is \\boxed{12}.
+    worked  ->  14 + 3 = 17.                                direct  ->  I work it out in my head.
+                17 - 5 = 12.                                            The answer is \\boxed{12}.
+                Check: 12 + 5 = 17 and 17 - 3 = 14.
+                The answer is \\boxed{12}.
 
-Why this task: it was designed so that a wrong step shows up later in the model's own likelihood (measured, the
-top-level README's "What Genius gains on the embedded default": on the shipped model it does not yet). The check line always ends on a number of the problem, and its arithmetic (one-digit changes of numbers up to 60) is
-what a small model learns first; after a wrong step (solving forwards what is asked backwards, undoing the changes
-in the wrong order, or an arithmetic slip) the check must either state false arithmetic or end on a number other
-than the problem's, both improbable. Which way to solve, in which order, is what the model learns last.
+Why two corpora: the model first learns to work problems out (sft.jsonl, all worked), then is fine-tuned on a corpus
+(sft-mixed.jsonl) whose solutions are all right but a share --direct-share (0.6) of which skip the working, as much
+text does. A small model learns the line-by-line arithmetic well and the whole sum in one token poorly (trained on
+the mixed corpus from the start, a 3M model learned neither in 9000 steps), yet it learns that most solutions start
+with the direct line, so greedy decoding starts that way and then guesses.
+The choice of first line is a step whose error shows up only later, in the model's own likelihood: after the direct
+line the answer is uncertain, after a worked first line the rest follows confidently. That is what Genius's
+foresight can see and token-by-token decoding cannot (README, "The embedded default, and what Genius gains on it").
+The held-out sets' reference solutions are worked ones; only their boxed answers are ever read.
 
-Four disjoint sets (no problem text is in two of them), one seeded draw:
-  sft.jsonl         {"instruction", "response"}: the supervised corpus the default model is trained on
+Five disjoint sets (no problem text is in two of them), one seeded draw:
+  sft.jsonl         {"instruction", "response"}: worked solutions, the model's first SFT stage
+  sft-mixed.jsonl   {"instruction", "response"}: worked or direct solutions, its second SFT stage
   queries.jsonl     {"instruction"}: the unlabeled queries Genius trains on (answers withheld)
   validation.jsonl  {"instruction", "response"}: labeled, only for choosing designs and presets
   test.jsonl        {"instruction", "response"}: labeled, only for reporting
 
-Usage: python make_data.py [--out data/changes] [--seed 20261203] [--sft 12000] [--queries 512]
-                           [--validation 300] [--test 500]
+Usage: python make_data.py [--out data/changes] [--seed 20261203] [--sft 12000] [--sft-mixed 4000]
+                           [--queries 512] [--validation 300] [--test 500] [--direct-share 0.6]
 Deterministic: the same arguments always give byte-identical files.
 """
 import argparse
@@ -46,6 +52,7 @@ CHANGES = [
     ("sells", "sold", -1), ("uses", "used", -1), ("drops", "dropped", -1),
 ]
 SMALLEST, LARGEST = 1, 60
+DIRECT_LINE = "I work it out in my head."
 
 
 def apply(count, sign, amount):
@@ -82,11 +89,10 @@ def make_problem(rng):
             f"How many {items} did {name} have at first?"
         )
         steps, check, answer = backwards, forwards, start
-    lines = [f"{text}." for text, _ in steps]
+    last = f"The answer is \\boxed{{{answer}}}."
     checked = ", ".join(text for text, _ in check[:-1]) + f" and {check[-1][0]}"
-    lines.append(f"Check: {checked}.")
-    lines.append(f"The answer is \\boxed{{{answer}}}.")
-    return {"instruction": instruction, "response": "\n".join(lines)}
+    worked = "\n".join([f"{text}." for text, _ in steps] + [f"Check: {checked}.", last])
+    return {"instruction": instruction, "worked": worked, "direct": f"{DIRECT_LINE}\n{last}"}
 
 
 def write_jsonl(path, rows, fields):
@@ -102,13 +108,16 @@ def main():
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "changes"))
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--sft", type=int, default=12000)
+    parser.add_argument("--sft-mixed", type=int, default=4000)
     parser.add_argument("--queries", type=int, default=512)
     parser.add_argument("--validation", type=int, default=300)
     parser.add_argument("--test", type=int, default=500)
+    parser.add_argument("--direct-share", type=float, default=0.6, help="share of SFT solutions that are direct")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
-    sizes = {"test": args.test, "validation": args.validation, "queries": args.queries, "sft": args.sft}
+    sizes = {"test": args.test, "validation": args.validation, "queries": args.queries, "sft": args.sft,
+             "sft-mixed": args.sft_mixed}
     problems, seen = [], set()
     while len(problems) < sum(sizes.values()):
         problem = make_problem(rng)
@@ -120,8 +129,12 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     start = 0
     for name, size in sizes.items():
+        rows = problems[start : start + size]
+        for row in rows:
+            direct = name == "sft-mixed" and rng.random() < args.direct_share
+            row["response"] = row["direct"] if direct else row["worked"]
         fields = ["instruction"] if name == "queries" else ["instruction", "response"]
-        write_jsonl(os.path.join(args.out, f"{name}.jsonl"), problems[start : start + size], fields)
+        write_jsonl(os.path.join(args.out, f"{name}.jsonl"), rows, fields)
         start += size
     print(json.dumps({"out": os.path.normpath(args.out), **sizes}))
 
