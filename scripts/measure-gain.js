@@ -22,6 +22,12 @@ const VARIANTS = {
   dpo: { flags: ['--loss', 'dpo'], what: 'DPO instead of ACO' },
   code: { flags: ['--aco-weight', 'reference-code'], what: "ACO with the reference code's weight max(1, ·)" },
   shuffled: { flags: ['--shuffle-sides'], what: 'control: the same pairs, chosen and rejected swapped at random' },
+  // ACO's weight on the rejected side is read from the foresight advantages, which travel with the swapped texts;
+  // with DPO the swapped pairs hold no foresight at all.
+  'shuffled-dpo': {
+    flags: ['--shuffle-sides', '--loss', 'dpo'],
+    what: 'control: sides swapped at random, trained with DPO (no advantages in the loss)',
+  },
   sc: { script: 'self-consistency.js', what: 'self-consistency training: SFT on the majority answer of 8 samples' },
 };
 
