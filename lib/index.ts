@@ -6,7 +6,7 @@ export type { CallOptions } from './async';
 export { version } from './version';
 export { Tokenizer, type ChatMessage } from './text/tokenizer';
 export { stopStringMask, trimAtStop } from './text/stop-strings';
-export { STEP_PREAMBLE, splitSteps, joinSteps, stepPrompt } from './text/steps';
+export { STEP_PREAMBLE, splitSteps, joinSteps, stepPrompt, chatPrompt, encodeStepPrompt } from './text/steps';
 export {
   readSafetensors,
   readSafetensorsMetadata,

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { badFile } from '../errors';
+import { writeFileAtomic } from './atomic-file';
 
 /** The text of `file`; ERR_GENIUS_BAD_FILE when it cannot be read. */
 export async function readText(file: string): Promise<string> {
@@ -35,9 +36,7 @@ export async function readJsonLines(file: string): Promise<unknown[]> {
 
 /** Writes `values` as JSONL atomically: to a temporary file beside `file`, then renamed over it. */
 export async function writeJsonLines(file: string, values: readonly unknown[]): Promise<void> {
-  const temporary = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(temporary, values.map((value) => JSON.stringify(value) + '\n').join(''));
-  await fs.rename(temporary, file);
+  await writeFileAtomic(file, values.map((value) => JSON.stringify(value) + '\n').join(''));
 }
 
 /**

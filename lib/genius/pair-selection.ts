@@ -10,6 +10,7 @@
  */
 import type { ExplorationRecord } from '../data/records';
 import type { PreferencePair } from '../data/pairs';
+import { chatPrompt } from '../text/steps';
 import type { Tokenizer } from '../text/tokenizer';
 import { drawIndex, softmax } from './resampling';
 import { seededRandom, type Random } from './random';
@@ -81,9 +82,7 @@ export interface PairOptions {
  * trajectory was sampled in.
  */
 export function recordPairs(record: ExplorationRecord, tokenizer: Tokenizer, options: PairOptions): PreferencePair[] {
-  const prompt = tokenizer.applyChatTemplate([{ role: 'user', content: record.question }], {
-    addGenerationPrompt: true,
-  });
+  const prompt = chatPrompt(tokenizer, record.question);
   const pairs: PreferencePair[] = [];
   record.traj_pool.forEach((trajectories, step) => {
     // prob_pool[K] scores the final parts, which traj_pool[K] (empty) does not hold: pools follow traj_pool.

@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../data/atomic-file';
 import { readJsonLines, writeJsonLines } from '../data/jsonl';
 import type { PreferencePair } from '../data/pairs';
 import { readLabeledQueries, readQueries } from '../data/queries';
@@ -96,9 +97,7 @@ export async function* runPipeline(options: PipelineOptions): AsyncGenerator<Pip
         if (event.type === 'result') results.push(event.result);
       }
       const report = evaluationReport(results);
-      const temporary = `${file}.tmp-${process.pid}`;
-      await fs.writeFile(temporary, JSON.stringify({ report, results }, null, 2));
-      await fs.rename(temporary, file);
+      await writeFileAtomic(file, JSON.stringify({ report, results }, null, 2));
     }
     const { report, results } = await readJson<{ report: EvaluationReport; results: QueryResult[] }>(file);
     yield { type: 'evaluation', iteration, report, results, file };
