@@ -11,6 +11,7 @@ import {
   type DType,
 } from '../../lib';
 import { readJsonLineRecords, recordObject, RecordError } from '../../lib/data/jsonl';
+import { UsageError } from '../usage';
 
 interface GenerateArgs {
   model: string;
@@ -55,7 +56,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('input', { type: 'string', describe: 'JSONL file of {"prompt"} or {"instruction"} objects' })
       .conflicts('prompt', 'input')
       .check((args) => {
-        if (args.prompt === undefined && args.input === undefined) throw new Error('give --prompt or --input');
+        if (args.prompt === undefined && args.input === undefined) throw new UsageError('give --prompt or --input');
         return true;
       })
       .option('chat', { type: 'boolean', default: false, describe: 'wrap each prompt in the chat template' })
@@ -94,6 +95,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       if (args.json) {
         console.log(
           JSON.stringify({
+            event: 'sample',
             prompt_index: sample.input,
             text,
             token_ids: Array.from(sample.tokens),

@@ -60,7 +60,7 @@ export async function completeLines(file: string): Promise<unknown[]> {
  * Appends one JSON value per line to a file, each line in a single write, flushed to disk (fsync) before append()
  * resolves: a crash loses at most the line being written, which completeLines then cuts off.
  */
-export class JsonLinesAppender {
+export class JsonLinesAppender implements AsyncDisposable {
   private constructor(private readonly handle: fs.FileHandle) {}
 
   static async open(file: string): Promise<JsonLinesAppender> {
@@ -74,6 +74,10 @@ export class JsonLinesAppender {
 
   async close(): Promise<void> {
     await this.handle.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 
