@@ -1,5 +1,5 @@
 /**
- * Foresight exploration of a batch of queries in lockstep (GENIUS.md, "The loop"). Each phase of a step is one
+ * Foresight exploration of a batch of queries in lockstep (docs/algorithm.md, "Exploration"). Each phase of a step is one
  * native call for the whole batch: the candidate steps of every live beam of every query, then the foresight
  * rollouts of every candidate. Nothing is prefilled twice: candidates keep their KV cache, rollouts continue its
  * rows, and the selected candidates' rows are where the next step's candidates (and at the end, the final parts)

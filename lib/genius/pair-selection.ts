@@ -1,7 +1,7 @@
 /**
  * Re-sampling for exploitation: one preference pair per step from the step's completed trajectories
- * (GENIUS.md, step 5). Chosen T_w: the highest foresight score f (the first one on ties). Rejected T_l: drawn
- * from the others, by the paper's distribution or uniformly (the reference code).
+ * (docs/algorithm.md, "Pairs"). Chosen T_w: the highest foresight score f (the first one on ties). Rejected T_l:
+ * drawn from the others, by the paper's distribution or uniformly (the reference code).
  *
  * The paper's Eq. 5 draws T_l from Categorical(F_k / f_k^w), after "the negative response is re-sampled from F_k":
  * F_k = softmax(f / τ) over the step's trajectories, and the slash is a set difference (dividing a distribution by

@@ -1,7 +1,7 @@
 /**
  * Genius steps: a response is a sequence of steps, one per line, and each step is sampled from a prompt
  * holding the query (as the chat template's user turn, with an open assistant turn), the preamble
- * "The reasoning steps are:\n\n" and the steps so far (see GENIUS.md, "Prompt").
+ * "The reasoning steps are:\n\n" and the steps so far (docs/algorithm.md, "Exploration").
  */
 import { invalidArgument } from '../errors';
 import type { Tokenizer } from './tokenizer';
