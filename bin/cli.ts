@@ -1,6 +1,6 @@
 /** The genius-native command line: one yargs command module per file in bin/commands/. */
-import yargs from 'yargs';
-import { ErrorCode, GeniusError, version } from '../lib';
+import yargs, { type CommandModule } from 'yargs';
+import { GeniusError, version } from '../lib';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { optimizeCommand } from './commands/optimize';
@@ -10,30 +10,33 @@ import { pairsCommand } from './commands/pairs';
 import { evalCommand } from './commands/eval';
 import { benchCommand } from './commands/bench';
 import { trainCommand } from './commands/train';
+import { UsageError } from './usage';
+
+const commands = [
+  trainCommand,
+  infoCommand,
+  optimizeCommand,
+  sftCommand,
+  exploreCommand,
+  pairsCommand,
+  evalCommand,
+  generateCommand,
+  benchCommand,
+] as CommandModule<object, never>[];
+const COMMANDS = commands.map((command) => String(command.command).split(' ')[0]);
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await yargs(argv)
-      .scriptName('genius-native')
-      .version(version)
-      .command(trainCommand)
-      .command(infoCommand)
-      .command(optimizeCommand)
-      .command(sftCommand)
-      .command(exploreCommand)
-      .command(pairsCommand)
-      .command(evalCommand)
-      .command(generateCommand)
-      .command(benchCommand)
+    await commands
+      .reduce((parser, command) => parser.command(command), yargs(argv).scriptName('genius-native').version(version))
       .demandCommand(1, 'Name a command; `genius-native --help` lists them.')
       .strict()
       .help()
-      // A command's own failure goes to the catch below (yargs would print the help and exit); usage mistakes
-      // still get the help text.
-      .fail((message, error, parser) => {
+      // A command's own failure goes to the catch below (yargs would print the whole help and exit); yargs' own
+      // usage mistakes (a missing or unknown flag) become usage errors.
+      .fail((message, error) => {
         if (error) throw error;
-        parser.showHelp();
-        throw new GeniusError(ErrorCode.InvalidArgument, message);
+        throw new UsageError(message);
       })
       .parseAsync();
   } catch (error) {
@@ -43,6 +46,10 @@ export async function main(argv: string[]): Promise<void> {
         ? `genius-native: ${(error as Error).message} [${(error as { code: string }).code}]`
         : (error as Error).stack;
     console.error(message);
+    if (error instanceof UsageError) {
+      const command = COMMANDS.find((name) => name === argv[0]);
+      console.error(`Run \`genius-native ${command ? `${command} ` : ''}--help\` for the flags.`);
+    }
     process.exitCode = 1;
   }
 }

@@ -1,7 +1,8 @@
 /**
- * What `optimize` and `sft` share (and `train`, the preference-loss flags): the training flags, loading the model (or the checkpoint being resumed), and
- * printing one line of metrics per step (human-readable on stdout, or one JSON object per line with --json; notes
- * go to stderr either way, so that --json output holds nothing else).
+ * What `optimize` and `sft` share (and `train`, the optimiser's and preference-loss flags): the training flags,
+ * loading the model (or the checkpoint being resumed), and printing one line of metrics per step (human-readable on
+ * stderr, or one JSON object per line, `event: 'step'`, on stdout with --json; notes go to stderr either way, so that
+ * --json output holds nothing else).
  */
 import type { Argv } from 'yargs';
 import { ErrorCode, GeniusError, Model, Tokenizer, type DType, type PreferenceLossKind } from '../lib';
@@ -9,24 +10,31 @@ import type { JsonLineRecords } from '../lib/data/jsonl';
 import { endOfTurnId } from '../lib/genius/responses';
 import { readTrainingState, recoverCheckpoint } from '../lib/train/checkpoint';
 import type { StepMetrics, TrainOptions } from '../lib/train/optimize';
+import { DEFAULT_MAX_LENGTH, DEFAULT_TRAIN_OPTIONS, type TrainSettings } from '../lib/train/options';
+import type { RunPreset } from '../lib/train/presets';
 import { sequenceLimit, type EncodeReport } from '../lib/train/sequences';
 import { Interrupt } from './interrupt';
 
-export interface TrainingArgs {
+/** The optimiser's flags: undefined where a run's preset (train) fills them in. */
+export interface OptimizerArgs {
+  lr?: number;
+  'warmup-ratio'?: number;
+  'weight-decay'?: number;
+  'adam-beta1'?: number;
+  'adam-beta2'?: number;
+  'adam-eps'?: number;
+  'max-grad-norm'?: number;
+  'batch-size'?: number;
+  'grad-accum'?: number;
+  epochs?: number;
+  'max-length': number;
+}
+
+/** What `optimize` and `sft` take besides the optimiser's flags. */
+export interface TrainingArgs extends OptimizerArgs {
   out: string;
   tokenizer?: string;
-  lr: number;
-  'warmup-ratio': number;
-  'weight-decay': number;
-  'adam-beta1': number;
-  'adam-beta2': number;
-  'adam-eps': number;
-  'max-grad-norm': number;
-  'batch-size': number;
-  'grad-accum': number;
-  epochs: number;
   steps?: number;
-  'max-length': number;
   seed: number;
   'save-steps': number;
   'checkpoint-layers': boolean;
@@ -37,30 +45,69 @@ export interface TrainingArgs {
   json: boolean;
 }
 
-export function trainingFlags<T>(
+/**
+ * The optimiser's flags with the defaults of lib/train/options.ts. With `preset` (train), the flags a run preset
+ * sets have no default of their own: the preset fills them in, and `preset` says so in the help.
+ */
+export function optimizerFlags<T>(
   yargs: Argv<T>,
-  defaults: { lr: number; warmupRatio: number },
-): Argv<T & TrainingArgs> {
+  defaults: Readonly<TrainSettings>,
+  preset?: string,
+): Argv<T & OptimizerArgs> {
+  const fromPreset = (name: keyof RunPreset): { default?: number; describe?: string } =>
+    preset ? { describe: `[default: ${preset}]` } : { default: defaults[name as keyof TrainSettings] as number };
   return yargs
+    .option('lr', { type: 'number', describe: 'peak learning rate', ...fromPreset('lr') })
+    .option('warmup-ratio', { type: 'number', default: defaults.warmupRatio, describe: 'share of steps warming up' })
+    .option('weight-decay', { type: 'number', default: defaults.weightDecay, describe: 'AdamW decoupled weight decay' })
+    .option('adam-beta1', { type: 'number', default: defaults.adamBeta1 })
+    .option('adam-beta2', { type: 'number', default: defaults.adamBeta2 })
+    .option('adam-eps', { type: 'number', default: defaults.adamEps })
+    .option('max-grad-norm', {
+      type: 'number',
+      describe: 'clip the global gradient norm (0: off)',
+      ...fromPreset('maxGradNorm'),
+    })
+    .option('batch-size', {
+      type: 'number',
+      describe: 'examples per forward (micro-batch)',
+      ...fromPreset('microBatch'),
+    })
+    .option('grad-accum', { type: 'number', describe: 'micro-batches per optimizer step', ...fromPreset('gradAccum') })
+    .option('epochs', { type: 'number', ...fromPreset('epochs') })
+    .option('max-length', {
+      type: 'number',
+      default: DEFAULT_MAX_LENGTH,
+      describe: 'longest prompt + response in tokens',
+    }) as Argv<T & OptimizerArgs>;
+}
+
+/** The optimiser's settings the flags name (undefined where a preset or the defaults decide). */
+export function optimizerOptionsOf(args: OptimizerArgs): Partial<TrainSettings> {
+  return {
+    lr: args.lr,
+    warmupRatio: args['warmup-ratio'],
+    weightDecay: args['weight-decay'],
+    adamBeta1: args['adam-beta1'],
+    adamBeta2: args['adam-beta2'],
+    adamEps: args['adam-eps'],
+    maxGradNorm: args['max-grad-norm'],
+    microBatch: args['batch-size'],
+    gradAccum: args['grad-accum'],
+    epochs: args.epochs,
+  };
+}
+
+export function trainingFlags<T>(yargs: Argv<T>, defaults: Readonly<TrainSettings>): Argv<T & TrainingArgs> {
+  return optimizerFlags(yargs, defaults)
     .option('out', {
       type: 'string',
       demandOption: true,
       describe: 'checkpoint directory (a Hugging Face model directory)',
     })
     .option('tokenizer', { type: 'string', describe: 'tokenizer directory (default: the model directory)' })
-    .option('lr', { type: 'number', default: defaults.lr, describe: 'peak learning rate' })
-    .option('warmup-ratio', { type: 'number', default: defaults.warmupRatio, describe: 'share of steps warming up' })
-    .option('weight-decay', { type: 'number', default: 0, describe: 'AdamW decoupled weight decay' })
-    .option('adam-beta1', { type: 'number', default: 0.9 })
-    .option('adam-beta2', { type: 'number', default: 0.999 })
-    .option('adam-eps', { type: 'number', default: 1e-8 })
-    .option('max-grad-norm', { type: 'number', default: 0, describe: 'clip the global gradient norm (0: off)' })
-    .option('batch-size', { type: 'number', default: 1, describe: 'examples per forward (micro-batch)' })
-    .option('grad-accum', { type: 'number', default: 128, describe: 'micro-batches per optimizer step' })
-    .option('epochs', { type: 'number', default: 1 })
     .option('steps', { type: 'number', describe: 'optimizer steps (overrides --epochs)' })
-    .option('max-length', { type: 'number', default: 1300, describe: 'longest prompt + response in tokens' })
-    .option('seed', { type: 'number', default: 0, describe: 'seed of the data order' })
+    .option('seed', { type: 'number', default: defaults.seed, describe: 'seed of the data order' })
     .option('save-steps', { type: 'number', default: 0, describe: 'checkpoint every N steps (0: every epoch)' })
     .option('checkpoint-layers', { type: 'boolean', default: false, describe: 'recompute layers in backward' })
     .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
@@ -74,11 +121,11 @@ export function trainingFlags<T>(
 
 export interface PreferenceArgs {
   loss: PreferenceLossKind;
-  beta: number;
+  beta?: number;
   alpha: number;
   'aco-weight': 'paper' | 'reference-code';
   'reference-free': boolean;
-  'nll-weight': number;
+  'nll-weight'?: number;
 }
 
 /**
@@ -86,24 +133,25 @@ export interface PreferenceArgs {
  * preset fills them in (lib/train/presets.ts), and `preset` says so in the help.
  */
 export function preferenceFlags<T>(yargs: Argv<T>, preset?: string): Argv<T & PreferenceArgs> {
+  const defaults = DEFAULT_TRAIN_OPTIONS;
   const fromPreset = (fallback: number): { default?: number } => (preset ? {} : { default: fallback });
   const presetNote = preset ? ` [default: ${preset}]` : '';
   return yargs
     .option('loss', {
       choices: ['aco', 'dpo', 'ipo', 'simpo', 'ropo', 'sft'] as PreferenceLossKind[],
-      default: 'aco' as PreferenceLossKind,
+      default: defaults.loss,
     })
-    .option('beta', { type: 'number', ...fromPreset(0.1), describe: `β of the implicit reward${presetNote}` })
-    .option('alpha', { type: 'number', default: 1, describe: "ACO's advantage temperature α" })
+    .option('beta', { type: 'number', ...fromPreset(defaults.beta), describe: `β of the implicit reward${presetNote}` })
+    .option('alpha', { type: 'number', default: defaults.alpha, describe: "ACO's advantage temperature α" })
     .option('aco-weight', {
       choices: ['paper', 'reference-code'] as const,
-      default: 'paper' as const,
+      default: defaults.acoWeight,
       describe: "ACO's weight clip: min(1, ·) as in the paper, or max(1, ·) as in its code",
     })
-    .option('reference-free', { type: 'boolean', default: false, describe: 'log πref := 0' })
+    .option('reference-free', { type: 'boolean', default: defaults.referenceFree, describe: 'log πref := 0' })
     .option('nll-weight', {
       type: 'number',
-      ...fromPreset(0),
+      ...fromPreset(defaults.nllWeight),
       describe: `λ of an NLL term on the chosen side (RPO), against the chosen log-prob falling${presetNote}`,
     }) as Argv<T & PreferenceArgs>;
 }
@@ -141,16 +189,7 @@ export async function tokenizerAndEos(
 /** The options every training run takes from the flags. */
 export function trainOptions(args: TrainingArgs, sourceDir: string, signal: AbortSignal): TrainOptions {
   return {
-    lr: args.lr,
-    warmupRatio: args['warmup-ratio'],
-    weightDecay: args['weight-decay'],
-    adamBeta1: args['adam-beta1'],
-    adamBeta2: args['adam-beta2'],
-    adamEps: args['adam-eps'],
-    maxGradNorm: args['max-grad-norm'],
-    microBatch: args['batch-size'],
-    gradAccum: args['grad-accum'],
-    epochs: args.epochs,
+    ...optimizerOptionsOf(args),
     steps: args.steps,
     seed: args.seed,
     checkpointLayers: args['checkpoint-layers'],
@@ -222,9 +261,10 @@ export async function printSteps(
       last = step;
       if (args.json) {
         const { examples, ...fields } = step;
-        console.log(JSON.stringify(preference ? { ...fields, pairs: examples } : { ...fields, sequences: examples }));
+        const count = preference ? { pairs: examples } : { sequences: examples };
+        console.log(JSON.stringify({ event: 'step', ...fields, ...count }));
       } else {
-        console.log(describeStep(step, preference));
+        console.error(describeStep(step, preference));
       }
     }
   } catch (error) {

@@ -1,58 +1,33 @@
-/** genius-native: the public API for Node programs. */
+/**
+ * genius-native: the public API for Node programs. The product: the Genius loop (in memory, or as a resumable run
+ * directory), the model and tokenizer it runs on, the optimiser, evaluation, the data files it reads and writes,
+ * and its errors. The building blocks that tests and benchmarks check one by one (losses, log-probs, safetensors,
+ * the trainer's single steps, the re-sampling maths) are in the `genius-native/testing` subpath (lib/testing.ts).
+ */
 export { ErrorCode, GeniusError } from './errors';
-export { Tensor, liveTensors, type DType, type TensorData, type HostArray } from './tensor';
-export { runtimeInfo, setThreads, matmulChain, type RuntimeInfo } from './runtime';
-export type { CallOptions } from './async';
 export { version } from './version';
-export { Tokenizer, type ChatMessage } from './text/tokenizer';
-export { stopStringMask, trimAtStop } from './text/stop-strings';
-export { STEP_PREAMBLE, splitSteps, joinSteps, stepPrompt } from './text/steps';
-export {
-  readSafetensors,
-  readSafetensorsMetadata,
-  writeSafetensors,
-  type ReadTensorsOptions,
-} from './model/safetensors';
-export { readModelConfig, type ModelConfig } from './model/config';
-export { loadModelWeights, saveModelWeights, type SaveWeightsOptions } from './model/weights';
-export {
-  preferenceLoss,
-  preferenceLossWithGrad,
-  type PreferencePairs,
-  type PreferenceLossKind,
-  type PreferenceLossOptions,
-  type PreferenceLossResult,
-  type PreferenceLossWithGradResult,
-} from './train/preference-loss';
-export {
-  sequenceLogprobs,
-  sequenceLogprobsWithGrad,
-  reduceTokenLogprobs,
-  type SequenceLogprobOptions,
-  type SequenceLogprobGradOptions,
-  type SequenceLogprobsWithGrad,
-} from './train/logprobs';
-export {
-  Model,
-  KvCache,
-  type LoadOptions,
-  type SamplingOptions,
-  type Sample,
-  type Generation,
-  type FinishReason,
-} from './model/model';
-export { endOfResponseIds, responseText } from './genius/responses';
-export { readQueries, readLabeledQueries, type Query, type LabeledQuery, type QueryId } from './data/queries';
-export { readRecords, parseRecord, type ExplorationRecord } from './data/records';
+export { runtimeInfo, setThreads, type RuntimeInfo } from './runtime';
+export type { CallOptions } from './async';
+export { Tensor, type DType, type TensorData, type HostArray } from './tensor';
+
+// The loop: in memory (Genius.run) and as a resumable run directory (runPipeline, what `genius-native train` runs).
 export {
   Genius,
-  queryKey,
   type GeniusEvent,
   type GeniusRunEvent,
   type RunOptions,
   type ExploreProgress,
   type ExploreCallOptions,
 } from './genius/genius';
+export { type IterationEvent, type IterationStage } from './genius/iteration';
+export {
+  runPipeline,
+  resolveRunSettings,
+  evaluationFile,
+  type PipelineOptions,
+  type PipelineEvent,
+  type RunSettings,
+} from './genius/pipeline';
 export {
   DEFAULT_EXPLORE_OPTIONS,
   STEP_SCORES,
@@ -60,21 +35,62 @@ export {
   type ExploreOptions,
   type StepScore,
 } from './genius/options';
-export { STRATEGIES, softmax, selectCandidates, type Strategy } from './genius/resampling';
+export { STRATEGIES, type Strategy } from './genius/resampling';
+export { REJECTED_SAMPLINGS, recordPairs, type RejectedSampling, type PairOptions } from './genius/pair-selection';
+export { EMBEDDED_MODEL_DIR, EMBEDDED_QUERIES, EMBEDDED_TEST } from './embedded';
+
+// The model and its text.
 export {
-  REJECTED_SAMPLINGS,
-  recordPairs,
-  rejectionProbabilities,
-  type RejectedSampling,
-  type PairOptions,
-} from './genius/pair-selection';
+  Model,
+  KvCache,
+  type LoadOptions,
+  type InitOptions,
+  type SaveOptions,
+  type SamplingOptions,
+  type Sample,
+  type Generation,
+  type FinishReason,
+} from './model/model';
+export type { ModelConfig } from './model/config';
+export { Tokenizer, type ChatMessage } from './text/tokenizer';
+export { chatPrompt, stepPrompt } from './text/steps';
+export { stopStringMask, trimAtStop } from './text/stop-strings';
+export { endOfResponseIds, responseText } from './genius/responses';
+
+// Training.
 export {
-  openExploreRun,
-  RECORDS_FILE,
-  SETTINGS_FILE,
-  type ExploreRun,
-  type ExploreSettings,
-} from './genius/run-directory';
+  optimize,
+  supervisedFineTune,
+  type TrainOptions,
+  type CheckpointOptions,
+  type StepMetrics,
+} from './train/optimize';
+export {
+  DEFAULT_TRAIN_OPTIONS,
+  DEFAULT_SFT_OPTIONS,
+  DEFAULT_MAX_LENGTH,
+  resolveTrainOptions,
+  type TrainSettings,
+} from './train/options';
+export {
+  EMBEDDED_PRESET,
+  REFERENCE_PRESET,
+  PRESETS,
+  presetFor,
+  type RunPreset,
+  type PresetName,
+} from './train/presets';
+export {
+  encodePairs,
+  encodeSftExamples,
+  type TrainingSequence,
+  type TrainingPair,
+  type EncodeOptions,
+  type EncodeReport,
+} from './train/sequences';
+export type { PreferenceLossKind } from './train/preference-loss';
+
+// Evaluation.
 export { extractAnswer, normalizeAnswer, answersMatch } from './eval/answer';
 export {
   evaluate,
@@ -86,26 +102,18 @@ export {
   type QueryResult,
   type Answer,
 } from './eval/evaluate';
+export { pairedBootstrap, type GainInterval, type BootstrapOptions } from './eval/bootstrap';
+
+// Data files (docs/formats.md).
+export { readQueries, readLabeledQueries, type Query, type LabeledQuery, type QueryId } from './data/queries';
+export { readRecords, parseRecord, type ExplorationRecord } from './data/records';
 export { readPairs, parsePair, type PreferencePair, type ReadPairsOptions } from './data/pairs';
 export { readSftExamples, type SftExample } from './data/sft-examples';
 export {
-  encodePairs,
-  encodeSftExamples,
-  type TrainingSequence,
-  type TrainingPair,
-  type EncodeOptions,
-  type EncodeReport,
-} from './train/sequences';
-export { Trainer, type TrainerOptions, type StepResult, type ReferenceLogprobs } from './train/trainer';
-export {
-  optimize,
-  supervisedFineTune,
-  type TrainOptions,
-  type CheckpointOptions,
-  type StepMetrics,
-} from './train/optimize';
-export { EMBEDDED_PRESET, REFERENCE_PRESET, type RunPreset } from './train/presets';
-export { pairedBootstrap, type GainInterval, type BootstrapOptions } from './eval/bootstrap';
-export { linearWarmupRate, epochOrder } from './train/schedule';
+  openExploreRun,
+  RECORDS_FILE,
+  SETTINGS_FILE,
+  type ExploreRun,
+  type ExploreSettings,
+} from './genius/run-directory';
 export { readTrainingState, type TrainingState } from './train/checkpoint';
-export type { InitOptions, SaveOptions } from './model/model';

@@ -1,4 +1,5 @@
-import { ErrorCode, Tensor, matmulChain } from '../lib';
+import { ErrorCode, Tensor } from '../lib';
+import { matmulChain } from '../lib/testing';
 import { runReference } from './helpers/python';
 
 /** A deterministic n×n matrix with entries in [-1, 1). */

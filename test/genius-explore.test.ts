@@ -11,7 +11,6 @@ import {
   ErrorCode,
   Genius,
   Model,
-  STEP_PREAMBLE,
   stepPrompt,
   Tokenizer,
   openExploreRun,
@@ -21,6 +20,7 @@ import {
   type ExplorationRecord,
   type GeniusRunEvent,
 } from '../lib';
+import { STEP_PREAMBLE } from '../lib/testing';
 import { readPairs } from '../lib/data/pairs';
 import { spawnCli } from './helpers/cli';
 import { runReference } from './helpers/python';
@@ -305,7 +305,8 @@ describe('Genius.run: the loop in memory', () => {
     const genius = new Genius(model, await Tokenizer.fromDir(modelDir), SIZE_OPTIONS);
     const controller = new AbortController();
     const consume = async (): Promise<void> => {
-      const options = { train: { lr: 1e-3, microBatch: 1 }, signal: controller.signal };
+      // One pair per step, so that steps remain after the first.
+      const options = { train: { lr: 1e-3, microBatch: 1, gradAccum: 1 }, signal: controller.signal };
       for await (const event of genius.run(await readQueries(unlabelled), options)) {
         if (event.type === 'step') controller.abort();
       }

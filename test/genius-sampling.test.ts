@@ -7,14 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  STEP_PREAMBLE,
-  Tokenizer,
-  rejectionProbabilities,
-  resolveExploreOptions,
-  softmax,
-  stopStringMask,
-} from '../lib';
+import { Tokenizer, resolveExploreOptions, stopStringMask } from '../lib';
+import { STEP_PREAMBLE, rejectionProbabilities, softmax } from '../lib/testing';
 import { exploreBatch, type StepSampler } from '../lib/genius/explorer';
 import { chooseStepPair, recordPairs } from '../lib/genius/pair-selection';
 import { drawWithoutReplacement, selectCandidates } from '../lib/genius/resampling';

@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Tensor, liveTensors } from '../lib';
+import { Tensor } from '../lib';
+import { liveTensors } from '../lib/testing';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -1,13 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import {
-  ErrorCode,
-  Tensor,
-  liveTensors,
-  reduceTokenLogprobs,
-  sequenceLogprobs,
-  sequenceLogprobsWithGrad,
-} from '../lib';
+import { ErrorCode, Tensor } from '../lib';
+import { liveTensors, reduceTokenLogprobs, sequenceLogprobs, sequenceLogprobsWithGrad } from '../lib/testing';
 import { native } from '../lib/native';
 import { mulberry32 as seededRandom } from '../lib/genius/random';
 import { runReference } from './helpers/python';

@@ -8,16 +8,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  ErrorCode,
-  Tensor,
-  loadModelWeights,
-  readModelConfig,
-  readSafetensors,
-  saveModelWeights,
-  writeSafetensors,
-  type ModelConfig,
-} from '../lib';
+import { ErrorCode, Tensor, type ModelConfig } from '../lib';
+import { loadModelWeights, readModelConfig, readSafetensors, saveModelWeights, writeSafetensors } from '../lib/testing';
 import { runReference } from './helpers/python';
 
 interface Digest {

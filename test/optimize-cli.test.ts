@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Model, readSafetensors, Tokenizer } from '../lib';
+import { Model, Tokenizer } from '../lib';
+import { readSafetensors } from '../lib/testing';
 import { runCli, spawnCli } from './helpers/cli';
 import { runReference } from './helpers/python';
 

@@ -1,12 +1,11 @@
+import { ErrorCode, Tensor } from '../lib';
 import {
-  ErrorCode,
-  Tensor,
   liveTensors,
   preferenceLoss,
   preferenceLossWithGrad,
   type PreferenceLossOptions,
   type PreferencePairs,
-} from '../lib';
+} from '../lib/testing';
 import { native } from '../lib/native';
 import type { NativePreferenceInputs, PreferenceLossKind } from '../lib/native-types';
 import { mulberry32 as seededRandom } from '../lib/genius/random';

@@ -8,15 +8,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  ErrorCode,
-  Tensor,
-  readSafetensors,
-  readSafetensorsMetadata,
-  runtimeInfo,
-  writeSafetensors,
-  type DType,
-} from '../lib';
+import { ErrorCode, Tensor, runtimeInfo, type DType } from '../lib';
+import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../lib/testing';
 import { mulberry32 as random } from '../lib/genius/random';
 import { runReference } from './helpers/python';
 

@@ -1,4 +1,5 @@
-import { ErrorCode, Tensor, liveTensors, runtimeInfo, type DType } from '../lib';
+import { ErrorCode, Tensor, runtimeInfo, type DType } from '../lib';
+import { liveTensors } from '../lib/testing';
 import { runReference } from './helpers/python';
 
 /** A tensor's values as plain numbers (int64 via Number, exact for the safe integers used here). */

@@ -6,17 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  ErrorCode,
-  STEP_PREAMBLE,
-  Tokenizer,
-  joinSteps,
-  splitSteps,
-  stepPrompt,
-  stopStringMask,
-  trimAtStop,
-  type ChatMessage,
-} from '../lib';
+import { ErrorCode, Tokenizer, stepPrompt, stopStringMask, trimAtStop, type ChatMessage } from '../lib';
+import { STEP_PREAMBLE, joinSteps, splitSteps } from '../lib/testing';
 import { runReference } from './helpers/python';
 
 type Rendered = string | { error: string };

@@ -5,36 +5,12 @@
  * final weights as an uninterrupted run.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { runCli, spawnCli } from './helpers/cli';
-import { runReference } from './helpers/python';
+import { geniusRunFixture } from './helpers/genius-run';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-train-'));
-const tokenizers = runReference<{ byteLevel: string }>('make_tokenizers.py', { out: path.join(dir, 'tokenizers') });
-const modelDir = runReference<{ dir: string }>('make_genius_model.py', {
-  tokenizer: tokenizers.byteLevel,
-  out: path.join(dir, 'model'),
-}).dir;
+const { dir, problems, queriesFile, trainArgs, weights } = geniusRunFixture('train');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-// Problems of the embedded data's validation split (labeled), as queries.
-const problems = fs
-  .readFileSync(path.join(__dirname, '..', 'data', 'changes', 'validation.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .slice(0, 6)
-  .map((line) => JSON.parse(line) as { instruction: string; response: string });
-const queriesFile = path.join(dir, 'queries.jsonl');
-const evalFile = path.join(dir, 'eval.jsonl');
-fs.writeFileSync(queriesFile, problems.map((p) => JSON.stringify({ instruction: p.instruction })).join('\n'));
-fs.writeFileSync(
-  evalFile,
-  problems
-    .slice(0, 3)
-    .map((p) => JSON.stringify(p))
-    .join('\n'),
-);
 
 const labelledFile = path.join(dir, 'labelled.jsonl');
 const mislabelledFile = path.join(dir, 'mislabelled.jsonl');
@@ -43,16 +19,6 @@ fs.writeFileSync(
   mislabelledFile,
   problems.map((p) => JSON.stringify({ ...p, response: 'The answer is \\boxed{-1}.' })).join('\n'),
 );
-
-const trainArgs = (out: string, queries = queriesFile, iterations = 1): string[] => [
-  'train',
-  ...['--model', modelDir, '--queries', queries, '--eval', evalFile, '--out', out, '--iterations', String(iterations)],
-  ...['--beams', '2', '--rollouts', '2', '--foresight', '2', '--max-tokens', '12', '--queries-in-flight', '2'],
-  ...['--lr', '1e-3', '--warmup-ratio', '0', '--grad-accum', '2', '--epochs', '2', '--seed', '3', '--json'],
-];
-
-const weights = (out: string, iteration = 1): Buffer =>
-  fs.readFileSync(path.join(out, `iteration-${iteration}`, 'model', 'model.safetensors'));
 
 /** Starts a run and SIGKILLs it as soon as its output matches `when`; resolves once it is dead. */
 async function killWhen(out: string, when: RegExp, iterations = 1): Promise<void> {
@@ -158,7 +124,7 @@ describe('genius-native train', () => {
     const evaluations = resumed.stdout.split('\n').filter((line) => line.includes('"event":"evaluation"'));
     expect(evaluations.map((line) => (JSON.parse(line) as { iteration: number }).iteration)).toEqual([0, 1, 2]);
     expect(weights(out, 2).equals(weights(twice, 2))).toBe(true);
-  });
+  }, 300_000); // three runs of two iterations each
 
   it('never writes over another run', () => {
     const result = runCli(trainArgs(straight));

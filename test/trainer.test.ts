@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCode, loadModelWeights, Model, readSafetensors, Tensor } from '../lib';
+import { ErrorCode, Model, Tensor } from '../lib';
+import { loadModelWeights, readSafetensors } from '../lib/testing';
 import type { TrainingPair, TrainingSequence } from '../lib/train/sequences';
 import { optimize } from '../lib/train/optimize';
 import { Trainer, type StepResult, type TrainerOptions } from '../lib/train/trainer';

@@ -1,7 +1,17 @@
 /** `genius-native generate`: sample continuations of prompts with a Hugging Face model directory. */
-import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { GeniusError, ErrorCode, Model, Tokenizer, stopStringMask, trimAtStop, type DType } from '../../lib';
+import {
+  Model,
+  Tokenizer,
+  chatPrompt,
+  endOfResponseIds,
+  responseText,
+  stopStringMask,
+  trimAtStop,
+  type DType,
+} from '../../lib';
+import { readJsonLineRecords, recordObject, RecordError } from '../../lib/data/jsonl';
+import { UsageError } from '../usage';
 
 interface GenerateArgs {
   model: string;
@@ -17,36 +27,23 @@ interface GenerateArgs {
   seed: number;
   device: string;
   dtype?: DType;
+  'skip-bad': boolean;
   json: boolean;
 }
 
+/** A line of an --input file: its `prompt`, else its `instruction` (a query file's). */
+function promptOf(value: unknown): { prompt: string } {
+  const record = recordObject(value);
+  const prompt = record.prompt ?? record.instruction;
+  if (typeof prompt !== 'string') throw new RecordError('needs a string field "prompt" or "instruction"');
+  return { prompt };
+}
+
 /** Prompts from --prompt or a JSONL file of {prompt} or {instruction} objects. */
-function readPrompts(args: GenerateArgs): string[] {
+async function readPrompts(args: GenerateArgs): Promise<string[]> {
   if (args.prompt !== undefined) return [args.prompt];
-  const file = args.input as string;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new GeniusError(ErrorCode.BadFile, `${file}: cannot read (${(error as Error).message})`);
-  }
-  return text
-    .split('\n')
-    .map((line, index) => ({ line: line.trim(), number: index + 1 }))
-    .filter(({ line }) => line.length > 0)
-    .map(({ line, number }) => {
-      let record: { prompt?: unknown; instruction?: unknown };
-      try {
-        record = JSON.parse(line) as typeof record;
-      } catch {
-        throw new GeniusError(ErrorCode.BadFile, `${file}:${number}: not valid JSON`);
-      }
-      const prompt = record.prompt ?? record.instruction;
-      if (typeof prompt !== 'string') {
-        throw new GeniusError(ErrorCode.BadFile, `${file}:${number}: needs a string field "prompt" or "instruction"`);
-      }
-      return prompt;
-    });
+  const read = await readJsonLineRecords(args.input as string, promptOf, { skipBad: args['skip-bad'] });
+  return read.records.map((record) => record.prompt);
 }
 
 export const generateCommand: CommandModule<object, GenerateArgs> = {
@@ -59,7 +56,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('input', { type: 'string', describe: 'JSONL file of {"prompt"} or {"instruction"} objects' })
       .conflicts('prompt', 'input')
       .check((args) => {
-        if (args.prompt === undefined && args.input === undefined) throw new Error('give --prompt or --input');
+        if (args.prompt === undefined && args.input === undefined) throw new UsageError('give --prompt or --input');
         return true;
       })
       .option('chat', { type: 'boolean', default: false, describe: 'wrap each prompt in the chat template' })
@@ -72,22 +69,17 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('seed', { type: 'number', default: 0 })
       .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
       .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[], describe: 'weights dtype' })
+      .option('skip-bad', { type: 'boolean', default: false, describe: 'skip malformed --input lines' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per sample' }),
   handler: async (args) => {
-    const texts = readPrompts(args);
+    const texts = await readPrompts(args);
     const tokenizer = await Tokenizer.fromDir(args.model);
     using model = await Model.load(args.model, { device: args.device, dtype: args.dtype });
+    // The chat template writes its own special tokens; a plain prompt gets the tokenizer's (BOS, say).
     const prompts = texts.map((text) =>
-      args.chat
-        ? tokenizer.encode(
-            tokenizer.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true }),
-            {
-              addSpecialTokens: false,
-            },
-          )
-        : tokenizer.encode(text),
+      args.chat ? tokenizer.encode(chatPrompt(tokenizer, text), { addSpecialTokens: false }) : tokenizer.encode(text),
     );
-    const eosTokenIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];
+    const eosTokenIds = endOfResponseIds(model, tokenizer);
     const result = await model.generate(prompts, {
       n: args.n,
       maxNewTokens: args['max-tokens'],
@@ -99,10 +91,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       stopTokenMask: args.stop.length > 0 ? stopStringMask(tokenizer, args.stop, model.config.vocabSize) : undefined,
     });
     for (const sample of result.samples) {
-      const { text } = trimAtStop(tokenizer.decode(sample.tokens, { skipSpecialTokens: true }), args.stop);
+      const { text } = trimAtStop(responseText(tokenizer, sample.tokens), args.stop);
       if (args.json) {
         console.log(
           JSON.stringify({
+            event: 'sample',
             prompt_index: sample.input,
             text,
             token_ids: Array.from(sample.tokens),

@@ -13,7 +13,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
   handler: (args) => {
     const info = runtimeInfo();
     if (args.json) {
-      console.log(JSON.stringify({ version, ...info }));
+      console.log(JSON.stringify({ event: 'info', version, ...info }));
       return;
     }
     const rows: [string, string][] = [

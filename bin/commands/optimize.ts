@@ -7,6 +7,7 @@ import { Model } from '../../lib';
 import { readPairs } from '../../lib/data/pairs';
 import { optimize } from '../../lib/train/optimize';
 import { encodePairs } from '../../lib/train/sequences';
+import { DEFAULT_TRAIN_OPTIONS } from '../../lib/train/options';
 import { Interrupt } from '../interrupt';
 import {
   lossOptionsOf,
@@ -31,7 +32,7 @@ export const optimizeCommand: CommandModule<object, OptimizeArgs> = {
   command: 'optimize',
   describe: 'Train a model on preference pairs (ACO by default)',
   builder: (yargs) =>
-    preferenceFlags(trainingFlags(yargs, { lr: 5e-7, warmupRatio: 0.1 }))
+    preferenceFlags(trainingFlags(yargs, DEFAULT_TRAIN_OPTIONS))
       .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory' })
       .option('pairs', {
         type: 'string',

@@ -11,7 +11,9 @@ import { Model } from '../../lib';
 import { readSftExamples } from '../../lib/data/sft-examples';
 import { supervisedFineTune } from '../../lib/train/optimize';
 import { encodeSftExamples } from '../../lib/train/sequences';
+import { DEFAULT_SFT_OPTIONS } from '../../lib/train/options';
 import { Interrupt } from '../interrupt';
+import { UsageError } from '../usage';
 import {
   maxLength,
   printSteps,
@@ -47,15 +49,15 @@ export const sftCommand: CommandModule<object, SftArgs> = {
   command: 'sft',
   describe: 'Supervised fine-tuning on prompt/response lines, from a model or from random weights',
   builder: (yargs) =>
-    trainingFlags(yargs, { lr: 2e-5, warmupRatio: 0.03 })
+    trainingFlags(yargs, DEFAULT_SFT_OPTIONS)
       .option('model', { type: 'string', describe: 'Hugging Face model directory to start from' })
       .option('init', { type: 'string', describe: 'config.json of a new model with random weights' })
       .option('init-seed', { type: 'number', default: 0, describe: 'seed of the random weights' })
       .option('data', { type: 'string', demandOption: true, describe: 'JSONL of {prompt, response} (or pairs)' })
       .conflicts('model', 'init')
       .check((args) => {
-        if (args.model === undefined && args.init === undefined) throw new Error('give --model or --init');
-        if (args.init !== undefined && args.tokenizer === undefined) throw new Error('--init needs --tokenizer');
+        if (args.model === undefined && args.init === undefined) throw new UsageError('give --model or --init');
+        if (args.init !== undefined && args.tokenizer === undefined) throw new UsageError('--init needs --tokenizer');
         return true;
       }) as unknown as Argv<SftArgs>,
   handler: async (args) => {

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { badFile } from '../errors';
+import { writeFileAtomic } from './atomic-file';
 
 /** The text of `file`; ERR_GENIUS_BAD_FILE when it cannot be read. */
 export async function readText(file: string): Promise<string> {
@@ -35,9 +36,7 @@ export async function readJsonLines(file: string): Promise<unknown[]> {
 
 /** Writes `values` as JSONL atomically: to a temporary file beside `file`, then renamed over it. */
 export async function writeJsonLines(file: string, values: readonly unknown[]): Promise<void> {
-  const temporary = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(temporary, values.map((value) => JSON.stringify(value) + '\n').join(''));
-  await fs.rename(temporary, file);
+  await writeFileAtomic(file, values.map((value) => JSON.stringify(value) + '\n').join(''));
 }
 
 /**
@@ -61,7 +60,7 @@ export async function completeLines(file: string): Promise<unknown[]> {
  * Appends one JSON value per line to a file, each line in a single write, flushed to disk (fsync) before append()
  * resolves: a crash loses at most the line being written, which completeLines then cuts off.
  */
-export class JsonLinesAppender {
+export class JsonLinesAppender implements AsyncDisposable {
   private constructor(private readonly handle: fs.FileHandle) {}
 
   static async open(file: string): Promise<JsonLinesAppender> {
@@ -75,6 +74,10 @@ export class JsonLinesAppender {
 
   async close(): Promise<void> {
     await this.handle.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

@@ -7,7 +7,7 @@ import type { LabeledQuery, QueryId } from '../data/queries';
 import { deriveSeed } from '../genius/random';
 import { endOfResponseIds, responseText } from '../genius/responses';
 import type { Model } from '../model/model';
-import { stepPrompt } from '../text/steps';
+import { encodeStepPrompt } from '../text/steps';
 import type { Tokenizer } from '../text/tokenizer';
 import { answersMatch, extractAnswer, normalizeAnswer } from './answer';
 import { invalidArgument } from '../errors';
@@ -86,9 +86,7 @@ export async function* evaluate(
 
   for (let start = 0; start < queries.length; start += batchSize) {
     const batch = queries.slice(start, start + batchSize);
-    const prompts = batch.map((query) =>
-      tokenizer.encode(stepPrompt(tokenizer, query.instruction), { addSpecialTokens: false }),
-    );
+    const prompts = batch.map((query) => encodeStepPrompt(tokenizer, query.instruction));
     const truths = batch.map((query) => extractAnswer(query.response));
     const answers = async (n: number, sampling: { temperature: number; seed?: number }): Promise<Answer[]> => {
       const generation = await model.generate(prompts, {

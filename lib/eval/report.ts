@@ -2,8 +2,8 @@
  * The report of a Genius run: a markdown summary (accuracy per iteration, the gain with its interval, per-step loss,
  * reward margin and accuracy) and an SVG chart of the same, written into the run directory.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../data/atomic-file';
 import type { GainInterval } from './bootstrap';
 import type { EvaluationReport } from './evaluate';
 
@@ -133,8 +133,7 @@ ${JSON.stringify(summary.settings, null, 2)}
 export async function writeReport(dir: string, summary: RunSummary): Promise<string> {
   const write = async (name: string, text: string): Promise<string> => {
     const file = path.join(dir, name);
-    await fs.writeFile(`${file}.tmp-${process.pid}`, text);
-    await fs.rename(`${file}.tmp-${process.pid}`, file);
+    await writeFileAtomic(file, text);
     return file;
   };
   await write('report.svg', reportSvg(summary));

@@ -1,5 +1,5 @@
 /**
- * Foresight exploration of a batch of queries in lockstep (GENIUS.md, "The loop"). Each phase of a step is one
+ * Foresight exploration of a batch of queries in lockstep (docs/algorithm.md, "Exploration"). Each phase of a step is one
  * native call for the whole batch: the candidate steps of every live beam of every query, then the foresight
  * rollouts of every candidate. Nothing is prefilled twice: candidates keep their KV cache, rollouts continue its
  * rows, and the selected candidates' rows are where the next step's candidates (and at the end, the final parts)
@@ -15,7 +15,7 @@ import type { Query } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
 import type { Generation, KvCache, Sample, SamplingOptions } from '../model/model';
 import { trimAtStop } from '../text/stop-strings';
-import { stepPrompt } from '../text/steps';
+import { encodeStepPrompt } from '../text/steps';
 import type { Tokenizer } from '../text/tokenizer';
 import {
   carriedCandidate,
@@ -115,9 +115,7 @@ export async function* exploreBatch(
       );
     }
     // Every beam is live and is just the prompt, so sources run query by query, beam by beam, as the samples do.
-    const prompts = states.map(({ query }) =>
-      tokenizer.encode(stepPrompt(tokenizer, query.instruction), { addSpecialTokens: false }),
-    );
+    const prompts = states.map(({ query }) => encodeStepPrompt(tokenizer, query.instruction));
     return sampler.generate(prompts, { ...sampling, n: options.beams * n, eosTokenIds, signal });
   };
 

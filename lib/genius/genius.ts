@@ -3,23 +3,26 @@
  * `queriesInFlight` at a time, and yields typed events: progress after every native call, each query's record as
  * soon as its batch is done, and the record's preference pairs. `run` is the whole loop in memory: per iteration
  * it explores, then trains the model in place on the pairs with the ACO trainer, and yields the step metrics and
- * checkpoints too (`genius-native train` is the same loop with a resumable run directory: lib/genius/pipeline.ts).
+ * checkpoints too. The same iteration (lib/genius/iteration.ts) runs in the resumable run directory of runPipeline
+ * (lib/genius/pipeline.ts), which `genius-native train` drives.
  * Abort the signal to stop: the call in flight is cancelled and the iterator throws ERR_GENIUS_ABORTED, having
  * disposed every cache.
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { PreferencePair } from '../data/pairs';
 import type { Query, QueryId } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
-import type { Model } from '../model/model';
-import { optimize, type StepMetrics, type TrainOptions } from '../train/optimize';
-import { encodePairs, sequenceLimit } from '../train/sequences';
+import { Model } from '../model/model';
+import { resolveMaxLength, resolveTrainOptions } from '../train/options';
 import { stopStringMask } from '../text/stop-strings';
 import type { Tokenizer } from '../text/tokenizer';
 import { exploreBatch, type ExploreContext } from './explorer';
+import { geniusIteration, ReferencePolicy, type IterationEvent, type IterationTrainOptions } from './iteration';
 import { resolveExploreOptions, type ExploreOptions } from './options';
 import { recordPairs } from './pair-selection';
-import { endOfResponseIds, endOfTurnId } from './responses';
+import { endOfResponseIds } from './responses';
 
 export interface ExploreProgress {
   type: 'progress';
@@ -38,21 +41,24 @@ export type GeniusEvent =
   | { type: 'record'; record: ExplorationRecord }
   | { type: 'pair'; queryId: QueryId; pair: PreferencePair };
 
-/** An event of `run`: exploration's events, tagged with their iteration, then the optimisation's. */
+/** An event of `run`: the iteration's (exploration's, the pairs', the optimiser's), tagged with it, and checkpoints. */
 export type GeniusRunEvent =
-  | (GeniusEvent & { iteration: number })
-  | { type: 'step'; iteration: number; metrics: StepMetrics }
-  | { type: 'checkpoint'; iteration: number; dir: string };
+  (IterationEvent & { iteration: number }) | { type: 'checkpoint'; iteration: number; dir: string };
 
 export interface RunOptions {
   /** Explore → optimise rounds; each explores with the policy the previous one trained. Default 1. */
   iterations?: number;
   /**
-   * The optimiser's settings (ACO by default). Its `referenceModel` is the frozen reference of every iteration
-   * after the first; without it, each iteration's reference is the policy it started from (iteration 1's is
-   * always the starting policy).
+   * The optimiser's options (ACO by default; defaults: lib/train/options.ts). A `referenceModel` given here is the
+   * frozen reference of every iteration after the first.
    */
-  train?: Omit<TrainOptions, 'checkpoint' | 'signal'>;
+  train?: IterationTrainOptions & { referenceModel?: Model };
+  /**
+   * Re-base the reference on each iteration's starting policy. Default false, the paper's: every iteration's
+   * reference is the starting policy, frozen (with more than one iteration, its weights are kept in a temporary
+   * directory until the run ends).
+   */
+  updateReference?: boolean;
   /** Longest training sequence (prompt + response) in tokens, within the model's positions. Default 1300. */
   maxLength?: number;
   /** Save the policy after each iteration into `<checkpointDir>/iteration-<i>` (a Hugging Face directory). */
@@ -147,28 +153,55 @@ export class Genius {
     }
   }
 
-  /** The Genius loop over `queries` in memory: explore, then optimise the model in place, per iteration. */
+  /**
+   * The Genius loop over `queries` in memory: per iteration, explore, make the pairs and optimise the model in place
+   * (geniusIteration, as the run directory does).
+   */
   async *run(queries: readonly Query[], options: RunOptions = {}): AsyncGenerator<GeniusRunEvent> {
-    const { iterations = 1, train = {}, maxLength = 1300, checkpointDir, signal } = options;
-    const eosTokenId = endOfTurnId(this.model, this.tokenizer);
-    for (let iteration = 1; iteration <= iterations; iteration++) {
-      const pairs: PreferencePair[] = [];
-      for await (const event of this.explore(queries, { signal })) {
-        if (event.type === 'pair') pairs.push(event.pair);
-        yield { ...event, iteration };
+    const { iterations = 1, train = {}, checkpointDir, signal } = options;
+    const maxLength = resolveMaxLength(options.maxLength);
+    const { referenceModel, ...optimizer } = train;
+    resolveTrainOptions(optimizer); // refuses bad options before any exploration
+    const snapshot =
+      iterations > 1 && !options.updateReference && referenceModel === undefined
+        ? await this.#snapshot(signal)
+        : undefined;
+    try {
+      using reference = new ReferencePolicy(
+        referenceModel ? async () => referenceModel : snapshot?.load,
+        referenceModel === undefined,
+      );
+      for (let iteration = 1; iteration <= iterations; iteration++) {
+        const events = geniusIteration(this, {
+          queries,
+          train: optimizer,
+          maxLength,
+          referenceModel: await reference.of(iteration),
+          signal,
+        });
+        for await (const event of events) yield { ...event, iteration };
+        if (checkpointDir !== undefined) {
+          const dir = path.join(checkpointDir, `iteration-${iteration}`);
+          await this.model.save(dir);
+          yield { type: 'checkpoint', iteration, dir };
+        }
       }
-      const limit = sequenceLimit(maxLength, this.model);
-      const encoded = encodePairs(this.tokenizer, pairs, { maxLength: limit, eosTokenId });
-      const referenceModel = iteration > 1 ? train.referenceModel : undefined;
-      // No pairs left to train on (each was dropped as too long, say): the policy stays as it is.
-      const steps =
-        encoded.pairs.length > 0 ? optimize(this.model, encoded.pairs, { ...train, referenceModel, signal }) : [];
-      for await (const metrics of steps) yield { type: 'step', iteration, metrics };
-      if (checkpointDir !== undefined) {
-        const dir = path.join(checkpointDir, `iteration-${iteration}`);
-        await this.model.save(dir);
-        yield { type: 'checkpoint', iteration, dir };
-      }
+    } finally {
+      await snapshot?.remove();
     }
+  }
+
+  /** The starting policy's weights saved aside, to be loaded as the frozen reference of later iterations. */
+  async #snapshot(signal?: AbortSignal): Promise<{ load: () => Promise<Model>; remove: () => Promise<void> }> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'genius-reference-'));
+    const remove = (): Promise<void> => fs.rm(dir, { recursive: true, force: true });
+    try {
+      await this.model.save(dir, { signal });
+    } catch (error) {
+      await remove();
+      throw error;
+    }
+    const { device, dtype } = this.model.describe();
+    return { load: () => Model.load(dir, { device, dtype, signal }), remove };
   }
 }

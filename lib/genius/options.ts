@@ -1,4 +1,4 @@
-/** The options of foresight exploration (GENIUS.md "The loop"), with the defaults of the paper and its code. */
+/** The options of foresight exploration (docs/algorithm.md, "Exploration"), with the defaults of the paper and its code. */
 import { invalidArgument } from '../errors';
 import { STRATEGIES, type Strategy } from './resampling';
 import { REJECTED_SAMPLINGS, type RejectedSampling } from './pair-selection';

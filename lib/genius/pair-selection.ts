@@ -1,7 +1,7 @@
 /**
  * Re-sampling for exploitation: one preference pair per step from the step's completed trajectories
- * (GENIUS.md, step 5). Chosen T_w: the highest foresight score f (the first one on ties). Rejected T_l: drawn
- * from the others, by the paper's distribution or uniformly (the reference code).
+ * (docs/algorithm.md, "Pairs"). Chosen T_w: the highest foresight score f (the first one on ties). Rejected T_l:
+ * drawn from the others, by the paper's distribution or uniformly (the reference code).
  *
  * The paper's Eq. 5 draws T_l from Categorical(F_k / f_k^w), after "the negative response is re-sampled from F_k":
  * F_k = softmax(f / τ) over the step's trajectories, and the slash is a set difference (dividing a distribution by
@@ -10,6 +10,7 @@
  */
 import type { ExplorationRecord } from '../data/records';
 import type { PreferencePair } from '../data/pairs';
+import { chatPrompt } from '../text/steps';
 import type { Tokenizer } from '../text/tokenizer';
 import { drawIndex, softmax } from './resampling';
 import { seededRandom, type Random } from './random';
@@ -81,9 +82,7 @@ export interface PairOptions {
  * trajectory was sampled in.
  */
 export function recordPairs(record: ExplorationRecord, tokenizer: Tokenizer, options: PairOptions): PreferencePair[] {
-  const prompt = tokenizer.applyChatTemplate([{ role: 'user', content: record.question }], {
-    addGenerationPrompt: true,
-  });
+  const prompt = chatPrompt(tokenizer, record.question);
   const pairs: PreferencePair[] = [];
   record.traj_pool.forEach((trajectories, step) => {
     // prob_pool[K] scores the final parts, which traj_pool[K] (empty) does not hold: pools follow traj_pool.

@@ -1,19 +1,29 @@
 /**
- * The whole Genius method as one resumable run: evaluate the starting policy, then per iteration explore the
- * unlabeled queries (foresight sampling), turn the records into preference pairs, and optimise the policy in
- * place with the ACO trainer; the next iteration explores with the updated policy. The reference model stays the
- * starting policy unless `updateReference`. Finally evaluate again. Every stage writes its output into the run
- * directory atomically (records per query), so a killed run resumes at the stage and query or step it reached.
+ * The whole Genius method as one resumable run directory: evaluate the starting policy, then per iteration explore
+ * the unlabeled queries, make the preference pairs and optimise the policy in place (geniusIteration, the loop
+ * `Genius.run` runs in memory), evaluating after each; the next iteration explores with the updated policy. The
+ * reference model is the starting policy, frozen, unless `updateReference`. This is what `genius-native train`
+ * runs; a Node service gets the same run by calling runPipeline.
+ *
+ * The directory holds train.json (every setting, resolved, once), per iteration iteration-<i>/ (explore.json,
+ * records.jsonl, pairs.jsonl, model/: the checkpoint), eval-<i>.json, metrics.jsonl (one line per optimiser step),
+ * TensorBoard event files and report.md with report.svg (docs/formats.md). Every stage writes atomically (records
+ * one by one), so a killed run resumes (`resume`) at the stage and query or step it reached, and ends with the same
+ * weights as an uninterrupted one.
  *
  * Ground truth is read by the evaluation stages only: exploration reads the queries through readQueries, which
  * drops `response`.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { readJsonLines, writeJsonLines } from '../data/jsonl';
+import { writeFileAtomic } from '../data/atomic-file';
+import { completeLines, JsonLinesAppender, readJsonLines, writeJsonLines } from '../data/jsonl';
+import { TensorBoardWriter, type Scalar } from '../data/tensorboard';
 import type { PreferencePair } from '../data/pairs';
 import { readLabeledQueries, readQueries } from '../data/queries';
-import { readRecords } from '../data/records';
+import { EMBEDDED_MODEL_DIR, EMBEDDED_QUERIES, EMBEDDED_TEST } from '../embedded';
+import { invalidArgument } from '../errors';
+import { pairedBootstrap, type GainInterval } from '../eval/bootstrap';
 import {
   evaluate,
   evaluationReport,
@@ -21,45 +31,93 @@ import {
   type EvaluationReport,
   type QueryResult,
 } from '../eval/evaluate';
+import { writeReport, type RunEvaluation, type RunStep } from '../eval/report';
 import { Model, type LoadOptions } from '../model/model';
 import { Tokenizer } from '../text/tokenizer';
 import { readTrainingState } from '../train/checkpoint';
-import { optimize, type StepMetrics, type TrainOptions } from '../train/optimize';
-import { encodePairs, sequenceLimit } from '../train/sequences';
-import { Genius, type GeniusEvent } from './genius';
-import type { ExploreOptions } from './options';
-import { recordPairs } from './pair-selection';
-import { endOfTurnId } from './responses';
+import { resolveMaxLength, resolveTrainOptions, type TrainSettings } from '../train/options';
+import { PRESETS, presetFor, type PresetName } from '../train/presets';
+import { Genius, type ExploreProgress } from './genius';
+import { geniusIteration, ReferencePolicy, type IterationEvent } from './iteration';
+import { resolveExploreOptions, type ExploreOptions } from './options';
 import { openExploreRun } from './run-directory';
 
 export interface PipelineOptions {
-  model: string;
-  queries: string;
-  /** Labeled held-out problems; without them the run does not evaluate. */
-  eval?: string;
-  out: string;
-  iterations: number;
-  explore: Partial<ExploreOptions>;
-  train: Omit<TrainOptions, 'checkpoint' | 'signal'>;
-  evaluation: Omit<EvaluateOptions, 'signal'>;
-  /** Longest training sequence (prompt + response) in tokens; the model's positions cap it. */
-  maxLength: number;
-  updateReference: boolean;
-  load: Omit<LoadOptions, 'signal'>;
+  /** The starting policy, a model directory. Default: the embedded model (models/default). */
+  model?: string;
+  /** Unlabeled queries. Default: the embedded queries (data/changes/queries.jsonl). */
+  queries?: string;
+  /**
+   * Labeled held-out problems, evaluated before the first iteration and after each. Default: the embedded test
+   * split with the embedded model, none with another; null: no evaluation.
+   */
+  eval?: string | null;
+  /** The run directory. Default: runs/<timestamp>. A new run needs it new or empty. */
+  out?: string;
+  /** Continue the run in `out` (which must then be given). */
+  resume?: boolean;
+  /** The settings that depend on the model (lib/train/presets.ts). Default: presetFor(model). */
+  preset?: PresetName;
+  /** Explore → optimise rounds. Default: the preset's. */
+  iterations?: number;
+  /** The run's seed: exploration's, the data order's, the evaluation's and the bootstrap's. Default 0. */
+  seed?: number;
+  explore?: Partial<Omit<ExploreOptions, 'seed'>>;
+  /** The optimiser's settings over the preset's, over lib/train/options.ts. */
+  train?: Partial<Omit<TrainSettings, 'seed'>>;
+  evaluation?: Omit<EvaluateOptions, 'signal' | 'seed'>;
+  /** Longest training sequence (prompt + response) in tokens; the model's positions cap it. Default 1300. */
+  maxLength?: number;
+  /** Re-base the reference on each iteration's starting policy. Default false (the starting policy, frozen). */
+  updateReference?: boolean;
+  load?: Omit<LoadOptions, 'signal'>;
   signal?: AbortSignal;
 }
 
-export type PipelineEvent =
-  | { type: 'stage'; stage: string; iteration?: number }
-  | { type: 'explore'; iteration: number; event: GeniusEvent }
-  | { type: 'pairs'; iteration: number; pairs: number; truncated: number; dropped: number; file: string }
-  | { type: 'step'; iteration: number; metrics: StepMetrics }
-  /** Iteration 0 is the starting policy; each later one the policy after that iteration's optimisation. */
-  | { type: 'evaluation'; iteration: number; report: EvaluationReport; results: QueryResult[]; file: string }
-  | { type: 'done'; model: string; dir: string };
+/** The settings a run reads, each resolved, as train.json holds them. */
+export interface RunSettings {
+  model: string;
+  queries: string;
+  eval: string | null;
+  out: string;
+  preset: PresetName;
+  iterations: number;
+  seed: number;
+  explore: ExploreOptions;
+  train: TrainSettings;
+  evaluation: Omit<EvaluateOptions, 'signal'>;
+  maxLength: number;
+  updateReference: boolean;
+  load: Omit<LoadOptions, 'signal'>;
+}
 
+export type PipelineEvent =
+  /** The run directory is claimed (a new run's train.json written): the first event of every run. */
+  | { type: 'start'; dir: string; settings: RunSettings }
+  | { type: 'stage'; stage: 'evaluate'; iteration: number }
+  | (IterationEvent & { iteration: number })
+  | { type: 'checkpoint'; iteration: number; dir: string }
+  /**
+   * Iteration 0 is the starting policy; each later one the policy after that iteration's optimisation, with its
+   * gain over the start (paired bootstrap over the problems).
+   */
+  | {
+      type: 'evaluation';
+      iteration: number;
+      report: EvaluationReport;
+      results: QueryResult[];
+      gain?: GainInterval;
+      file: string;
+    }
+  | { type: 'done'; model: string; dir: string; report: string };
+
+export const SETTINGS_FILE = 'train.json';
+export const METRICS_FILE = 'metrics.jsonl';
 const iterationDir = (out: string, iteration: number): string => path.join(out, `iteration-${iteration}`);
 const checkpointDir = (out: string, iteration: number): string => path.join(iterationDir(out, iteration), 'model');
+
+/** The evaluation of the policy after `iteration` iterations (0: the starting policy). */
+export const evaluationFile = (out: string, iteration: number): string => path.join(out, `eval-${iteration}.json`);
 
 async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(
@@ -68,111 +126,213 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-async function readJson<T>(file: string): Promise<T> {
-  return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+/** `options` resolved over the preset and the defaults, each checked. */
+export function resolveRunSettings(options: PipelineOptions): RunSettings {
+  if (options.resume && options.out === undefined) invalidArgument('out', 'the run directory to resume');
+  const model = path.resolve(options.model ?? EMBEDDED_MODEL_DIR);
+  const preset = options.preset ?? presetFor(model);
+  if (!(preset in PRESETS)) invalidArgument('preset', `one of ${Object.keys(PRESETS).join(', ')}`);
+  const { iterations: presetIterations, ...presetTrain } = PRESETS[preset];
+  const iterations = options.iterations ?? presetIterations;
+  if (!Number.isInteger(iterations) || iterations < 1) invalidArgument('iterations', 'a positive integer');
+  const seed = options.seed ?? 0;
+  const evalFile = options.eval === undefined ? (model === EMBEDDED_MODEL_DIR ? EMBEDDED_TEST : null) : options.eval;
+  return {
+    model,
+    queries: path.resolve(options.queries ?? EMBEDDED_QUERIES),
+    eval: evalFile === null ? null : path.resolve(evalFile),
+    out: options.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-')),
+    preset,
+    iterations,
+    seed,
+    explore: resolveExploreOptions({ ...options.explore, seed }),
+    train: resolveTrainOptions({ ...presetTrain, ...definedOf(options.train ?? {}), seed }),
+    evaluation: { ...definedOf(options.evaluation ?? {}), seed },
+    maxLength: resolveMaxLength(options.maxLength),
+    updateReference: options.updateReference ?? false,
+    load: definedOf(options.load ?? {}),
+  };
 }
 
-/** Whether `dir` holds the checkpoint of a finished optimisation (its training state says completed). */
-async function finishedCheckpoint(dir: string): Promise<boolean> {
-  return (await readTrainingState(dir))?.completed === true;
+/** The entries of `options` that are defined: an undefined option (an unset flag) leaves the default in place. */
+function definedOf<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-/** The evaluation of the policy after `iteration` iterations (0: the starting policy). */
-export const evaluationFile = (out: string, iteration: number): string => path.join(out, `eval-${iteration}.json`);
+/** A new run's directory: made, and refused if it holds anything already (a run is never written over). */
+async function claimRunDirectory(settings: RunSettings, resume: boolean): Promise<void> {
+  const entries = await fs.readdir(settings.out).catch(() => [] as string[]);
+  if (!resume && entries.length > 0) {
+    invalidArgument(
+      'out',
+      `a new or empty directory: ${settings.out} holds a run already (resume it, or choose another)`,
+    );
+  }
+  await fs.mkdir(settings.out, { recursive: true });
+  if (!resume) await writeFileAtomic(path.join(settings.out, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
+}
 
-export async function* runPipeline(options: PipelineOptions): AsyncGenerator<PipelineEvent> {
-  const { out, signal } = options;
-  await fs.mkdir(out, { recursive: true });
-  const tokenizer = await Tokenizer.fromDir(options.model);
+export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerator<PipelineEvent> {
+  const settings = resolveRunSettings(options);
+  const { out, load } = settings;
+  const { signal } = options;
+  const started = performance.now();
+  await claimRunDirectory(settings, options.resume ?? false);
+  yield { type: 'start', dir: out, settings };
+  const tokenizer = await Tokenizer.fromDir(settings.model);
+  const metricsFile = path.join(out, METRICS_FILE);
+  const steps = (await completeLines(metricsFile)) as RunStep[];
+  await using metrics = await JsonLinesAppender.open(metricsFile);
+  await using board = await TensorBoardWriter.open(out);
+  const evaluations: RunEvaluation[] = [];
+  let first: QueryResult[] | undefined;
+  let gain: GainInterval | undefined;
 
   const evaluateInto = async function* (model: Model, iteration: number): AsyncGenerator<PipelineEvent> {
-    if (options.eval === undefined) return;
+    if (settings.eval === null) return;
     const file = evaluationFile(out, iteration);
+    let fresh = false;
     if (!(await exists(file))) {
       yield { type: 'stage', stage: 'evaluate', iteration };
       const results: QueryResult[] = [];
-      const queries = await readLabeledQueries(options.eval);
-      for await (const event of evaluate(model, tokenizer, queries, { ...options.evaluation, signal })) {
+      const queries = await readLabeledQueries(settings.eval);
+      for await (const event of evaluate(model, tokenizer, queries, { ...settings.evaluation, signal })) {
         if (event.type === 'result') results.push(event.result);
       }
-      const report = evaluationReport(results);
-      const temporary = `${file}.tmp-${process.pid}`;
-      await fs.writeFile(temporary, JSON.stringify({ report, results }, null, 2));
-      await fs.rename(temporary, file);
+      await writeFileAtomic(file, JSON.stringify({ report: evaluationReport(results), results }, null, 2));
+      fresh = true;
     }
-    const { report, results } = await readJson<{ report: EvaluationReport; results: QueryResult[] }>(file);
-    yield { type: 'evaluation', iteration, report, results, file };
+    const { report, results } = JSON.parse(await fs.readFile(file, 'utf8')) as {
+      report: EvaluationReport;
+      results: QueryResult[];
+    };
+    first ??= results;
+    if (iteration > 0) {
+      const correct = (of: QueryResult[]): boolean[] => of.map((result) => result.greedy.correct);
+      gain = pairedBootstrap(correct(first), correct(results), { seed: settings.seed });
+    }
+    evaluations.push({ iteration, report });
+    // An evaluation a resumed run reads back was logged when it was made.
+    if (fresh) await board.scalars(iteration, evaluationScalars(report, iteration > 0 ? gain : undefined));
+    yield { type: 'evaluation', iteration, report, results, gain: iteration > 0 ? gain : undefined, file };
   };
 
   // The policy: the starting model, or the last finished iteration's checkpoint when resuming.
   let finished = 0;
-  while (finished < options.iterations && (await finishedCheckpoint(checkpointDir(out, finished + 1)))) finished++;
-  let policyDir = finished === 0 ? options.model : checkpointDir(out, finished);
-  let policy = await Model.load(policyDir, { ...options.load, signal });
-  let reference: Model | undefined;
+  while (finished < settings.iterations && (await finishedCheckpoint(checkpointDir(out, finished + 1)))) finished++;
+  let policyDir = finished === 0 ? settings.model : checkpointDir(out, finished);
+  let policy = await Model.load(policyDir, { ...load, signal });
   try {
+    using reference = new ReferencePolicy(
+      settings.updateReference ? undefined : () => Model.load(settings.model, { ...load, signal }),
+    );
     // Each evaluation follows its iteration's optimisation; a run killed in between evaluates on resuming. A resumed
     // run yields the evaluations of the iterations it finished before, so that every run reports them all.
     for (let iteration = 0; iteration < finished; iteration++) {
       if (await exists(evaluationFile(out, iteration))) yield* evaluateInto(policy, iteration);
     }
     yield* evaluateInto(policy, finished);
-    const queries = await readQueries(options.queries);
-    for (let iteration = finished + 1; iteration <= options.iterations; iteration++) {
+    const queries = await readQueries(settings.queries);
+    for (let iteration = finished + 1; iteration <= settings.iterations; iteration++) {
       const dir = iterationDir(out, iteration);
       const checkpoint = checkpointDir(out, iteration);
-      const optimizing = await exists(path.join(checkpoint, 'training_state'));
       const pairsFile = path.join(dir, 'pairs.jsonl');
-      let pairs: PreferencePair[];
-      if (!optimizing) {
-        yield { type: 'stage', stage: 'explore', iteration };
-        const genius = new Genius(policy, tokenizer, options.explore);
-        const settings = {
-          model: path.resolve(policyDir),
-          queries: path.resolve(options.queries),
-          options: genius.options,
-        };
-        await using run = await openExploreRun(dir, settings, await exists(dir));
-        for await (const event of genius.explore(queries, { signal, skip: run.finished })) {
-          if (event.type === 'record') await run.append(event.record);
-          yield { type: 'explore', iteration, event };
-        }
-        yield { type: 'stage', stage: 'pairs', iteration };
-        pairs = (await readRecords(run.recordsFile)).flatMap((record) =>
-          recordPairs(record, tokenizer, genius.options),
-        );
-        await writeJsonLines(pairsFile, pairs);
-      } else {
-        // Killed mid-optimisation: the policy continues from the saved step.
-        pairs = (await readJsonLines(pairsFile)) as PreferencePair[];
+      // Killed mid-optimisation: the pairs are made, and the policy continues from the saved step.
+      const optimizing = await exists(path.join(checkpoint, 'training_state'));
+      if (optimizing) {
         policy.dispose();
-        policy = await Model.load(checkpoint, { ...options.load, signal });
+        policy = await Model.load(checkpoint, { ...load, signal });
       }
-      const eosTokenId = endOfTurnId(policy, tokenizer);
-      const maxLength = sequenceLimit(options.maxLength, policy);
-      const encoded = encodePairs(tokenizer, pairs, { maxLength, eosTokenId });
-      yield { type: 'pairs', iteration, pairs: encoded.pairs.length, ...encoded.report, file: pairsFile };
-      if (encoded.pairs.length === 0) {
-        // Nothing to train on: the policy stays as it was, and is evaluated as this iteration's.
-        yield* evaluateInto(policy, iteration);
-        continue;
-      }
-
-      yield { type: 'stage', stage: 'optimize', iteration };
-      if (iteration > 1 && !options.updateReference) reference ??= await Model.load(options.model, options.load);
-      const steps = optimize(policy, encoded.pairs, {
-        ...options.train,
-        referenceModel: iteration > 1 ? reference : undefined,
-        checkpoint: { dir: checkpoint, sourceDir: options.model, resume: optimizing },
+      const genius = new Genius(policy, tokenizer, settings.explore);
+      const explored = { model: path.resolve(policyDir), queries: settings.queries, options: genius.options };
+      await using run = await openExploreRun(dir, explored, await exists(dir));
+      const events = geniusIteration(genius, {
+        queries,
+        train: settings.train,
+        maxLength: settings.maxLength,
+        referenceModel: await reference.of(iteration),
         signal,
+        store: {
+          records: run.records,
+          pairs: optimizing ? ((await readJsonLines(pairsFile)) as PreferencePair[]) : undefined,
+          appendRecord: (record) => run.append(record),
+          savePairs: async (pairs) => {
+            await writeJsonLines(pairsFile, pairs);
+            return pairsFile;
+          },
+          checkpoint: { dir: checkpoint, sourceDir: settings.model, resume: optimizing },
+        },
       });
-      for await (const metrics of steps) yield { type: 'step', iteration, metrics };
-      policyDir = checkpoint;
+      let trained = false;
+      // TensorBoard's step axis runs through the iterations: iteration i's steps follow those before it.
+      const stepsBefore = stepsOfIterations(steps, iteration);
+      let exploration: ExploreProgress | undefined;
+      for await (const event of events) {
+        if (event.type === 'progress') exploration = event;
+        if (event.type === 'stage' && event.stage === 'pairs' && exploration && exploration.elapsedSeconds > 0) {
+          const tokensPerSecond = exploration.generatedTokens / exploration.elapsedSeconds;
+          await board.scalars(iteration, [{ tag: 'explore/tokens_per_second', value: tokensPerSecond }]);
+        }
+        if (event.type === 'step') {
+          trained = true;
+          const { metrics: m } = event;
+          const step: RunStep = { iteration, step: m.step, loss: m.loss, margin: m.margin, accuracy: m.accuracy };
+          steps.push(step);
+          await metrics.append({ ...step, lr: m.lr, gradNorm: m.gradNorm, tokensPerSecond: m.tokensPerSecond });
+          await board.scalars(stepsBefore + m.step, [
+            { tag: 'train/loss', value: m.loss },
+            { tag: 'train/reward_margin', value: m.margin },
+            { tag: 'train/reward_accuracy', value: m.accuracy },
+            { tag: 'train/lr', value: m.lr },
+            { tag: 'train/grad_norm', value: m.gradNorm },
+            { tag: 'train/tokens_per_second', value: m.tokensPerSecond },
+          ]);
+        }
+        yield { ...event, iteration };
+      }
+      // With no pairs to train on, the policy stays as it was and is evaluated as this iteration's.
+      if (trained || optimizing) {
+        policyDir = checkpoint;
+        yield { type: 'checkpoint', iteration, dir: checkpoint };
+      }
       yield* evaluateInto(policy, iteration);
     }
-    yield { type: 'done', model: policyDir, dir: out };
+    const report = await writeReport(out, {
+      evaluations,
+      gain,
+      steps,
+      settings: settings as unknown as Record<string, unknown>,
+      seconds: (performance.now() - started) / 1000,
+    });
+    yield { type: 'done', model: policyDir, dir: out, report };
   } finally {
     policy.dispose();
-    reference?.dispose();
   }
+}
+
+/** The optimiser steps of the iterations before `iteration`, from the metrics (each iteration's last step). */
+function stepsOfIterations(steps: readonly RunStep[], iteration: number): number {
+  const last = new Map<number, number>();
+  for (const step of steps) {
+    if (step.iteration < iteration) last.set(step.iteration, Math.max(last.get(step.iteration) ?? 0, step.step));
+  }
+  return [...last.values()].reduce((sum, count) => sum + count, 0);
+}
+
+/** An evaluation's accuracies (those it measured) and its gain over the start, as TensorBoard scalars. */
+function evaluationScalars(report: EvaluationReport, gain: GainInterval | undefined): Scalar[] {
+  const accuracies: [string, number | undefined][] = [
+    ['eval/greedy_accuracy', report.greedyAccuracy],
+    ['eval/sample_accuracy', report.sampleAccuracy],
+    ['eval/pass_at_k', report.passAtK],
+    ['eval/majority_accuracy', report.majorityAccuracy],
+    ['eval/most_confident_accuracy', report.confidentAccuracy],
+    ['eval/gain', gain?.gain],
+  ];
+  return accuracies.flatMap(([tag, value]) => (value === undefined ? [] : [{ tag, value }]));
+}
+
+/** Whether `dir` holds the checkpoint of a finished optimisation (its training state says completed). */
+async function finishedCheckpoint(dir: string): Promise<boolean> {
+  return (await readTrainingState(dir))?.completed === true;
 }

@@ -25,6 +25,8 @@ export interface ExploreSettings {
 export interface ExploreRun extends AsyncDisposable {
   readonly dir: string;
   readonly recordsFile: string;
+  /** The records the directory holds (a resumed run's), in file order. */
+  readonly records: readonly ExplorationRecord[];
   /** Ids of the queries whose records the directory holds. */
   readonly finished: QueryId[];
   /** Appends a record durably. */
@@ -88,6 +90,7 @@ export async function openExploreRun(dir: string, settings: ExploreSettings, res
   return {
     dir,
     recordsFile,
+    records,
     finished: records.map((record) => record.id),
     append: (record) => appender.append(record),
     close: () => appender.close(),

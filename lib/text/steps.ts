@@ -1,7 +1,7 @@
 /**
  * Genius steps: a response is a sequence of steps, one per line, and each step is sampled from a prompt
  * holding the query (as the chat template's user turn, with an open assistant turn), the preamble
- * "The reasoning steps are:\n\n" and the steps so far (see GENIUS.md, "Prompt").
+ * "The reasoning steps are:\n\n" and the steps so far (docs/algorithm.md, "Exploration").
  */
 import { invalidArgument } from '../errors';
 import type { Tokenizer } from './tokenizer';
@@ -27,9 +27,22 @@ export function joinSteps(steps: readonly string[]): string {
   return steps.map((step) => `${step}\n`).join('');
 }
 
+/** `text` as the user turn of the chat template, with the assistant turn opened: what a chat model answers. */
+export function chatPrompt(tokenizer: Tokenizer, text: string): string {
+  if (typeof text !== 'string') invalidArgument('text', 'a string');
+  return tokenizer.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true });
+}
+
 /** The prompt from which the next step (after `steps`) of the response to `query` is sampled. */
 export function stepPrompt(tokenizer: Tokenizer, query: string, steps: readonly string[] = []): string {
   if (typeof query !== 'string') invalidArgument('query', 'a string');
-  const chat = tokenizer.applyChatTemplate([{ role: 'user', content: query }], { addGenerationPrompt: true });
-  return chat + STEP_PREAMBLE + joinSteps(steps);
+  return chatPrompt(tokenizer, query) + STEP_PREAMBLE + joinSteps(steps);
+}
+
+/**
+ * The token ids of a response's first step prompt. The chat template writes its own special tokens, so the
+ * tokenizer adds none (a second BOS would change what the model sees).
+ */
+export function encodeStepPrompt(tokenizer: Tokenizer, query: string): number[] {
+  return tokenizer.encode(stepPrompt(tokenizer, query), { addSpecialTokens: false });
 }

@@ -3,10 +3,10 @@
  * and supervised fine-tuning, on the same machinery. Each is an async generator of per-step metrics, so a caller
  * (the CLI, the Genius loop) prints, logs or stops as it likes:
  *
- *   for await (const step of optimize(model, pairs, { lr: 5e-7, checkpoint: { dir: 'out' } })) console.log(step.loss);
+ *   for await (const step of optimize(model, pairs, { checkpoint: { dir: 'out' } })) console.log(step.loss);
  *
- * Steps are taken in batches of microBatch × gradAccum examples, in a seeded shuffle per epoch, with the linear
- * warm-up schedule of the reference; with a checkpoint directory the run is saved every `every` steps (or each
+ * Steps are taken in batches of microBatch × gradAccum examples (defaults: lib/train/options.ts), in a seeded
+ * shuffle per epoch, with the linear warm-up schedule of the reference; with a checkpoint directory the run is saved every `every` steps (or each
  * epoch) and at the end, and `resume` continues a saved run exactly where it stopped. The reference model is the
  * starting policy, frozen: its log-probs are taken once, before the first step, and saved with the run.
  */
@@ -27,6 +27,7 @@ import {
   type TrainingState,
 } from './checkpoint';
 import { epochOrder, linearWarmupRate, planSteps, warmupSteps, type StepPlan } from './schedule';
+import { DEFAULT_SFT_OPTIONS, DEFAULT_TRAIN_OPTIONS, resolveTrainOptions, type TrainSettings } from './options';
 import type { TrainingPair, TrainingSequence } from './sequences';
 import { Trainer, type ReferenceLogprobs, type StepResult, type TrainerOptions } from './trainer';
 
@@ -46,19 +47,10 @@ export interface CheckpointOptions {
   resume?: boolean;
 }
 
-export interface TrainOptions extends TrainerOptions, CallOptions {
-  /** Peak learning rate. Default 5e-7 (the reference's). */
-  lr?: number;
-  /** Share of the steps spent warming the rate up from 0. Default 0.1. */
-  warmupRatio?: number;
-  /** Micro-batches accumulated into one optimizer step: a step trains on microBatch × gradAccum examples. Default 1. */
-  gradAccum?: number;
-  /** Passes over the data. Default 1. */
-  epochs?: number;
-  /** Stop after exactly this many steps (cycling through epochs as needed) instead. */
+/** A training run's options: any of the settings (defaults: lib/train/options.ts) and how the run is kept. */
+export interface TrainOptions extends TrainerOptions, Partial<TrainSettings>, CallOptions {
+  /** Stop after exactly this many steps (cycling through epochs as needed) instead of `epochs`. */
   steps?: number;
-  /** Seed of the data order. Default 0. */
-  seed?: number;
   checkpoint?: CheckpointOptions;
   /** The frozen reference policy; default: the model itself, before its first step. */
   referenceModel?: Model;
@@ -100,31 +92,27 @@ export function supervisedFineTune(
 }
 
 /** The settings that decide a run's numbers, recorded with it so that a resume cannot silently change them. */
-function settingsOf(objective: Objective, options: TrainOptions, plan: StepPlan): Record<string, unknown> {
-  const preference =
-    objective.kind === 'preference'
-      ? {
-          loss: options.loss ?? 'aco',
-          beta: options.beta ?? 0.1,
-          alpha: options.alpha ?? 1,
-          acoWeight: options.acoWeight ?? 'paper',
-          referenceFree: options.referenceFree ?? false,
-          nllWeight: options.nllWeight ?? 0,
-        }
-      : {};
+function settingsOf(
+  objective: Objective,
+  settings: TrainSettings,
+  options: TrainOptions,
+  plan: StepPlan,
+): Record<string, unknown> {
+  const { loss, beta, alpha, acoWeight, referenceFree, nllWeight } = settings;
+  const preference = objective.kind === 'preference' ? { loss, beta, alpha, acoWeight, referenceFree, nllWeight } : {};
   return {
     ...preference,
-    lr: options.lr ?? 5e-7,
-    warmupRatio: options.warmupRatio ?? 0.1,
-    microBatch: options.microBatch ?? 1,
-    gradAccum: options.gradAccum ?? 1,
+    lr: settings.lr,
+    warmupRatio: settings.warmupRatio,
+    microBatch: settings.microBatch,
+    gradAccum: settings.gradAccum,
     totalSteps: plan.totalSteps,
-    seed: options.seed ?? 0,
-    maxGradNorm: options.maxGradNorm ?? 0,
-    weightDecay: options.weightDecay ?? 0,
-    adamBeta1: options.adamBeta1 ?? 0.9,
-    adamBeta2: options.adamBeta2 ?? 0.999,
-    adamEps: options.adamEps ?? 1e-8,
+    seed: settings.seed,
+    maxGradNorm: settings.maxGradNorm,
+    weightDecay: settings.weightDecay,
+    adamBeta1: settings.adamBeta1,
+    adamBeta2: settings.adamBeta2,
+    adamEps: settings.adamEps,
     autocast: options.autocast ?? null,
   };
 }
@@ -212,20 +200,16 @@ async function referenceLogprobs(
   return await scorer.referenceLogprobs(pairs, options);
 }
 
-async function* train(model: Model, objective: Objective, options: TrainOptions): AsyncGenerator<StepMetrics> {
+async function* train(model: Model, objective: Objective, given: TrainOptions): AsyncGenerator<StepMetrics> {
   const examples = objective.kind === 'preference' ? objective.pairs.length : objective.sequences.length;
   if (examples === 0) invalidArgument(objective.kind === 'preference' ? 'pairs' : 'sequences', 'a non-empty array');
-  const lr = options.lr ?? 5e-7;
-  if (!(lr >= 0)) invalidArgument('lr', 'a finite number >= 0');
-  const warmupRatio = options.warmupRatio ?? 0.1;
-  if (!(warmupRatio >= 0 && warmupRatio <= 1)) invalidArgument('warmupRatio', 'in [0, 1]');
-  const microBatch = options.microBatch ?? 1;
-  const gradAccum = options.gradAccum ?? 1;
-  if (!Number.isInteger(gradAccum) || gradAccum < 1) invalidArgument('gradAccum', 'a positive integer');
-  const plan = planSteps(examples, microBatch * gradAccum, options.epochs ?? 1, options.steps);
-  const warmup = warmupSteps(plan.totalSteps, warmupRatio);
-  const seed = options.seed ?? 0;
-  const settings = settingsOf(objective, options, plan);
+  const resolved = resolveTrainOptions(given, objective.kind === 'sft' ? DEFAULT_SFT_OPTIONS : DEFAULT_TRAIN_OPTIONS);
+  // The trainer and the native calls read the resolved settings, so that no default is decided twice.
+  const options: TrainOptions = { ...given, ...resolved };
+  const { lr, seed } = resolved;
+  const plan = planSteps(examples, resolved.microBatch * resolved.gradAccum, resolved.epochs, options.steps);
+  const warmup = warmupSteps(plan.totalSteps, resolved.warmupRatio);
+  const settings = settingsOf(objective, resolved, options, plan);
   const data = fingerprint(objective);
   const { checkpoint } = options;
   const resumed = await resumedState(model, checkpoint, objective, settings, data);

@@ -1,8 +1,13 @@
 /**
  * The settings of a Genius run's optimisation that depend on the model: the reference's, for real models and their
- * 100K pairs, and the embedded default's, for a 3M-parameter model and a few hundred pairs. `train` takes the
- * embedded preset when it runs on models/default and the reference's otherwise; any flag given overrides either.
+ * 100K pairs, and the embedded default's, for a 3M-parameter model and a few hundred pairs. A run (the library's
+ * runPipeline, and so `genius-native train`) takes the embedded preset when it runs on models/default and the
+ * reference's otherwise (presetFor); any option given overrides either. The other settings are the same for every
+ * model: lib/train/options.ts.
  */
+import path from 'node:path';
+import { EMBEDDED_MODEL_DIR } from '../embedded';
+import { DEFAULT_TRAIN_OPTIONS } from './options';
 
 export interface RunPreset {
   /** Peak learning rate. */
@@ -22,15 +27,15 @@ export interface RunPreset {
   iterations: number;
 }
 
-/** The reference's (GENIUS.md): 128-pair steps at 5e-7, 1 epoch, β 0.1, no clipping, no NLL term, one iteration. */
+/** The reference's (docs/algorithm.md): the training defaults (128-pair steps at 5e-7, 1 epoch, β 0.1), one iteration. */
 export const REFERENCE_PRESET: Readonly<RunPreset> = Object.freeze({
-  lr: 5e-7,
-  microBatch: 1,
-  gradAccum: 128,
-  maxGradNorm: 0,
-  epochs: 1,
-  beta: 0.1,
-  nllWeight: 0,
+  lr: DEFAULT_TRAIN_OPTIONS.lr,
+  microBatch: DEFAULT_TRAIN_OPTIONS.microBatch,
+  gradAccum: DEFAULT_TRAIN_OPTIONS.gradAccum,
+  maxGradNorm: DEFAULT_TRAIN_OPTIONS.maxGradNorm,
+  epochs: DEFAULT_TRAIN_OPTIONS.epochs,
+  beta: DEFAULT_TRAIN_OPTIONS.beta,
+  nllWeight: DEFAULT_TRAIN_OPTIONS.nllWeight,
   iterations: 1,
 });
 
@@ -51,3 +56,11 @@ export const EMBEDDED_PRESET: Readonly<RunPreset> = Object.freeze({
   nllWeight: 0,
   iterations: 1,
 });
+
+export const PRESETS = Object.freeze({ reference: REFERENCE_PRESET, embedded: EMBEDDED_PRESET });
+export type PresetName = keyof typeof PRESETS;
+
+/** The preset of a run on `modelDir`: the embedded one for the embedded default model, else the reference's. */
+export function presetFor(modelDir: string): PresetName {
+  return path.resolve(modelDir) === EMBEDDED_MODEL_DIR ? 'embedded' : 'reference';
+}

@@ -1,7 +1,7 @@
 """Renders the SFT corpus into the {prompt, response} lines that `genius-native sft --data` reads.
 
 prompt = the tokenizer's chat template with the problem as the user turn and an open assistant turn, then the
-Genius preamble "The reasoning steps are:\\n\\n" (GENIUS.md, "Prompt"); response = the worked steps, one per line
+Genius preamble "The reasoning steps are:\\n\\n" (docs/algorithm.md, "Exploration"); response = the worked steps, one per line
 (the trainer appends the end-of-turn token <|im_end|>).
 
 Usage: python render_sft.py --tokenizer DIR --data data/changes/sft.jsonl --out sft-prompts.jsonl

@@ -1,4 +1,5 @@
-import { Tensor, matmulChain, runtimeInfo } from '../../lib';
+import { Tensor, runtimeInfo } from '../../lib';
+import { matmulChain } from '../../lib/testing';
 
 const { cudaAvailable } = runtimeInfo();
 const describeGpu = cudaAvailable ? describe : describe.skip;

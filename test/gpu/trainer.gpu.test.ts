@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Model, runtimeInfo, Trainer, type TrainingPair } from '../../lib';
+import { Model, runtimeInfo, type TrainingPair } from '../../lib';
+import { Trainer } from '../../lib/testing';
 import { runReference } from '../helpers/python';
 
 const { cudaAvailable } = runtimeInfo();
