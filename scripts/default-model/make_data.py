@@ -112,7 +112,7 @@ def main():
     parser.add_argument("--queries", type=int, default=512)
     parser.add_argument("--validation", type=int, default=300)
     parser.add_argument("--test", type=int, default=500)
-    parser.add_argument("--direct-share", type=float, default=0.6, help="share of SFT solutions that are direct")
+    parser.add_argument("--direct-share", type=float, default=0.6, help="share of sft-mixed solutions that are direct")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)

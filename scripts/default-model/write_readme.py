@@ -46,9 +46,8 @@ def main():
             params += count
             dtypes.add(tensor.get_dtype())
     size_mb = os.path.getsize(weights) / 1e6
-    sizes = {
-        name: count_lines(os.path.join(args.data, f"{name}.jsonl")) for name in ("sft", "sft-mixed", "queries", "validation", "test")
-    }
+    names = ("sft", "sft-mixed", "queries", "validation", "test")
+    sizes = {name: count_lines(os.path.join(args.data, f"{name}.jsonl")) for name in names}
     recipe = dict(item.split("=", 1) for item in args.recipe.split())
     text = f"""# The default model of `genius-native train`
 
