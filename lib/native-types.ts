@@ -163,6 +163,7 @@ export interface NativePreferenceLossWithGrad extends NativePreferenceLoss {
 
 export interface NativeLogprobOptions extends AsyncOptions {
   vocabChunk?: number;
+  keptLogits?: number;
   gradOutput?: NativeTensor;
 }
 

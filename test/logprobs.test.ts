@@ -97,6 +97,20 @@ describe('chunked log-probs equal log_softmax-gather over the full logits (Pytho
     ]).toEqual([]);
   });
 
+  it('float64, softmax kept from the forward (keptLogits): values and dh, dW to 1e-8', async () => {
+    using inputs = tensors(problem, 'float64');
+    using withGrad = await sequenceLogprobsWithGrad(inputs.hidden, inputs.weight, inputs.targets, 3, {
+      vocabChunk: 8,
+      keptLogits: N * V,
+      gradOutput: inputs.gradOutput,
+    });
+    expect([
+      ...mismatches('logprobs', numbers(withGrad.logprobs), expected.logprobs, 1e-8),
+      ...mismatches('dh', numbers(withGrad.gradHidden), expected.gradHidden.flat(), 1e-8),
+      ...mismatches('dW', numbers(withGrad.gradWeight), expected.gradWeight.flat(), 1e-8),
+    ]).toEqual([]);
+  });
+
   it('float32 inputs give float32 log-probs and gradients close to the float64 reference', async () => {
     using inputs = tensors(problem, 'float32');
     using withGrad = await sequenceLogprobsWithGrad(inputs.hidden, inputs.weight, inputs.targets, 4, {

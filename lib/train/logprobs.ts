@@ -10,6 +10,11 @@ import { Tensor } from '../tensor';
 export interface SequenceLogprobOptions extends CallOptions {
   /** Vocabulary columns per block (online logsumexp across blocks). Default 32768. */
   vocabChunk?: number;
+  /**
+   * Up to this many logits (N × V) are taken in one product, their softmax kept for a backward, instead of
+   * chunk by chunk and recomputed in backward, as the trainer does up to 2^28. Default 0: always chunked.
+   */
+  keptLogits?: number;
 }
 
 export interface SequenceLogprobGradOptions extends SequenceLogprobOptions {
@@ -46,6 +51,7 @@ export async function sequenceLogprobs(
         cancel,
         onProgress: options.onProgress,
         vocabChunk: options.vocabChunk,
+        keptLogits: options.keptLogits,
       }),
     ),
   );
@@ -69,6 +75,7 @@ export async function sequenceLogprobsWithGrad(
       cancel,
       onProgress: options.onProgress,
       vocabChunk: options.vocabChunk,
+      keptLogits: options.keptLogits,
       gradOutput,
     });
     const logprobs = Tensor.fromNative(result.logprobs);

@@ -1,5 +1,6 @@
 #include "train/logprobs.h"
 
+#include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -43,7 +44,9 @@ void AddProduct(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b)
 class TargetLogprobsFunction : public torch::autograd::Function<TargetLogprobsFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
-                            const at::Tensor& targets, int64_t rowChunk, int64_t vocabChunk) {
+                            const at::Tensor& targets, int64_t rowChunk, int64_t vocabChunk, bool keep) {
+    ctx->saved_data["keep"] = keep;
+    if (keep) return KeptForward(ctx, hidden, weight, targets);
     const at::ScalarType reduction = ReductionType(hidden);
     const int64_t positions = hidden.size(0);
     const int64_t vocab = weight.size(0);
@@ -79,6 +82,7 @@ class TargetLogprobsFunction : public torch::autograd::Function<TargetLogprobsFu
     const at::Tensor& hidden = saved[0];
     const at::Tensor& weight = saved[1];
     const at::Tensor& targets = saved[2];
+    if (ctx->saved_data["keep"].toBool()) return KeptBackward(ctx, saved, gradOutputs[0]);
     const at::Tensor& logNormalizers = saved[3];
     const int64_t rowChunk = ctx->saved_data["rowChunk"].toInt();
     const int64_t vocabChunk = ctx->saved_data["vocabChunk"].toInt();
@@ -113,7 +117,35 @@ class TargetLogprobsFunction : public torch::autograd::Function<TargetLogprobsFu
       }
       if (needHidden) gradHidden.slice(0, r0, r1).copy_(rowGradHidden);
     }
-    return {gradHidden, needWeight ? gradWeight.to(weight.scalar_type()) : at::Tensor(), {}, {}, {}};
+    return {gradHidden, needWeight ? gradWeight.to(weight.scalar_type()) : at::Tensor(), {}, {}, {}, {}};
+  }
+
+ private:
+  // All logits in one product; their softmax is what the backward needs, so it is kept, in place of them.
+  static at::Tensor KeptForward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
+                                const at::Tensor& targets) {
+    at::Tensor logits = BlockLogits(hidden, weight, ReductionType(hidden));
+    const at::Tensor logNormalizers = at::logsumexp(logits, {1}, /*keepdim=*/true);
+    const at::Tensor logprobs = logits.gather(1, targets.unsqueeze(1)).sub_(logNormalizers).squeeze(1);
+    ctx->save_for_backward({hidden, weight, targets, logits.sub_(logNormalizers).exp_()});
+    return logprobs;
+  }
+
+  // The backward above with the kept softmax for the recomputed blocks, over the whole vocabulary at once.
+  static variable_list KeptBackward(AutogradContext* ctx, const variable_list& saved, const at::Tensor& gradOutput) {
+    const at::Tensor& hidden = saved[0];
+    const at::Tensor& weight = saved[1];
+    const at::Tensor& targets = saved[2];
+    const at::Tensor& softmax = saved[3];
+    const at::Tensor gradLogprobs = gradOutput.to(softmax.scalar_type()).unsqueeze(1);
+    const at::Tensor gradLogits =
+        (softmax * gradLogprobs.neg()).scatter_add_(1, targets.unsqueeze(1), gradLogprobs).to(hidden.scalar_type());
+    return {ctx->needs_input_grad(0) ? at::mm(gradLogits, weight) : at::Tensor(),
+            ctx->needs_input_grad(1) ? at::mm(gradLogits.t(), hidden) : at::Tensor(),
+            {},
+            {},
+            {},
+            {}};
   }
 };
 
@@ -121,7 +153,10 @@ class TargetLogprobsFunction : public torch::autograd::Function<TargetLogprobsFu
 
 at::Tensor TargetLogprobs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
                           LogprobChunks chunks) {
-  return TargetLogprobsFunction::apply(hidden, weight, targets, chunks.rows, chunks.vocab);
+  // By the sizes alone, with or without grad: a policy's log-probs and the reference log-probs taken from
+  // the same weights must be the same numbers (a step's first rewards are exactly 0).
+  const bool keep = hidden.size(0) * weight.size(0) <= chunks.keptLogits;
+  return TargetLogprobsFunction::apply(hidden, weight, targets, chunks.rows, chunks.vocab, keep);
 }
 
 SequenceLogprobs ReduceTokenLogprobs(const at::Tensor& tokenLogprobs, const at::Tensor& mask) {

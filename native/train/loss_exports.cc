@@ -298,10 +298,15 @@ LogprobRequest ReadLogprobRequest(const Napi::CallbackInfo& info) {
   request.hidden = hidden;
   request.weight = weight;
   request.targets = targets.to(at::kLong);
+  // Chunked unless asked: these calls are the chunked computation's own tests and measurements.
+  request.chunks.keptLogits = 0;
   if (!info[4].IsUndefined()) {
     const Napi::Object options = js::ReadObject(info[4], "options");
     if (Has(options, "vocabChunk")) {
       request.chunks.vocab = js::ReadInteger(options.Get("vocabChunk"), "options.vocabChunk", 1, kMaxChunk);
+    }
+    if (Has(options, "keptLogits")) {
+      request.chunks.keptLogits = js::ReadInteger(options.Get("keptLogits"), "options.keptLogits", 0, kMaxChunk);
     }
   }
   return request;

@@ -25,10 +25,6 @@
 #include "train/preference_loss.h"
 #include "train/response_logprobs.h"
 
-namespace torch::optim {
-class AdamW;
-}
-
 namespace genius::train {
 
 struct AdamWOptions {
@@ -120,6 +116,10 @@ class Trainer {
     std::string name;
     at::Tensor weight;  // the model's tensor
     at::Tensor master;  // float32: the same tensor, or a copy of it
+    bool decays = true;
+    // AdamW's state, like the master's; undefined until the parameter's first update. step is a float32
+    // scalar on the device, as the fused kernel takes it.
+    at::Tensor expAvg, expAvgSq, step;
   };
   // Runs `accumulate` (forward and backward over the micro-batches), then clips and updates.
   StepMetrics Update(double lr, const std::function<StepMetrics()>& accumulate);
@@ -128,8 +128,10 @@ class Trainer {
 
   std::shared_ptr<const model::Transformer> model_;
   TrainerOptions options_;
+  // torch.optim.AdamW's update (as fused=True computes it) of the parameters with a gradient.
+  void AdamWStep(double lr);
+
   std::vector<Parameter> parameters_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
 };
 
 }  // namespace genius::train

@@ -34,6 +34,20 @@ export async function compareTrainSteps(context: CompareContext, parity?: Worklo
   );
   const pairs = setup.pairs.length;
   const tokens = setup.pairs.reduce((sum, pair) => sum + pair.chosen.tokens.length + pair.rejected.tokens.length, 0);
+  // The LM head's work counts at the scored (response) positions only, the work the loss needs: the reference
+  // also takes logits at the prompts' positions, and a large vocabulary then made our share exceed 100%.
+  const scored = setup.pairs.reduce(
+    (sum, pair) =>
+      sum +
+      pair.chosen.tokens.length -
+      pair.chosen.promptLength +
+      pair.rejected.tokens.length -
+      pair.rejected.promptLength,
+    0,
+  );
+  const { matmulParameters, vocab, hidden } = context.model;
+  const head = vocab * hidden;
+  const headWeightedTokens = (tokens * (matmulParameters - head) + scored * head) / matmulParameters;
   const lossDiffs = run.ours.map((ours, step) => scaledDifference(ours.loss, run.reference[step].loss));
   const tolerance = tolerancesFor(onCuda ? 'bfloat16' : 'float32').loss;
   const report = workloadReport(
@@ -57,7 +71,7 @@ export async function compareTrainSteps(context: CompareContext, parity?: Worklo
         'higher',
         bySide(run, (m) => tokens / m.seconds),
       ),
-      rooflineRow(context, run, () => tokens, 3),
+      rooflineRow(context, run, () => headWeightedTokens, 3),
       metricRow(
         'peak RSS',
         'MiB',
