@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, Model } from '../lib';
+import { EMBEDDED_MODEL_DIR } from '../lib/embedded';
 import { runReference } from './helpers/python';
 
 // Tiny random checkpoints written by transformers itself: Llama (GQA), Llama with llama3 rope
@@ -245,5 +246,23 @@ describe('bad input', () => {
     const other = await Model.load(models.qwen2);
     other.dispose();
     await expect(other.generate([[1]], { maxNewTokens: 1 })).rejects.toMatchObject({ code: ErrorCode.Disposed });
+  });
+
+  it('continues a kept cache only on the model that made it', async () => {
+    const first = await model.generate([[1, 2]], { maxNewTokens: 2, keepCache: true });
+    // A model of another depth read past the cache's layers (a crash); one of the same shape, other weights.
+    for (const dir of [EMBEDDED_MODEL_DIR, models.llama]) {
+      const other = await Model.load(dir);
+      try {
+        await expect(other.continue(first.cache!, [0], { maxNewTokens: 1 })).rejects.toMatchObject({
+          ...invalid,
+          message: expect.stringContaining("'request.cache' was made by another model"),
+        });
+      } finally {
+        other.dispose();
+      }
+    }
+    await expect(model.continue(first.cache!, [0], { maxNewTokens: 1 })).resolves.toBeDefined();
+    first.cache!.dispose();
   });
 });

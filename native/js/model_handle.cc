@@ -86,6 +86,9 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   int64_t longestInput = 0;
   if (!request.Get("cache").IsUndefined()) {
     parsed.from = KvCacheHandle::CacheOf(request.Get("cache"), "request.cache");
+    if (parsed.from->modelId != model.id()) {
+      Invalid("request.cache", "was made by another model: a kept cache continues only on the model that generated it");
+    }
     parsed.fromRows = ReadIndices(request.Get("rows"), "request.rows", parsed.from->rows(), "a row of request.cache");
     if (parsed.fromRows.empty()) Invalid("request.rows", "is empty");
     longestInput = parsed.from->length + 1;

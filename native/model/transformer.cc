@@ -2,6 +2,7 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -85,6 +86,11 @@ at::Tensor SingleQueryAttention(const at::Tensor& q, const at::Tensor& k, const 
   return at::matmul(at::softmax(scores, -1), v).view({rows, heads, 1, dim});
 }
 
+uint64_t NextModelId() {
+  static std::atomic<uint64_t> last{0};
+  return ++last;
+}
+
 at::Tensor RotateHalf(const at::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
   return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
@@ -92,7 +98,7 @@ at::Tensor RotateHalf(const at::Tensor& x) {
 
 }  // namespace
 
-Transformer::Transformer(ModelConfig config, const TensorMap& weights) : config_(std::move(config)) {
+Transformer::Transformer(ModelConfig config, const TensorMap& weights) : id_(NextModelId()), config_(std::move(config)) {
   embed_ = weights.at("model.embed_tokens.weight");
   finalNorm_ = weights.at("model.norm.weight");
   lmHead_ = config_.tieWordEmbeddings ? embed_ : weights.at("lm_head.weight");
@@ -139,8 +145,10 @@ TensorMap Transformer::Parameters() const {
 }
 
 rollout::KvCache Transformer::NewCache(int64_t rows, int64_t capacity) const {
-  return rollout::KvCache::Empty(rows, config_.numLayers, config_.numKvHeads, config_.headDim, capacity,
-                                 embed_.options());
+  rollout::KvCache cache = rollout::KvCache::Empty(rows, config_.numLayers, config_.numKvHeads, config_.headDim,
+                                                   capacity, embed_.options());
+  cache.modelId = id_;
+  return cache;
 }
 
 at::Tensor Transformer::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {

@@ -31,6 +31,8 @@ class Transformer {
   Transformer(ModelConfig config, const TensorMap& weights);
 
   const ModelConfig& config() const { return config_; }
+  // Unique in the process (never reused, unlike an address): what a KV cache records of its model.
+  uint64_t id() const { return id_; }
   at::Device device() const { return embed_.device(); }
   at::ScalarType dtype() const { return embed_.scalar_type(); }
   const at::Tensor& lmHead() const { return lmHead_; }
@@ -61,6 +63,7 @@ class Transformer {
                        const at::Tensor& mask, rollout::KvCache* cache, int64_t start) const;
   at::Tensor Mlp(const LayerWeights& weights, const at::Tensor& x) const;
 
+  const uint64_t id_;
   ModelConfig config_;
   at::Tensor embed_, finalNorm_, lmHead_;
   std::vector<LayerWeights> layers_;

@@ -45,6 +45,7 @@ KvCache KvCache::Select(const at::Tensor& rowIndex, int64_t newCapacity) const {
   selected.nextPosition = nextPosition.index_select(0, index);
   selected.pending = pending.index_select(0, index);
   selected.length = length;
+  selected.modelId = modelId;
   return selected;
 }
 

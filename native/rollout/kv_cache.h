@@ -18,6 +18,9 @@ struct KvCache {
   at::Tensor nextPosition;         // [rows] int64
   at::Tensor pending;              // [rows] int64: last sampled token, not yet fed (-1: none)
   int64_t length = 0;              // columns in use
+  // Transformer::id() of the model whose keys and values these are: another model, even of the same shape, must
+  // not continue from them.
+  uint64_t modelId = 0;
 
   static KvCache Empty(int64_t rows, int64_t layers, int64_t kvHeads, int64_t headDim, int64_t capacity,
                        const at::TensorOptions& options);
