@@ -248,6 +248,30 @@ describe('bad input', () => {
     await expect(other.generate([[1]], { maxNewTokens: 1 })).rejects.toMatchObject({ code: ErrorCode.Disposed });
   });
 
+  it('refuses to decode from non-finite logits, greedy or sampled', async () => {
+    // A copy of a model whose final norm weight is NaN: every logit is NaN.
+    const broken = path.join(dir, 'nan-norm');
+    fs.cpSync(models.qwen2, broken, { recursive: true });
+    const file = path.join(broken, 'model.safetensors');
+    const bytes = fs.readFileSync(file);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+    const [begin, end] = header['model.norm.weight'].data_offsets as [number, number];
+    for (let at = 8 + headerLength + begin; at < 8 + headerLength + end; at += 4) bytes.writeFloatLE(Number.NaN, at);
+    fs.writeFileSync(file, bytes);
+    const nan = await Model.load(broken);
+    try {
+      for (const temperature of [0, 1]) {
+        await expect(nan.generate([[1, 2]], { maxNewTokens: 2, temperature })).rejects.toMatchObject({
+          code: ErrorCode.NonFinite,
+          message: expect.stringContaining('logits are NaN or infinite'),
+        });
+      }
+    } finally {
+      nan.dispose();
+    }
+  });
+
   it('continues a kept cache only on the model that made it', async () => {
     const first = await model.generate([[1, 2]], { maxNewTokens: 2, keepCache: true });
     // A model of another depth read past the cache's layers (a crash); one of the same shape, other weights.

@@ -19,7 +19,7 @@ inline constexpr const char* kOutOfMemory = "ERR_GENIUS_OUT_OF_MEMORY";
 inline constexpr const char* kTorch = "ERR_GENIUS_TORCH";
 inline constexpr const char* kInternal = "ERR_GENIUS_INTERNAL";
 inline constexpr const char* kBadFile = "ERR_GENIUS_BAD_FILE";  // a model file, config or checkpoint that is malformed
-inline constexpr const char* kNonFinite = "ERR_GENIUS_NON_FINITE";  // a training loss or gradient is NaN or inf
+inline constexpr const char* kNonFinite = "ERR_GENIUS_NON_FINITE";  // a loss, gradient or logit is NaN or inf
 }  // namespace code
 
 // Thrown anywhere in native code (JS thread or worker); converted to a JS Error at the boundary.

@@ -1,7 +1,10 @@
 #include "rollout/engine.h"
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 
+#include "js/errors.h"
 #include "profile/phase.h"
 
 namespace genius::rollout {
@@ -131,6 +134,11 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
     std::vector<bool> feed(rowSample.size(), false);
     for (size_t row = 0; row < rowSample.size(); ++row) {
       if (rowDone[row]) continue;
+      if (!std::isfinite(logprobData[row])) {
+        Fail(code::kNonFinite, "the model's next-token logits are NaN or infinite (sample " +
+                                   std::to_string(rowSample[row]) + ", new token " + std::to_string(step + 1) +
+                                   "): its weights or activations are not finite");
+      }
       Sample& sample = result.samples[rowSample[row]];
       sample.tokens.push_back(tokenData[row]);
       sample.logprobs.push_back(logprobData[row]);

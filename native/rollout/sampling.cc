@@ -58,7 +58,11 @@ Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, at::
     const at::Tensor cumulative = FilteredProbabilities(logits, logNormalizer, options).cumsum_(-1);
     const at::Tensor total = cumulative.narrow(-1, cumulative.size(-1) - 1, 1);
     const at::Tensor draw = at::rand(total.sizes(), generator, cumulative.options()).neg_().add_(1).mul_(total);
-    tokens = at::searchsorted(cumulative, draw, /*out_int32=*/false, /*right=*/false).squeeze(-1);
+    // A NaN distribution (non-finite logits) searches past the end: clamped, its token's log-prob is NaN,
+    // which Generate refuses as it refuses a greedy draw from such logits.
+    tokens = at::searchsorted(cumulative, draw, /*out_int32=*/false, /*right=*/false)
+                 .squeeze(-1)
+                 .clamp_max_(logits.size(-1) - 1);
   }
   // log_softmax at the drawn token only: one reduction instead of writing [rows, vocab].
   const at::Tensor chosen = logits.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);
