@@ -340,4 +340,27 @@ describe('training the model that generates', () => {
     trainer.dispose();
     await expect(trainer.sftStep([pairs[0].chosen], 1e-3)).rejects.toMatchObject({ code: ErrorCode.Disposed });
   });
+
+  it("stops when its model is disposed: no step trains a model nobody holds", async () => {
+    const pairs = randomPairs(4, 2);
+    const model = await Model.load(models.llama);
+    using trainer = await Trainer.create(model, { loss: 'aco' });
+    const reference = await trainer.referenceLogprobs(pairs);
+    model.dispose();
+    await expect(trainer.preferenceStep(pairs, reference, 1e-3)).rejects.toMatchObject({
+      code: ErrorCode.Disposed,
+      message: expect.stringContaining("trainer's model was disposed"),
+    });
+    const steps: number[] = [];
+    const other = await Model.load(models.llama);
+    await expect(
+      (async () => {
+        for await (const step of optimize(other, pairs, { lr: 1e-3, microBatch: 1, gradAccum: 1, steps: 4 })) {
+          steps.push(step.step);
+          other.dispose();
+        }
+      })(),
+    ).rejects.toMatchObject({ code: ErrorCode.Disposed });
+    expect(steps).toEqual([1]);
+  });
 });

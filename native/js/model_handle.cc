@@ -220,6 +220,11 @@ std::shared_ptr<std::shared_mutex> ModelHandle::WeightsLockOf(const Napi::Value&
   return UnwrapTagged<ModelHandle>(value, kModelTag, name, "model handle")->weightsLock_;
 }
 
+std::shared_ptr<const std::atomic<bool>> ModelHandle::DisposedFlagOf(const Napi::Value& value, const char* name) {
+  ModelOf(value, name);  // refuses anything but a live model handle
+  return UnwrapTagged<ModelHandle>(value, kModelTag, name, "model handle")->disposed_;
+}
+
 template <Napi::Value (ModelHandle::*Method)(const Napi::CallbackInfo&)>
 Napi::Value ModelHandle::Guard(const Napi::CallbackInfo& info) {
   return Guarded(info, [&] { return (this->*Method)(info); });
@@ -337,6 +342,7 @@ Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo& info) {
   model_.reset();  // running calls hold their own reference and finish first
+  *disposed_ = true;
   return info.Env().Undefined();
 }
 

@@ -10,6 +10,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 #include <shared_mutex>
 
@@ -26,6 +27,9 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   static std::shared_ptr<const model::Transformer> ModelOf(const Napi::Value& value, const char* name);
   // The weights lock of the model behind a JS handle (see above).
   static std::shared_ptr<std::shared_mutex> WeightsLockOf(const Napi::Value& value, const char* name);
+  // Set when the handle is disposed: what a trainer of the model checks before each call (it holds the model
+  // itself, so disposing the handle alone would not stop it).
+  static std::shared_ptr<const std::atomic<bool>> DisposedFlagOf(const Napi::Value& value, const char* name);
 
  private:
   static Napi::Value Load(const Napi::CallbackInfo& info);
@@ -40,6 +44,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
 
   std::shared_ptr<const model::Transformer> model_;
   std::shared_ptr<std::shared_mutex> weightsLock_ = std::make_shared<std::shared_mutex>();
+  std::shared_ptr<std::atomic<bool>> disposed_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 class KvCacheHandle : public Napi::ObjectWrap<KvCacheHandle> {

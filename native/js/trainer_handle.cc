@@ -206,6 +206,7 @@ Napi::Value TrainerHandle::Guard(const Napi::CallbackInfo& info) {
 
 std::shared_ptr<TrainerHandle::State> TrainerHandle::Live() const {
   if (!state_) Fail(code::kDisposed, "this trainer was disposed");
+  if (*state_->modelDisposed) Fail(code::kDisposed, "this trainer's model was disposed");
   return state_;
 }
 
@@ -215,6 +216,7 @@ Napi::Value TrainerHandle::Create(const Napi::CallbackInfo& info) {
   auto state = std::make_shared<State>();
   state->model = ModelHandle::ModelOf(Arg(info, 0, "model"), "model");
   state->weightsLock = ModelHandle::WeightsLockOf(info[0], "model");
+  state->modelDisposed = ModelHandle::DisposedFlagOf(info[0], "model");
   const train::TrainerOptions options = ReadTrainerOptions(info.Length() > 1 ? info[1] : info.Env().Undefined());
   using Created = std::shared_ptr<State>;
   return RunAsync<Created>(

@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 #include <shared_mutex>
 
@@ -22,6 +23,7 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
   struct State {
     std::shared_ptr<const model::Transformer> model;
     std::shared_ptr<std::shared_mutex> weightsLock;
+    std::shared_ptr<const std::atomic<bool>> modelDisposed;
     std::unique_ptr<train::Trainer> trainer;
   };
 
