@@ -40,6 +40,7 @@ export interface TrainingArgs extends OptimizerArgs {
   'checkpoint-layers': boolean;
   device: string;
   dtype?: DType;
+  'save-dtype'?: DType;
   resume: boolean;
   'skip-bad': boolean;
   json: boolean;
@@ -112,6 +113,10 @@ export function trainingFlags<T>(yargs: Argv<T>, defaults: Readonly<TrainSetting
     .option('checkpoint-layers', { type: 'boolean', default: false, describe: 'recompute layers in backward' })
     .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
     .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[], describe: 'weights dtype' })
+    .option('save-dtype', {
+      choices: ['float32', 'bfloat16', 'float16'] as DType[],
+      describe: 'dtype of the saved weights (default: the one the model was loaded from)',
+    })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run saved in --out' })
     .option('skip-bad', { type: 'boolean', default: false, describe: 'skip malformed data lines' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per step on stdout' }) as Argv<
@@ -194,7 +199,13 @@ export function trainOptions(args: TrainingArgs, sourceDir: string, signal: Abor
     seed: args.seed,
     checkpointLayers: args['checkpoint-layers'],
     signal,
-    checkpoint: { dir: args.out, every: args['save-steps'], sourceDir, resume: args.resume },
+    checkpoint: {
+      dir: args.out,
+      every: args['save-steps'],
+      sourceDir,
+      resume: args.resume,
+      dtype: args['save-dtype'],
+    },
   };
 }
 

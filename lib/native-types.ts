@@ -335,7 +335,7 @@ export interface NativeTrainer {
 }
 
 export interface NativeModel {
-  save(dir: string, options?: { shardBytes?: number }, asyncOptions?: AsyncOptions): Promise<void>;
+  save(dir: string, options?: { shardBytes?: number; dtype?: DType }, asyncOptions?: AsyncOptions): Promise<void>;
 }
 
 export interface NativeAddon {

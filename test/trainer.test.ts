@@ -278,6 +278,43 @@ describe('training the model that generates', () => {
     }
   });
 
+  it('computes and saves in the dtype the weights are stored in, whatever config.json says, unless told', async () => {
+    // float32 weights under a config that says bfloat16: a 1e-3 step on a norm weight of 1 (bfloat16's
+    // spacing there is 2^-7) must survive into the checkpoint.
+    const mislabelled = path.join(dir, 'float32-labelled-bfloat16');
+    fs.cpSync(models.llama, mislabelled, { recursive: true });
+    const configFile = path.join(mislabelled, 'config.json');
+    const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+    expect(config.dtype).toBe('float32');
+    fs.writeFileSync(configFile, JSON.stringify({ ...config, dtype: 'bfloat16' }));
+    const pairs = randomPairs(2, 4);
+    const saved: Record<string, string> = {};
+    for (const dtype of [undefined, 'bfloat16'] as const) {
+      using model = await Model.load(mislabelled);
+      saved[dtype ?? 'default'] = path.join(dir, `mislabelled-${dtype ?? 'default'}`);
+      const checkpoint = { dir: saved[dtype ?? 'default'], dtype };
+      for await (const step of optimize(model, pairs, { lr: 1e-3, warmupRatio: 0, steps: 1, checkpoint })) {
+        expect(step.step).toBe(1);
+      }
+    }
+    const dtypeOf = (checkpoint: string) => JSON.parse(fs.readFileSync(path.join(checkpoint, 'config.json'), 'utf8'));
+    const before = await loadModelWeights(mislabelled);
+    const after = await loadModelWeights(saved.default);
+    const narrowed = await readSafetensors(path.join(saved.bfloat16, 'model.safetensors'));
+    try {
+      expect(after['model.norm.weight'].dtype).toBe('float32');
+      expect(dtypeOf(saved.default)).toMatchObject({ dtype: 'float32' });
+      const start = before['model.norm.weight'].toArray() as Float32Array;
+      const moved = (after['model.norm.weight'].toArray() as Float32Array).map((value, i) => Math.abs(value - start[i]));
+      expect(Math.max(...moved)).toBeGreaterThan(5e-4);
+      expect(Math.max(...moved)).toBeLessThan(2e-3);
+      expect(narrowed['model.norm.weight'].dtype).toBe('bfloat16');
+      expect(dtypeOf(saved.bfloat16)).toMatchObject({ dtype: 'bfloat16' });
+    } finally {
+      [...Object.values(before), ...Object.values(after), ...Object.values(narrowed)].forEach((t) => t.dispose());
+    }
+  });
+
   it('restores a saved optimizer state exactly, and refuses one of another model', async () => {
     const pairs = randomPairs(4, 13);
     const runs: string[] = [];

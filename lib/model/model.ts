@@ -22,7 +22,10 @@ export type { FinishReason, SamplingOptions } from '../native-types';
 
 export interface LoadOptions extends CallOptions {
   device?: string;
-  /** Weights are converted to this dtype; default: the dtype they were saved in. */
+  /**
+   * The dtype the model computes in (its weights are converted to it). Default: the dtype its weights file
+   * stores them in, whatever config.json's torch_dtype says; saving writes that dtype back (see SaveOptions).
+   */
   dtype?: DType;
 }
 
@@ -34,6 +37,8 @@ export interface InitOptions extends LoadOptions {
 export interface SaveOptions extends CallOptions {
   /** Largest safetensors shard in bytes; past it the weights are split with an index. 0 or absent: one file. */
   shardBytes?: number;
+  /** Dtype of the written weights. Default: the one the model was loaded from, whatever it computes in. */
+  dtype?: DType;
 }
 
 export interface Sample {
@@ -129,12 +134,17 @@ export class Model implements Disposable {
 
   /**
    * Writes config.json and the current weights (model.safetensors, or shards and their index) into `dir` (made
-   * if missing), in the model's dtype. Waits for a training step in progress to end (see Trainer).
+   * if missing), in options.dtype, by default the dtype the model was loaded from. Waits for a training step in
+   * progress to end (see Trainer).
    */
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
     await fs.mkdir(dir, { recursive: true });
     await cancellable(options, (cancel) =>
-      this.handle.save(dir, { shardBytes: options.shardBytes }, { cancel, onProgress: options.onProgress }),
+      this.handle.save(
+        dir,
+        { shardBytes: options.shardBytes, dtype: options.dtype },
+        { cancel, onProgress: options.onProgress },
+      ),
     );
   }
 

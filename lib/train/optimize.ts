@@ -16,6 +16,7 @@ import path from 'node:path';
 import type { CallOptions } from '../async';
 import { ErrorCode, GeniusError, invalidArgument } from '../errors';
 import type { Model } from '../model/model';
+import type { DType } from '../native-types';
 import {
   copyModelFiles,
   OPTIMIZER_FILE,
@@ -40,6 +41,8 @@ export interface CheckpointOptions {
   sourceDir?: string;
   /** Largest safetensors shard in bytes. Default 5 GB, as save_pretrained. */
   shardBytes?: number;
+  /** Dtype of the saved weights. Default: the one the model was loaded from. */
+  dtype?: DType;
   /**
    * Continue the run saved in `dir`; the model must be the one loaded from `dir`. Without it, `dir` must not
    * exist or be empty.
@@ -241,7 +244,11 @@ async function* train(model: Model, objective: Objective, given: TrainOptions): 
       reference: reference && { chosen: Array.from(reference.chosen), rejected: Array.from(reference.rejected) },
     };
     await writeCheckpoint(checkpoint.dir, async (staging) => {
-      await model.save(staging, { shardBytes: checkpoint.shardBytes ?? DEFAULT_SHARD_BYTES, signal: options.signal });
+      await model.save(staging, {
+        shardBytes: checkpoint.shardBytes ?? DEFAULT_SHARD_BYTES,
+        dtype: checkpoint.dtype,
+        signal: options.signal,
+      });
       await copyModelFiles(checkpoint.sourceDir ?? model.dir, staging);
       // A finished run is not resumed: its optimizer state (twice the weights in float32) is not kept.
       if (!completed) await trainer.saveState(path.join(staging, STATE_DIR, OPTIMIZER_FILE), options);

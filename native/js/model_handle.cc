@@ -241,6 +241,7 @@ Napi::Value ModelHandle::Load(const Napi::CallbackInfo& info) {
         // Not InferenceMode: its tensors could never be trained (autograd refuses inference tensors).
         at::NoGradGuard noGrad;
         model::ModelConfig config = model::ReadModelConfig(dir);
+        model::RecordStoredDtype(dir, config);
         const at::ScalarType weightsDtype = placement.dtype.value_or(model::SavedDtype(config));
         const model::TensorMap weights =
             model::LoadWeights(dir, config, placement.device, weightsDtype, [&context](size_t done, size_t total) {
@@ -318,23 +319,27 @@ Napi::Value ModelHandle::Logits(const Napi::CallbackInfo& info) {
       [](Napi::Env env, at::Tensor& logits) -> Napi::Value { return TensorHandle::Wrap(env, logits); });
 }
 
-// save(dir, {shardBytes}, asyncOptions) -> Promise<void>: config.json and the weights (model/weights.h) in
-// the model's dtype, sharded past shardBytes (0 or absent: one file).
+// save(dir, {shardBytes, dtype}, asyncOptions) -> Promise<void>: config.json and the weights (model/weights.h) in
+// `dtype`, by default the one the model was loaded from (its config's), sharded past shardBytes (0 or absent:
+// one file).
 Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
   const auto model = ModelOf(info.This(), "this");
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const Napi::Value shardOption = OptionsArg(info, 1).Get("shardBytes");
+  const Napi::Object options = OptionsArg(info, 1);
+  const Napi::Value shardOption = options.Get("shardBytes");
   const uint64_t shardBytes =
       shardOption.IsUndefined() ? 0 : ReadInteger(shardOption, "options.shardBytes", 0, int64_t{1} << 53);
+  const at::ScalarType dtype = options.Get("dtype").IsUndefined() ? model::SavedDtype(model->config())
+                                                                  : ReadPlacement(options).dtype.value();
   return RunAsync<bool>(
       info.Env(), info.Length() > 2 ? info[2] : info.Env().Undefined(),
-      [model, lock = weightsLock_, dir, shardBytes](const WorkContext& context) {
+      [model, lock = weightsLock_, dir, shardBytes, dtype](const WorkContext& context) {
         const std::shared_lock weights(*lock);
         const auto progress = [&context](size_t done, size_t total) {
           context.ThrowIfCancelled();
           context.Progress(static_cast<double>(done), static_cast<double>(total));
         };
-        model::SaveWeights(dir, model->Parameters(), model->config(), shardBytes, progress);
+        model::SaveWeights(dir, model->Parameters(), model->config(), dtype, shardBytes, progress);
         return true;
       },
       [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });

@@ -169,7 +169,8 @@ Napi::Value LoadModelWeightsJs(const Napi::CallbackInfo& info) {
   return js::RunAsync<model::TensorMap>(
       info.Env(), options,
       [dir, device, dtype](const js::WorkContext& context) {
-        const model::ModelConfig config = model::ReadModelConfig(dir);
+        model::ModelConfig config = model::ReadModelConfig(dir);
+        model::RecordStoredDtype(dir, config);
         return model::LoadWeights(dir, config, device, dtype.value_or(model::SavedDtype(config)), ProgressTo(context));
       },
       TensorRecord);
@@ -186,7 +187,10 @@ Napi::Value SaveModelWeightsJs(const Napi::CallbackInfo& info) {
   return js::RunAsync<bool>(
       info.Env(), options,
       [dir, weights = std::move(weights), configDir, shardBytes](const js::WorkContext& context) {
-        model::SaveWeights(dir, weights, model::ReadModelConfig(configDir), shardBytes, ProgressTo(context));
+        // In the weights' own dtype (their embedding's; a missing one is refused by SaveWeights).
+        const auto embedding = weights.find("model.embed_tokens.weight");
+        const at::ScalarType dtype = embedding == weights.end() ? at::kFloat : embedding->second.scalar_type();
+        model::SaveWeights(dir, weights, model::ReadModelConfig(configDir), dtype, shardBytes, ProgressTo(context));
         return true;
       },
       [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });

@@ -84,6 +84,14 @@ at::ScalarType SavedDtype(const ModelConfig& config) {
   return at::kFloat;  // ReadModelConfig admits no other name; a hand-built config defaults as transformers does
 }
 
+void RecordStoredDtype(const std::string& dir, ModelConfig& config) {
+  const SafetensorsCheckpoint checkpoint(dir);
+  for (const SafetensorsEntry* entry : checkpoint.entries()) {
+    if (entry->name != "model.embed_tokens.weight") continue;
+    if (const char* name = WeightDtypeName(entry->dtype)) config.torchDtype = name;
+  }
+}
+
 TensorMap LoadWeights(const std::string& dir, const ModelConfig& config, at::Device device, at::ScalarType dtype,
                       const TensorProgress& progress) {
   const SafetensorsCheckpoint checkpoint(dir);
@@ -112,8 +120,8 @@ TensorMap LoadWeights(const std::string& dir, const ModelConfig& config, at::Dev
   return weights;
 }
 
-void SaveWeights(const std::string& dir, const TensorMap& weights, const ModelConfig& config, uint64_t shardBytes,
-                 const TensorProgress& progress) {
+void SaveWeights(const std::string& dir, const TensorMap& weights, const ModelConfig& config, at::ScalarType dtype,
+                 uint64_t shardBytes, const TensorProgress& progress) {
   TensorMap written;
   std::map<std::string, std::vector<int64_t>> shapes;
   for (const auto& [name, tensor] : weights) {
@@ -122,7 +130,7 @@ void SaveWeights(const std::string& dir, const TensorMap& weights, const ModelCo
       Fail(code::kInvalidArgument, "weight '" + name + "' is not a floating-point tensor");
     }
     shapes.emplace(name, tensor.sizes().vec());
-    written.emplace(name, tensor);
+    written.emplace(name, tensor.scalar_type() == dtype ? tensor : tensor.to(dtype));
   }
   const std::string mismatch = DescribeMismatch(config, shapes);
   if (!mismatch.empty()) {
@@ -130,8 +138,7 @@ void SaveWeights(const std::string& dir, const TensorMap& weights, const ModelCo
          "the weights to save do not match the model config (" + Describe(config) + "): " + mismatch);
   }
   ModelConfig saved = config;
-  if (const char* dtype = WeightDtypeName(written.at("model.embed_tokens.weight").scalar_type()))
-    saved.torchDtype = dtype;
+  if (const char* name = WeightDtypeName(dtype)) saved.torchDtype = name;
   WriteSafetensorsCheckpoint(dir, written, {{"format", "pt"}}, shardBytes, progress);
   WriteFileAtomically(JoinPath(dir, "config.json"), ConfigToJson(saved).dump(2) + "\n");
 }
