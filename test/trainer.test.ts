@@ -305,7 +305,9 @@ describe('training the model that generates', () => {
       expect(after['model.norm.weight'].dtype).toBe('float32');
       expect(dtypeOf(saved.default)).toMatchObject({ dtype: 'float32' });
       const start = before['model.norm.weight'].toArray() as Float32Array;
-      const moved = (after['model.norm.weight'].toArray() as Float32Array).map((value, i) => Math.abs(value - start[i]));
+      const moved = (after['model.norm.weight'].toArray() as Float32Array).map((value, i) =>
+        Math.abs(value - start[i]),
+      );
       expect(Math.max(...moved)).toBeGreaterThan(5e-4);
       expect(Math.max(...moved)).toBeLessThan(2e-3);
       expect(narrowed['model.norm.weight'].dtype).toBe('bfloat16');
@@ -378,7 +380,7 @@ describe('training the model that generates', () => {
     await expect(trainer.sftStep([pairs[0].chosen], 1e-3)).rejects.toMatchObject({ code: ErrorCode.Disposed });
   });
 
-  it("stops when its model is disposed: no step trains a model nobody holds", async () => {
+  it('stops when its model is disposed: no step trains a model nobody holds', async () => {
     const pairs = randomPairs(4, 2);
     const model = await Model.load(models.llama);
     using trainer = await Trainer.create(model, { loss: 'aco' });
