@@ -8,7 +8,7 @@
  */
 import { Genius } from '../genius/genius';
 import { interleaved, required, type CommonSetup, type CompareContext, type Loaded, type Run } from './protocol';
-import { metricRow, parityHolds, MIB, rooflineRow, workloadReport, type WorkloadReport } from './results';
+import { metricRow, MIB, parityHolds, rooflineRow, workloadReport, type WorkloadReport } from './results';
 
 export interface ForesightSetup extends CommonSetup {
   queries: string[];

@@ -4,7 +4,7 @@
  * tokens/s to compare equal work. Time to first token is when the engine reports its first sampled step.
  */
 import { interleaved, required, type CommonSetup, type CompareContext, type Loaded, type Run } from './protocol';
-import { atMost, metricRow, parityHolds, MIB, rooflineRow, workloadReport, type WorkloadReport } from './results';
+import { atMost, metricRow, MIB, parityHolds, rooflineRow, workloadReport, type WorkloadReport } from './results';
 
 export interface RolloutSetup extends CommonSetup {
   prompts: number[][];

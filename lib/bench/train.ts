@@ -14,8 +14,8 @@ import { interleaved, required, type CommonSetup, type CompareContext, type Load
 import {
   atMost,
   metricRow,
-  parityHolds,
   MIB,
+  parityHolds,
   rooflineRow,
   scaledDifference,
   tolerancesFor,
