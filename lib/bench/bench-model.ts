@@ -8,11 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { packageRoot } from '../package-root';
-import { matmulParameters } from './roofline';
-import { PYTHON_DIR, PYTHON_ENV, referencePython } from './sides';
+import { EMBEDDED_MODEL_DIR } from '../embedded';
+import { PYTHON_DIR, PYTHON_ENV, referencePython } from './protocol';
 
-export const DEFAULT_MODEL_DIR = path.join(packageRoot, 'models', 'default');
 export const RANDOM_ARCHITECTURES = ['qwen2.5-0.5b', 'qwen2.5-1.5b', 'llama-3.2-1b', 'tiny'] as const;
 export type RandomArchitecture = (typeof RANDOM_ARCHITECTURES)[number];
 export const DEFAULT_ARCHITECTURE: RandomArchitecture = 'qwen2.5-0.5b';
@@ -27,7 +25,7 @@ export interface BenchModel extends Disposable {
   hidden: number;
   vocab: number;
   maxPositions: number;
-  /** Weights a token meets as matmuls in a forward (roofline.ts). */
+  /** Weights a token meets as matmuls in a forward: what the roofline rows count (machine.ts). */
   matmulParameters: number;
 }
 
@@ -37,6 +35,21 @@ export interface BenchModelOptions {
   arch?: RandomArchitecture;
   /** Decoder layers of a random model (undefined: the architecture's). */
   layers?: number;
+}
+
+/** The weights a token meets as matmuls in one forward: the decoder layers' projections and the LM head. */
+function matmulParameters(config: {
+  layers: number;
+  hidden: number;
+  intermediate: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+}): number {
+  const { layers, hidden, intermediate, heads, kvHeads, headDim, vocab } = config;
+  const attention = 2 * hidden * heads * headDim + 2 * hidden * kvHeads * headDim;
+  return layers * (attention + 3 * hidden * intermediate) + vocab * hidden;
 }
 
 function describe(
@@ -89,8 +102,8 @@ async function randomModel(arch: RandomArchitecture, layers: number | undefined)
 export async function benchModel(options: BenchModelOptions): Promise<BenchModel> {
   const keep = (): void => {};
   if (options.model !== undefined) return describe(path.resolve(options.model), 'given', keep);
-  if (options.arch === undefined && fs.existsSync(path.join(DEFAULT_MODEL_DIR, 'config.json'))) {
-    return describe(DEFAULT_MODEL_DIR, 'default', keep);
+  if (options.arch === undefined && fs.existsSync(path.join(EMBEDDED_MODEL_DIR, 'config.json'))) {
+    return describe(EMBEDDED_MODEL_DIR, 'default', keep);
   }
   return randomModel(options.arch ?? DEFAULT_ARCHITECTURE, options.layers);
 }

@@ -4,14 +4,20 @@
  * relative to the median) with ours / reference, and the checks that make the ratios worth reading; an invalid
  * workload shows INVALID in place of its ratios.
  */
-import { describeLoad } from './machine-load';
-import type { WorkloadProfile } from './profile';
-import type { BenchReport, Check, LogprobMemoryRow, MetricRow, SideMemory, WorkloadReport } from './results';
-import type { Summary } from './stats';
-import type { SweepPoint } from './sweep';
-
-const MIB = 1024 * 1024;
-const GIB = 1024 * MIB;
+import { describeLoad } from './machine';
+import {
+  GIB,
+  MIB,
+  type BenchReport,
+  type Check,
+  type LogprobMemoryRow,
+  type MetricRow,
+  type SideMemory,
+  type Summary,
+  type SweepPoint,
+  type WorkloadProfile,
+  type WorkloadReport,
+} from './results';
 
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value) || Number.isInteger(value)) return String(value);

@@ -1,8 +1,20 @@
 /**
- * The sizes of a benchmark run. Quick is made to finish within about 3 minutes on 2 CPU cores with the embedded
- * default model (a random config gets 2 layers); full is the measurement to publish, on a quiet machine. Any size
- * can be overridden, e.g. to make the test suite's run take seconds.
+ * What a benchmark run measures: the sizes of each workload, and the inputs both sides get. Quick is made to
+ * finish within about 3 minutes on 2 CPU cores with the embedded default model (a random config gets 2 layers);
+ * full is the measurement to publish, on a quiet machine. Any size can be overridden, e.g. to make the test
+ * suite's run take seconds. `--sweep` adds points of its own (SWEEP_BATCHES, SWEEP_PAIRS).
+ *
+ * The inputs are queries (from the default model's query set), their prompts as token ids (chat template, Genius
+ * preamble), and preference pairs of those prompts with random responses of about the plan's sequence length:
+ * made once, by our tokenizer, and sent to both sides as they are.
  */
+import { readQueries } from '../data/queries';
+import { EMBEDDED_QUERIES } from '../embedded';
+import { seededRandom } from '../genius/random';
+import { encodeStepPrompt } from '../text/steps';
+import type { Tokenizer } from '../text/tokenizer';
+import type { PairJson } from './train';
+
 export interface BenchPlan {
   /** Measurements per side after the warm-up one, interleaved ours, reference, ours, reference, ... */
   repeats: number;
@@ -100,4 +112,58 @@ export function fitPlan(
     },
     notes,
   };
+}
+
+/**
+ * `--sweep`'s points: rollout at each batch of rows (prompts × the plan's n samples), training at each count of
+ * pairs per step.
+ */
+export const SWEEP_BATCHES = [8, 16, 32, 64, 128];
+export const SWEEP_PAIRS = [4, 8, 16, 32];
+
+/** The prompts and pairs the sweep's largest points need. */
+export function sweepSizes(n: number): { prompts: number; pairs: number } {
+  return { prompts: Math.ceil(Math.max(...SWEEP_BATCHES) / n), pairs: Math.max(...SWEEP_PAIRS) };
+}
+
+export interface BenchInputs {
+  queries: string[];
+  /** encodeStepPrompt of each query. */
+  prompts: number[][];
+  pairs: PairJson[];
+}
+
+/** The shortest response of a pair, for prompts as long as the sequence length. */
+const MIN_RESPONSE = 8;
+
+function randomPairs(tokenizer: Tokenizer, prompts: number[][], plan: BenchPlan['train']): PairJson[] {
+  const random = seededRandom('bench', 'pairs');
+  const tokens = (count: number): number[] =>
+    Array.from({ length: count }, () => Math.floor(random() * tokenizer.vocabSize));
+  return Array.from({ length: plan.pairs }, (_, i) => {
+    const prompt = prompts[i % prompts.length];
+    const length = Math.max(MIN_RESPONSE, plan.sequenceLength - prompt.length);
+    // The rejected response is up to an eighth shorter, so that micro-batches are ragged as real ones are.
+    const rejectedLength = length - Math.floor((random() * length) / 8);
+    return {
+      chosen: { tokens: [...prompt, ...tokens(length)], promptLength: prompt.length },
+      rejected: { tokens: [...prompt, ...tokens(rejectedLength)], promptLength: prompt.length },
+      chosenAdvantage: random(),
+      rejectedAdvantage: -random(),
+    };
+  });
+}
+
+/** The queries a plan uses (the query set's first ones, cycled if it is short) and their prompts. */
+export async function benchPrompts(tokenizer: Tokenizer, plan: BenchPlan): Promise<Omit<BenchInputs, 'pairs'>> {
+  const all = await readQueries(EMBEDDED_QUERIES);
+  const count = Math.max(plan.rollout.prompts, plan.foresight.queries, plan.train.pairs, 2);
+  const queries = Array.from({ length: count }, (_, i) => all[i % all.length].instruction);
+  const prompts = queries.map((query) => encodeStepPrompt(tokenizer, query));
+  return { queries, prompts };
+}
+
+/** The prompts with the plan's pairs. */
+export function benchInputs(tokenizer: Tokenizer, plan: BenchPlan, prompted: Omit<BenchInputs, 'pairs'>): BenchInputs {
+  return { ...prompted, pairs: randomPairs(tokenizer, prompted.prompts, plan.train) };
 }

@@ -2,20 +2,25 @@
  * Our side of `genius-native bench`, run as a child process so that its peak RSS is its own: one workload, set
  * up from the first JSON line on stdin and measured once per further line (lib/bench/protocol.ts). It is the
  * counterpart of bench/python/worker.py and answers in the same JSON lines.
+ *
+ * A measurement records its wall time and the peak RSS of this process inside it, as bench/python/measure.py does
+ * on the reference's side. The kernel's high-water mark (VmHWM in /proc/self/status, which getrusage's maxRSS
+ * also reads) is reset before each measurement by writing 5 to /proc/self/clear_refs (Linux >= 4.0), so that a
+ * measurement's peak is its own, not that of the model load or of an earlier, larger measurement. VmHWM is read
+ * rather than getrusage, which also keeps the peak of exited threads.
  */
+import fs from 'node:fs';
 import readline from 'node:readline';
 import { Model } from '../model/model';
 import { runtimeInfo, setThreads } from '../runtime';
 import { Tokenizer } from '../text/tokenizer';
 import { version } from '../version';
-import { measure } from './measure';
-import type { MeasureParams, SetupOf, WorkerWorkload } from './protocol';
-import { prepareForesight } from './workloads/foresight';
-import type { Loaded, Run } from './workloads/loaded';
-import { prepareLogprobs } from './workloads/logprobs';
-import { prepareParity } from './workloads/parity';
-import { prepareRollout } from './workloads/rollout';
-import { prepareTrain } from './workloads/train';
+import { prepareForesight } from './foresight';
+import { prepareLogprobs } from './logprob-memory';
+import { prepareParity } from './parity';
+import type { Loaded, MeasurementRecord, MeasureParams, Run, SetupOf, WorkerWorkload } from './protocol';
+import { prepareRollout } from './rollout';
+import { prepareTrain } from './train';
 
 type Prepare<W extends WorkerWorkload> = (setup: SetupOf[W], loaded: Loaded) => Promise<Run<W>>;
 
@@ -26,6 +31,33 @@ const PREPARE: { [W in WorkerWorkload]: Prepare<W> } = {
   logprobs: prepareLogprobs,
   parity: prepareParity,
 };
+
+function resetPeakRss(): boolean {
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function peakRssBytes(): number {
+  const line = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return line ? Number(line[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
+}
+
+/** Runs `work` and records its wall time and peak RSS. */
+async function measure<T>(work: () => Promise<T>): Promise<{ record: MeasurementRecord; result: T }> {
+  const peakResettable = resetPeakRss();
+  const baselineRssBytes = process.memoryUsage.rss();
+  const started = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    record: { seconds, peakRssBytes: peakRssBytes(), baselineRssBytes, peakResettable, cudaPeakBytes: null },
+    result,
+  };
+}
 
 const emit = (event: object): void => {
   process.stdout.write(`${JSON.stringify(event)}\n`);

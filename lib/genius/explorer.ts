@@ -6,12 +6,15 @@
  * continue from. Before the first step all M beams of a query are its prompt, so its M·N candidates are drawn
  * from one prefill.
  *
+ * The phases are functions over the batch's state, in the order they run: a step is sampleCandidates, rollOut and
+ * selectBeams; after the last step, sampleFinalParts and selectAnswer.
+ *
  * The native random stream is shared by a call's rows, so a query's samples depend on the batch it is in: each
  * call's seed is derived from the run's seed, the step, the phase and the batch's query ids, and a batch repeats
  * exactly when it is explored again. Re-sampling draws come from a stream of the query's own.
  */
 import type { CallOptions } from '../async';
-import type { Query } from '../data/queries';
+import type { Query, QueryId } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
 import type { Generation, KvCache, Sample, SamplingOptions } from '../model/model';
 import { trimAtStop } from '../text/stop-strings';
@@ -59,6 +62,19 @@ export interface CallStats {
   computedTokens: number;
 }
 
+/** The exploration of a batch, which its phases advance. */
+interface BatchState {
+  context: ExploreContext;
+  /** The batch's query ids, which every call's seed names. */
+  ids: QueryId[];
+  queries: QueryState[];
+  /**
+   * The last step's candidates, whose rows the next call continues; none before the first step, when the next
+   * call starts from the prompts.
+   */
+  cache?: KvCache;
+}
+
 interface QueryState {
   query: Query;
   beams: Beam[];
@@ -73,12 +89,14 @@ interface Source {
   beam: number;
 }
 
-const STEP_STOPS = ['\n'];
-
-function callStats(generation: Generation): CallStats {
-  const generatedTokens = generation.samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
-  return { generatedTokens, computedTokens: generation.computedTokens };
+/** An active query's candidates of a step, in beam order, and whether rollouts score them. */
+interface Pool {
+  state: QueryState;
+  candidates: Candidate[];
+  foresight: boolean;
 }
+
+const STEP_STOPS = ['\n'];
 
 /**
  * Explores `queries` together; yields the stats of each native call and returns their records, in order.
@@ -88,149 +106,195 @@ export async function* exploreBatch(
   context: ExploreContext,
   queries: readonly Query[],
 ): AsyncGenerator<CallStats, ExplorationRecord[]> {
-  const { sampler, tokenizer, options, eosTokenIds, signal } = context;
-  const batchIds = queries.map((query) => query.id);
-  const seed = (phase: string, step: number): number => deriveSeed(options.seed, phase, step, ...batchIds);
-  const text = (sample: Sample): string => responseText(tokenizer, sample.tokens);
-  /** A rollout or final part; none when the context window left no room for a token (nothing follows). */
-  const continuation = (sample: Sample): Continuation | undefined =>
-    sample.tokens.length === 0
-      ? undefined
-      : { text: text(sample), score: meanLogprob(sample.logprobSum, sample.tokens.length) };
-  const states: QueryState[] = queries.map((query) => ({
-    query,
-    beams: initialBeams(options.beams),
-    steps: [],
-    random: seededRandom(options.seed, 'select', query.id),
-  }));
-
-  let cache: KvCache | undefined;
-  /** Samples n continuations of each source: from the prompts before the first step, else from the cache. */
-  const extend = async (sources: Source[], n: number, sampling: SamplingOptions): Promise<Generation> => {
-    if (cache !== undefined) {
-      return sampler.continue(
-        cache,
-        sources.map(({ state, beam }) => state.beams[beam].row),
-        { ...sampling, n, eosTokenIds, signal },
-      );
-    }
-    // Every beam is live and is just the prompt, so sources run query by query, beam by beam, as the samples do.
-    const prompts = states.map(({ query }) => encodeStepPrompt(tokenizer, query.instruction));
-    return sampler.generate(prompts, { ...sampling, n: options.beams * n, eosTokenIds, signal });
+  const { options } = context;
+  const batch: BatchState = {
+    context,
+    ids: queries.map((query) => query.id),
+    queries: queries.map((query) => ({
+      query,
+      beams: initialBeams(options.beams),
+      steps: [],
+      random: seededRandom(options.seed, 'select', query.id),
+    })),
   };
+  try {
+    for (let step = 0; step < options.foresightSteps; step++) {
+      const active = batch.queries.filter((state) => state.beams.some((beam) => !beam.ended));
+      // A query whose beams have all ended explores no more: its later steps are empty.
+      for (const state of batch.queries.filter((state) => !active.includes(state))) {
+        state.steps.push({ candidates: [], foresight: false, selected: [] });
+      }
+      if (active.length === 0) continue;
+      const pools = yield* sampleCandidates(batch, active, step);
+      const rollouts = yield* rollOut(batch, pools, step);
+      selectBeams(batch, pools, rollouts);
+    }
+    const parts = yield* sampleFinalParts(batch);
+    return batch.queries.map((state) => selectAnswer(batch, state, parts));
+  } finally {
+    batch.cache?.dispose();
+  }
+}
 
-  /** The live beams of `of`, query by query, beam by beam: the order of a call's inputs. */
-  const liveBeams = (of: QueryState[]): Source[] =>
-    of.flatMap((state) => state.beams.flatMap((beam, index) => (beam.ended ? [] : [{ state, beam: index }])));
-  const sampledCandidate = (beam: number, sample: Sample, row: number): Candidate => ({
+/** Samples N candidate steps of each live beam of `active`; returns each query's pool (an ended beam carried). */
+async function* sampleCandidates(
+  batch: BatchState,
+  active: QueryState[],
+  step: number,
+): AsyncGenerator<CallStats, Pool[]> {
+  const { options, newlineMask } = batch.context;
+  const generation = await extend(batch, liveBeams(active), options.rollouts, {
+    maxNewTokens: options.maxTokens,
+    temperature: options.stepTemperature,
+    stopTokenMask: newlineMask,
+    keepCache: true,
+    seed: callSeed(batch, 'candidates', step),
+  });
+  batch.cache?.dispose();
+  batch.cache = generation.cache;
+  yield callStats(generation);
+
+  let input = 0;
+  return active.map((state) => {
+    const candidates = state.beams.flatMap((beam, index): Candidate[] => {
+      if (beam.ended) return [carriedCandidate(index)];
+      const first = input++ * options.rollouts;
+      const samples = generation.samples.slice(first, first + options.rollouts);
+      return samples.map((sample, offset) => sampledCandidate(batch, index, sample, first + offset));
+    });
+    return { state, candidates, foresight: !skipsForesight(candidates, options.mode) };
+  });
+}
+
+/** Rolls out each unended candidate of the pools that foresight scores, from its row; returns the rollouts. */
+async function* rollOut(
+  batch: BatchState,
+  pools: Pool[],
+  step: number,
+): AsyncGenerator<CallStats, Map<Candidate, Continuation>> {
+  const { sampler, options, eosTokenIds, signal } = batch.context;
+  const rolledOut = pools.flatMap((pool) =>
+    pool.foresight ? pool.candidates.filter((candidate) => !candidate.ended) : [],
+  );
+  const rollouts = new Map<Candidate, Continuation>();
+  if (rolledOut.length === 0) return rollouts;
+  const generation = await sampler.continue(
+    batch.cache!,
+    rolledOut.map((candidate) => candidate.row),
+    {
+      n: 1,
+      maxNewTokens: options.maxTokens,
+      temperature: options.rolloutTemperature,
+      seed: callSeed(batch, 'rollouts', step),
+      eosTokenIds,
+      signal,
+    },
+  );
+  generation.samples.forEach((sample, index) => {
+    const rollout = continuation(batch, sample);
+    if (rollout) rollouts.set(rolledOut[index], rollout);
+  });
+  yield callStats(generation);
+  return rollouts;
+}
+
+/** Scores each pool, logs its step, and re-samples its query's next beams from the scores (query by query). */
+function selectBeams(batch: BatchState, pools: Pool[], rollouts: Map<Candidate, Continuation>): void {
+  const { options } = batch.context;
+  for (const { state, candidates, foresight } of pools) {
+    const scored = candidates.map((candidate) =>
+      scoreCandidate(candidate, state.beams[candidate.beam], rollouts.get(candidate), options.score),
+    );
+    const selected = selectCandidates(
+      options.strategy,
+      { scores: scored.map((candidate) => candidate.score), advantages: scored.map((c) => c.advantage) },
+      options.beams,
+      options.tau,
+      state.random,
+    );
+    state.steps.push({ candidates: scored, foresight, selected });
+    state.beams = selected.map((index) => nextBeam(state.beams[scored[index].beam], scored[index]));
+  }
+}
+
+/** Each live beam generates its final part to the end; returns the parts. */
+async function* sampleFinalParts(batch: BatchState): AsyncGenerator<CallStats, Map<Beam, Continuation>> {
+  const { options } = batch.context;
+  const sources = liveBeams(batch.queries);
+  const parts = new Map<Beam, Continuation>();
+  if (sources.length === 0) return parts;
+  const generation = await extend(batch, sources, 1, {
+    maxNewTokens: options.finalMaxTokens,
+    temperature: options.rolloutTemperature,
+    seed: callSeed(batch, 'final', options.foresightSteps),
+  });
+  generation.samples.forEach((sample, index) => {
+    const { state, beam } = sources[index];
+    const part = continuation(batch, sample);
+    if (part) parts.set(state.beams[beam], part);
+  });
+  yield callStats(generation);
+  return parts;
+}
+
+/** The query's record: its answer re-sampled from the scores of its beams' final parts. */
+function selectAnswer(batch: BatchState, state: QueryState, parts: Map<Beam, Continuation>): ExplorationRecord {
+  const { options } = batch.context;
+  const finals = state.beams.map((beam) => scoreFinalPart(beam, parts.get(beam)));
+  const [answer] = selectCandidates(
+    options.strategy,
+    { scores: finals.map((part) => part.score), advantages: finals.map((part) => part.advantage) },
+    1,
+    options.tau,
+    state.random,
+  );
+  return explorationRecord(state.query, state.steps, state.beams, finals, answer);
+}
+
+/** Samples n continuations of each source: from the prompts before the first step, else from the cache. */
+async function extend(batch: BatchState, sources: Source[], n: number, sampling: SamplingOptions): Promise<Generation> {
+  const { sampler, tokenizer, options, eosTokenIds, signal } = batch.context;
+  if (batch.cache !== undefined) {
+    return sampler.continue(
+      batch.cache,
+      sources.map(({ state, beam }) => state.beams[beam].row),
+      { ...sampling, n, eosTokenIds, signal },
+    );
+  }
+  // Every beam is live and is just the prompt, so sources run query by query, beam by beam, as the samples do.
+  const prompts = batch.queries.map(({ query }) => encodeStepPrompt(tokenizer, query.instruction));
+  return sampler.generate(prompts, { ...sampling, n: options.beams * n, eosTokenIds, signal });
+}
+
+/** The live beams of `of`, query by query, beam by beam: the order of a call's inputs. */
+function liveBeams(of: QueryState[]): Source[] {
+  return of.flatMap((state) => state.beams.flatMap((beam, index) => (beam.ended ? [] : [{ state, beam: index }])));
+}
+
+/** A call's seed: the run's, the phase's, the step's and the batch's, so a batch repeats exactly. */
+function callSeed(batch: BatchState, phase: string, step: number): number {
+  return deriveSeed(batch.context.options.seed, phase, step, ...batch.ids);
+}
+
+function sampledCandidate(batch: BatchState, beam: number, sample: Sample, row: number): Candidate {
+  return {
     beam,
-    step: trimAtStop(text(sample), STEP_STOPS).text,
+    step: trimAtStop(responseText(batch.context.tokenizer, sample.tokens), STEP_STOPS).text,
     stepScore: meanLogprob(sample.logprobSum, sample.tokens.length),
     ended: sample.finishReason !== 'stop',
     carried: false,
     row,
-  });
+  };
+}
 
-  try {
-    for (let step = 0; step < options.foresightSteps; step++) {
-      const active = states.filter((state) => state.beams.some((beam) => !beam.ended));
-      // A query whose beams have all ended explores no more: its later steps are empty.
-      for (const state of states.filter((state) => !active.includes(state))) {
-        state.steps.push({ candidates: [], foresight: false, selected: [] });
-      }
-      if (active.length === 0) continue;
+/** A rollout or final part; none when the context window left no room for a token (nothing follows). */
+function continuation(batch: BatchState, sample: Sample): Continuation | undefined {
+  if (sample.tokens.length === 0) return undefined;
+  const text = responseText(batch.context.tokenizer, sample.tokens);
+  return { text, score: meanLogprob(sample.logprobSum, sample.tokens.length) };
+}
 
-      const candidates = await extend(liveBeams(active), options.rollouts, {
-        maxNewTokens: options.maxTokens,
-        temperature: options.stepTemperature,
-        stopTokenMask: context.newlineMask,
-        keepCache: true,
-        seed: seed('candidates', step),
-      });
-      cache?.dispose();
-      cache = candidates.cache;
-      yield callStats(candidates);
-
-      // Each active query's pool, in beam order: a live beam's N candidates, an ended beam carried.
-      let input = 0;
-      const pools = active.map((state) =>
-        state.beams.flatMap((beam, index): Candidate[] => {
-          if (beam.ended) return [carriedCandidate(index)];
-          const first = input++ * options.rollouts;
-          const samples = candidates.samples.slice(first, first + options.rollouts);
-          return samples.map((sample, offset) => sampledCandidate(index, sample, first + offset));
-        }),
-      );
-
-      const foresight = pools.map((pool) => !skipsForesight(pool, options.mode));
-      const rolledOut = pools.flatMap((pool, query) =>
-        foresight[query] ? pool.filter((candidate) => !candidate.ended) : [],
-      );
-      const rollouts = new Map<Candidate, Continuation>();
-      if (rolledOut.length > 0) {
-        const generation = await sampler.continue(
-          cache!,
-          rolledOut.map((candidate) => candidate.row),
-          {
-            n: 1,
-            maxNewTokens: options.maxTokens,
-            temperature: options.rolloutTemperature,
-            seed: seed('rollouts', step),
-            eosTokenIds,
-            signal,
-          },
-        );
-        generation.samples.forEach((sample, index) => {
-          const rollout = continuation(sample);
-          if (rollout) rollouts.set(rolledOut[index], rollout);
-        });
-        yield callStats(generation);
-      }
-
-      active.forEach((state, query) => {
-        const scored = pools[query].map((candidate) =>
-          scoreCandidate(candidate, state.beams[candidate.beam], rollouts.get(candidate), options.score),
-        );
-        const selected = selectCandidates(
-          options.strategy,
-          { scores: scored.map((candidate) => candidate.score), advantages: scored.map((c) => c.advantage) },
-          options.beams,
-          options.tau,
-          state.random,
-        );
-        state.steps.push({ candidates: scored, foresight: foresight[query], selected });
-        state.beams = selected.map((index) => nextBeam(state.beams[scored[index].beam], scored[index]));
-      });
-    }
-
-    // Each beam generates its final part to the end; the answer is re-sampled from their scores.
-    const finalSources = liveBeams(states);
-    const parts = new Map<Beam, Continuation>();
-    if (finalSources.length > 0) {
-      const generation = await extend(finalSources, 1, {
-        maxNewTokens: options.finalMaxTokens,
-        temperature: options.rolloutTemperature,
-        seed: seed('final', options.foresightSteps),
-      });
-      generation.samples.forEach((sample, index) => {
-        const { state, beam } = finalSources[index];
-        const part = continuation(sample);
-        if (part) parts.set(state.beams[beam], part);
-      });
-      yield callStats(generation);
-    }
-    return states.map((state) => {
-      const finals = state.beams.map((beam) => scoreFinalPart(beam, parts.get(beam)));
-      const [answer] = selectCandidates(
-        options.strategy,
-        { scores: finals.map((part) => part.score), advantages: finals.map((part) => part.advantage) },
-        1,
-        options.tau,
-        state.random,
-      );
-      return explorationRecord(state.query, state.steps, state.beams, finals, answer);
-    });
-  } finally {
-    cache?.dispose();
-  }
+function callStats(generation: Generation): CallStats {
+  const generatedTokens = generation.samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
+  return { generatedTokens, computedTokens: generation.computedTokens };
 }

@@ -1,4 +1,10 @@
 /**
+ * The machine a benchmark runs on, and how far to trust it while it runs. Its description heads the report, with
+ * its float32 matmul rate, measured once at the start as a chain of large square matmuls through libtorch with
+ * the threads the sides use: the roofline rows give a workload's model FLOPs per second as a share of it (2 per
+ * matmul parameter per token through a forward, 6 with the backward; attention scores left out, so the share is a
+ * floor, comparable between the sides).
+ *
  * Was the machine quiet while a workload ran? The 1-minute load average before and after is printed, but it
  * counts the benchmark's own workers (and the workload before), so the verdict comes from CPU time instead: the
  * machine's busy time (/proc/stat) minus the CPU time of this process and of the workers, over the wall time, is
@@ -6,9 +12,46 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { matmulChain } from '../runtime';
+import { Tensor } from '../tensor';
+import type { BenchReport } from './results';
+
+export function describeMachine(
+  device: string,
+  deviceName: string | null,
+  matmulFlops: number,
+): BenchReport['machine'] {
+  return {
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryBytes: os.totalmem(),
+    device,
+    deviceName,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    matmulFlops,
+  };
+}
+
+const MATMUL_SIZE = 1024;
+const WARM_UP_STEPS = 4;
+const STEPS = 16;
+
+/** FLOP/s of float32 matmuls of MATMUL_SIZE² on the CPU (the chain's tanh is a rounding error next to them). */
+export async function measureMatmulRate(): Promise<number> {
+  // Entries of order 1 keep the chain's values of order 1 (x·a/√n, then tanh): small ones would decay
+  // into denormals, which multiply a hundred times slower.
+  const values = Float32Array.from({ length: MATMUL_SIZE * MATMUL_SIZE }, (_, i) => Math.sin(i));
+  using a = Tensor.from(values, [MATMUL_SIZE, MATMUL_SIZE]);
+  (await matmulChain(a, WARM_UP_STEPS)).dispose();
+  const started = performance.now();
+  (await matmulChain(a, STEPS)).dispose();
+  const seconds = (performance.now() - started) / 1000;
+  return (2 * MATMUL_SIZE ** 3 * STEPS) / seconds;
+}
 
 /** Other processes' CPU use above which a workload's numbers are marked noisy, in cores. */
-export const NOISY_CORES = 0.2;
+const NOISY_CORES = 0.2;
 
 export interface LoadReport {
   /** 1-minute load average before the measurements and after them. */

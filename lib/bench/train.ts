@@ -1,0 +1,138 @@
+/**
+ * Train: ACO optimizer steps over the same pairs from the same weights, one step per measurement. Ours is the
+ * Trainer (chunked log-probs that never hold [B, T, V], one AdamW update per step over micro-batches); the
+ * reference log-probs are those of the starting policy, taken once before the first step, as optimize() does.
+ * bench/python/train.py is the reference's. Both sides take the same steps in the same order (the warm-up step
+ * included), so their losses must agree step by step. The log-prob stage's memory by sequence length is part of
+ * this workload (logprob-memory.ts).
+ */
+import type { TrainingPair } from '../train/sequences';
+import type { Model } from '../model/model';
+import { Trainer, type TrainerOptions } from '../train/trainer';
+import { compareLogprobMemory } from './logprob-memory';
+import { interleaved, required, type CommonSetup, type CompareContext, type Loaded, type Run } from './protocol';
+import {
+  atMost,
+  metricRow,
+  MIB,
+  parityHolds,
+  rooflineRow,
+  scaledDifference,
+  tolerancesFor,
+  workloadReport,
+  type TrainReport,
+  type WorkloadReport,
+} from './results';
+
+export interface SequenceJson {
+  tokens: number[];
+  promptLength: number;
+}
+
+/** A preference pair as both sides get it (plan.ts makes them). */
+export interface PairJson {
+  chosen: SequenceJson;
+  rejected: SequenceJson;
+  chosenAdvantage: number;
+  rejectedAdvantage: number;
+}
+
+export interface TrainSetup extends CommonSetup {
+  pairs: PairJson[];
+  microBatch: number;
+  lr: number;
+  beta: number;
+  alpha: number;
+}
+
+export interface TrainResult {
+  loss: number;
+  gradNorm: number;
+}
+
+/**
+ * What both sides (and `bench --profile`) run: a float32 model, as optimizer steps on half-precision weights are
+ * not what either side trains with; on CUDA both run the forward and backward under bfloat16 autocast.
+ */
+export function trainSetup(context: CompareContext): TrainSetup {
+  const { microBatch, lr } = context.plan.train;
+  const pairs = context.inputs.pairs.slice(0, context.plan.train.pairs); // a sweep's inputs hold more
+  return { ...context.common, dtype: 'float32', pairs, microBatch, lr, beta: 0.1, alpha: 1 };
+}
+
+/** The pairs as the Trainer takes them. */
+export function trainingPairs(pairs: readonly PairJson[]): TrainingPair[] {
+  return pairs.map((pair) => ({
+    chosen: { tokens: Int32Array.from(pair.chosen.tokens), promptLength: pair.chosen.promptLength },
+    rejected: { tokens: Int32Array.from(pair.rejected.tokens), promptLength: pair.rejected.promptLength },
+    chosenAdvantage: pair.chosenAdvantage,
+    rejectedAdvantage: pair.rejectedAdvantage,
+  }));
+}
+
+/** The Trainer that train and parity step with: the ACO loss, weighted as the paper does. */
+export function acoTrainer(
+  model: Model,
+  setup: { beta: number; alpha: number },
+  options: Pick<TrainerOptions, 'microBatch' | 'referenceFree'>,
+): Promise<Trainer> {
+  return Trainer.create(model, { loss: 'aco', acoWeight: 'paper', beta: setup.beta, alpha: setup.alpha, ...options });
+}
+
+/** Our side's measurement. */
+export async function prepareTrain(setup: TrainSetup, loaded: Loaded): Promise<Run<'train'>> {
+  const pairs = trainingPairs(setup.pairs);
+  const trainer = await acoTrainer(required(loaded.model, 'a model'), setup, { microBatch: setup.microBatch });
+  const reference = await trainer.referenceLogprobs(pairs);
+  return async () => {
+    const step = await trainer.preferenceStep(pairs, reference, setup.lr);
+    return { loss: step.loss, gradNorm: step.gradNorm };
+  };
+}
+
+/** The optimizer steps of both sides, compared (compareTrain adds the log-prob stage's memory). */
+export async function compareTrainSteps(context: CompareContext, parity?: WorkloadReport): Promise<WorkloadReport> {
+  const { plan } = context;
+  const { microBatch, lr } = plan.train;
+  const onCuda = context.common.device.startsWith('cuda');
+  const setup = trainSetup(context);
+  const run = await interleaved(context, 'train', setup);
+  const pairs = setup.pairs.length;
+  const tokens = setup.pairs.reduce((sum, pair) => sum + pair.chosen.tokens.length + pair.rejected.tokens.length, 0);
+  // The LM head's work counts at the scored (response) positions only, the work the loss needs: the reference
+  // also takes logits at the prompts' positions, and a large vocabulary then made our share exceed 100%.
+  const scored = setup.pairs.reduce(
+    (sum, pair) =>
+      sum +
+      pair.chosen.tokens.length -
+      pair.chosen.promptLength +
+      pair.rejected.tokens.length -
+      pair.rejected.promptLength,
+    0,
+  );
+  const { matmulParameters, vocab, hidden } = context.model;
+  const head = vocab * hidden;
+  const headWeightedTokens = (tokens * (matmulParameters - head) + scored * head) / matmulParameters;
+  const lossDiffs = run.ours.map((ours, step) => scaledDifference(ours.loss, run.reference[step].loss));
+  const tolerance = tolerancesFor(onCuda ? 'bfloat16' : 'float32').loss;
+  const report = workloadReport(
+    [...parityHolds(parity), atMost('max |step loss diff| / max(1, |loss|)', Math.max(...lossDiffs), tolerance)],
+    [
+      metricRow('time per step', 'ms', 'lower', run, (m) => m.seconds * 1000),
+      metricRow('pairs/s', 'pairs/s', 'higher', run, (m) => pairs / m.seconds),
+      metricRow('tokens/s', 'tok/s', 'higher', run, (m) => tokens / m.seconds),
+      rooflineRow(context, run, () => headWeightedTokens, 3),
+      metricRow('peak RSS', 'MiB', 'lower', run, (m) => m.peakRssBytes / MIB),
+    ],
+    [
+      `${pairs} pairs of ${tokens} tokens in all per step, micro-batches of ${microBatch} pairs, AdamW at lr ${lr.toExponential()}` +
+        (onCuda ? ', bfloat16 autocast' : ''),
+    ],
+  );
+  return report;
+}
+
+export async function compareTrain(context: CompareContext, parity?: WorkloadReport): Promise<TrainReport> {
+  const report = await compareTrainSteps(context, parity);
+  return { ...report, logprobMemory: await compareLogprobMemory(context) };
+}
