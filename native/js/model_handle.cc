@@ -329,8 +329,8 @@ Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
   const Napi::Value shardOption = options.Get("shardBytes");
   const uint64_t shardBytes =
       shardOption.IsUndefined() ? 0 : ReadInteger(shardOption, "options.shardBytes", 0, int64_t{1} << 53);
-  const at::ScalarType dtype = options.Get("dtype").IsUndefined() ? model::SavedDtype(model->config())
-                                                                  : ReadPlacement(options).dtype.value();
+  const at::ScalarType dtype =
+      options.Get("dtype").IsUndefined() ? model::SavedDtype(model->config()) : ReadPlacement(options).dtype.value();
   return RunAsync<bool>(
       info.Env(), info.Length() > 2 ? info[2] : info.Env().Undefined(),
       [model, lock = weightsLock_, dir, shardBytes, dtype](const WorkContext& context) {

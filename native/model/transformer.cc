@@ -98,7 +98,8 @@ at::Tensor RotateHalf(const at::Tensor& x) {
 
 }  // namespace
 
-Transformer::Transformer(ModelConfig config, const TensorMap& weights) : id_(NextModelId()), config_(std::move(config)) {
+Transformer::Transformer(ModelConfig config, const TensorMap& weights)
+    : id_(NextModelId()), config_(std::move(config)) {
   embed_ = weights.at("model.embed_tokens.weight");
   finalNorm_ = weights.at("model.norm.weight");
   lmHead_ = config_.tieWordEmbeddings ? embed_ : weights.at("lm_head.weight");
@@ -145,8 +146,8 @@ TensorMap Transformer::Parameters() const {
 }
 
 rollout::KvCache Transformer::NewCache(int64_t rows, int64_t capacity) const {
-  rollout::KvCache cache = rollout::KvCache::Empty(rows, config_.numLayers, config_.numKvHeads, config_.headDim,
-                                                   capacity, embed_.options());
+  rollout::KvCache cache =
+      rollout::KvCache::Empty(rows, config_.numLayers, config_.numKvHeads, config_.headDim, capacity, embed_.options());
   cache.modelId = id_;
   return cache;
 }
