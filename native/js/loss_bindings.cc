@@ -315,7 +315,7 @@ Napi::Value RunSequenceLogprobs(const Napi::CallbackInfo& info) {
         at::NoGradGuard noGrad;
         return train::TargetLogprobs(request.hidden, request.weight, request.targets, request.chunks);
       },
-      [](Napi::Env env, at::Tensor& logprobs) -> Napi::Value { return TensorHandle::Wrap(env, logprobs); });
+      TensorHandle::Wrap);
 }
 
 struct LogprobsWithGrad {

@@ -36,8 +36,7 @@ model::TensorMap ReadTensorRecord(const Napi::Value& value, const std::string& n
   model::TensorMap tensors;
   for (uint32_t i = 0; i < keys.Length(); ++i) {
     const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
-    const std::string label = name + "['" + key + "']";
-    tensors.emplace(key, TensorHandle::TensorOf(record.Get(key), label.c_str()));
+    tensors.emplace(key, TensorHandle::TensorOf(record.Get(key), name + "['" + key + "']"));
   }
   return tensors;
 }
