@@ -93,7 +93,7 @@ export interface NativeModelConfig {
   torchDtype: 'float32' | 'float16' | 'bfloat16' | 'float64';
 }
 
-// Model file I/O (native/model/bindings.cc), merged into NativeAddon above.
+// Model file I/O (native/js/model_file_bindings.cc), merged into NativeAddon above.
 export interface NativeAddon {
   readSafetensors(path: string, options?: NativeReadOptions): Promise<Record<string, NativeTensor>>;
   readSafetensorsMetadata(path: string): Record<string, string>;
@@ -113,7 +113,7 @@ export interface NativeAddon {
   ): Promise<void>;
 }
 
-// Training losses (native/train/loss_exports.cc), merged into NativeAddon above.
+// Training losses (native/js/loss_bindings.cc), merged into NativeAddon above.
 export type PreferenceLossKind = 'aco' | 'dpo' | 'ipo' | 'simpo' | 'ropo' | 'sft';
 
 /** The per-pair log-prob inputs that a preference loss can differentiate, in the order of its gradients. */

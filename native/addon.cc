@@ -1,19 +1,14 @@
-// Module init: registers the native classes and functions, nothing else.
+// Module init: registers the native classes (js/*_handle.h) and functions (js/bindings.h), nothing else.
 #include <malloc.h>
 #include <napi.h>
 
 #include "js/addon_data.h"
 #include "js/async_work.h"
+#include "js/bindings.h"
 #include "js/model_handle.h"
 #include "js/tensor_handle.h"
 #include "js/trainer_handle.h"
 #include "memory/recycling_allocator.h"
-#include "model/bindings.h"
-#include "ops/matmul_chain.h"
-#include "profile/profiler.h"
-#include "rollout/sampling_bindings.h"
-#include "runtime_info.h"
-#include "train/loss_exports.h"
 
 namespace {
 
@@ -34,12 +29,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   genius::js::ModelHandle::Init(env, exports);
   genius::js::KvCacheHandle::Init(env, exports);
   genius::js::TrainerHandle::Init(env, exports);
-  genius::InitRuntimeInfo(env, exports);
-  genius::InitSamplingBindings(env, exports);
-  genius::InitMatmulChain(env, exports);
-  genius::InitModelBindings(env, exports);
-  genius::InitLossExports(env, exports);
-  genius::profile::InitProfiler(env, exports);
+  genius::js::InitRuntimeBindings(env, exports);
+  genius::js::InitProbeBindings(env, exports);
+  genius::js::InitModelFileBindings(env, exports);
+  genius::js::InitLossBindings(env, exports);
   return exports;
 }
 

@@ -42,6 +42,13 @@ void WorkContext::Progress(double done, double total) const {
   });
 }
 
+std::function<void(size_t, size_t)> WorkContext::ItemProgress() const {
+  return [this](size_t done, size_t total) {
+    Progress(static_cast<double>(done), static_cast<double>(total));
+    ThrowIfCancelled();
+  };
+}
+
 void WorkContext::SettleAfterProgress(Napi::Env env, std::function<void(Napi::Env)> settle) {
   if (!progress_) {
     settle(env);
@@ -58,7 +65,7 @@ WorkContext MakeWorkContext(Napi::Env env, const Napi::Value& options) {
   std::shared_ptr<ProgressChannel> progress;
   const Napi::Value onProgress = object.Get("onProgress");
   if (!onProgress.IsUndefined()) {
-    if (!onProgress.IsFunction()) Fail(code::kInvalidArgument, "argument 'options.onProgress' must be a function");
+    if (!onProgress.IsFunction()) Invalid("options.onProgress", "a function");
     progress = std::make_shared<ProgressChannel>();
     progress->function = Napi::ThreadSafeFunction::New(env, onProgress.As<Napi::Function>(), "genius-native progress",
                                                        0, 1, [progress](Napi::Env finalizeEnv) {

@@ -47,6 +47,9 @@ class WorkContext {
   void ThrowIfCancelled() const;
   // Reports progress to the JS callback, if any, without waiting for it.
   void Progress(double done, double total) const;
+  // A callback for libtorch loops over items (tensors of a file, weights of a model): reports
+  // (done, total) after each item, then throws if the call was cancelled.
+  std::function<void(size_t done, size_t total)> ItemProgress() const;
   // Runs `settle` on the JS thread once all progress already queued has reached JS, so that a
   // Promise never resolves before the progress events that preceded it.
   void SettleAfterProgress(Napi::Env env, std::function<void(Napi::Env)> settle);
@@ -112,6 +115,9 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::optional<Result> result_;
   std::optional<CaughtError> error_;
 };
+
+// The convert of a call whose Promise resolves with undefined (a work returning a placeholder `true`).
+inline Napi::Value ResolveUndefined(Napi::Env env, bool&) { return env.Undefined(); }
 
 // Queues `work` on the thread pool; the Promise resolves with convert(result) on the JS thread.
 template <typename Result>

@@ -1,38 +1,15 @@
-// Errors that cross into JavaScript: every one carries a stable string `code` (ERR_GENIUS_*), so
-// callers can branch on it, and a message that names the argument, file or tensor concerned.
+// Where native errors cross into JavaScript: any C++ exception a binding lets escape becomes a JS
+// Error with a `code` (coded_error.h), so nothing unwinds across the N-API boundary.
 #pragma once
 
 #include <napi.h>
 
 #include <functional>
-#include <stdexcept>
 #include <string>
 
+#include "coded_error.h"
+
 namespace genius {
-
-namespace code {
-inline constexpr const char* kInvalidArgument = "ERR_GENIUS_INVALID_ARG";
-inline constexpr const char* kDisposed = "ERR_GENIUS_DISPOSED";
-inline constexpr const char* kInvalidHandle = "ERR_GENIUS_INVALID_HANDLE";
-inline constexpr const char* kAborted = "ERR_GENIUS_ABORTED";
-inline constexpr const char* kOutOfMemory = "ERR_GENIUS_OUT_OF_MEMORY";
-inline constexpr const char* kTorch = "ERR_GENIUS_TORCH";
-inline constexpr const char* kInternal = "ERR_GENIUS_INTERNAL";
-inline constexpr const char* kBadFile = "ERR_GENIUS_BAD_FILE";  // a model file, config or checkpoint that is malformed
-inline constexpr const char* kNonFinite = "ERR_GENIUS_NON_FINITE";  // a loss, gradient or logit is NaN or inf
-}  // namespace code
-
-// Thrown anywhere in native code (JS thread or worker); converted to a JS Error at the boundary.
-class Error : public std::runtime_error {
- public:
-  Error(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const { return code_; }
-
- private:
-  std::string code_;
-};
-
-[[noreturn]] inline void Fail(const char* errorCode, const std::string& message) { throw Error(errorCode, message); }
 
 // The code and message of whatever exception is in flight (call inside a catch block).
 struct CaughtError {

@@ -8,7 +8,7 @@
 #include "js/addon_data.h"
 #include "js/args.h"
 #include "js/async_work.h"
-#include "js/errors.h"
+#include "js/bindings.h"
 #include "js/tagged.h"
 #include "js/tensor_handle.h"
 #include "model/initialization.h"
@@ -26,57 +26,16 @@ constexpr napi_type_tag kKvCacheTag = {0x93f0c6a12e8b5d74ULL, 0x1a7d4e9c3b06f825
 constexpr int64_t kMaxSamplesPerInput = 4096;
 constexpr int64_t kMaxNewTokens = 1 << 20;
 
-[[noreturn]] void Invalid(const std::string& name, const std::string& problem) {
-  Fail(code::kInvalidArgument, "argument '" + name + "' " + problem);
-}
-
-// Integers in [0, limit) from a number[] or Int32Array; `what` says what they index.
-std::vector<int64_t> ReadIndices(const Napi::Value& value, const std::string& name, int64_t limit, const char* what) {
-  std::vector<int64_t> indices;
-  const auto read = [&](double index, size_t position) {
-    if (!(index >= 0 && index < static_cast<double>(limit)) ||
-        index != static_cast<double>(static_cast<int64_t>(index))) {
-      Invalid(name + "[" + std::to_string(position) + "]", "= " + std::to_string(index) + " is not " + what +
-                                                               " (expected an integer in [0, " + std::to_string(limit) +
-                                                               "))");
-    }
-    indices.push_back(static_cast<int64_t>(index));
-  };
-  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-    const auto array = value.As<Napi::Int32Array>();
-    for (size_t i = 0; i < array.ElementLength(); ++i) read(array[i], i);
-  } else if (value.IsArray()) {
-    const auto array = value.As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length(); ++i) {
-      const Napi::Value element = array.Get(i);
-      read(element.IsNumber() ? element.As<Napi::Number>().DoubleValue() : -1.0, i);
-    }
-  } else {
-    Invalid(name, "must be an array of integers or an Int32Array");
-  }
-  return indices;
-}
-
 std::vector<std::vector<int64_t>> ReadTokenLists(const Napi::Value& value, const std::string& name, int64_t vocab) {
-  if (!value.IsArray()) Invalid(name, "must be an array of token-id arrays");
+  if (!value.IsArray()) Invalid(name, "an array of token-id arrays");
   const auto array = value.As<Napi::Array>();
   std::vector<std::vector<int64_t>> lists;
   for (uint32_t i = 0; i < array.Length(); ++i) {
-    const std::string element = name + "[" + std::to_string(i) + "]";
+    const std::string element = ElementName(name, i);
     lists.push_back(ReadIndices(array.Get(i), element, vocab, "a token id of this model"));
-    if (lists.back().empty()) Invalid(element, "is empty");
+    if (lists.back().empty()) Refuse(element, "is empty");
   }
   return lists;
-}
-
-int64_t IntegerOr(const Napi::Object& object, const char* key, int64_t fallback, int64_t min, int64_t max) {
-  const Napi::Value value = object.Get(key);
-  return value.IsUndefined() ? fallback : ReadInteger(value, (std::string("request.") + key).c_str(), min, max);
-}
-
-double NumberOr(const Napi::Object& object, const char* key, double fallback) {
-  const Napi::Value value = object.Get(key);
-  return value.IsUndefined() ? fallback : ReadNumber(value, (std::string("request.") + key).c_str());
 }
 
 rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const model::Transformer& model) {
@@ -87,32 +46,32 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   if (!request.Get("cache").IsUndefined()) {
     parsed.from = KvCacheHandle::CacheOf(request.Get("cache"), "request.cache");
     if (parsed.from->modelId != model.id()) {
-      Invalid("request.cache", "was made by another model: a kept cache continues only on the model that generated it");
+      Refuse("request.cache", "was made by another model: a kept cache continues only on the model that generated it");
     }
     parsed.fromRows = ReadIndices(request.Get("rows"), "request.rows", parsed.from->rows(), "a row of request.cache");
-    if (parsed.fromRows.empty()) Invalid("request.rows", "is empty");
+    if (parsed.fromRows.empty()) Refuse("request.rows", "is empty");
     longestInput = parsed.from->length + 1;
   } else {
     parsed.prompts = ReadTokenLists(request.Get("prompts"), "request.prompts", config.vocabSize);
-    if (parsed.prompts.empty()) Invalid("request.prompts", "is empty");
+    if (parsed.prompts.empty()) Refuse("request.prompts", "is empty");
     for (const auto& prompt : parsed.prompts) longestInput = std::max<int64_t>(longestInput, prompt.size());
   }
-  parsed.samplesPerInput = IntegerOr(request, "n", 1, 1, kMaxSamplesPerInput);
+  parsed.samplesPerInput = IntegerOr(request, "request", "n", 1, 1, kMaxSamplesPerInput);
   parsed.maxNewTokens = ReadInteger(request.Get("maxNewTokens"), "request.maxNewTokens", 1, kMaxNewTokens);
   // Like a context window, the model's positions bound every sample: generation stops there ("length"). A prompt
   // that fills them is refused; a kept sample that filled them continues into an empty sample, ended by length.
   if (!parsed.from && longestInput >= config.maxPositions) {
-    Invalid("request.prompts", "holds " + std::to_string(longestInput) + " tokens, as many as the model's " +
-                                   std::to_string(config.maxPositions) + " positions: nothing can be generated");
+    Refuse("request.prompts", "holds " + std::to_string(longestInput) + " tokens, as many as the model's " +
+                                  std::to_string(config.maxPositions) + " positions: nothing can be generated");
   }
   parsed.maxNewTokens = std::min(parsed.maxNewTokens, config.maxPositions - longestInput);
-  parsed.sampling.temperature = NumberOr(request, "temperature", 1.0);
-  parsed.sampling.topP = NumberOr(request, "topP", 1.0);
-  parsed.sampling.topK = IntegerOr(request, "topK", 0, 0, config.vocabSize);
-  if (parsed.sampling.temperature < 0) Invalid("request.temperature", "must be >= 0 (0 is greedy)");
-  if (!(parsed.sampling.topP > 0 && parsed.sampling.topP <= 1)) Invalid("request.topP", "must be in (0, 1]");
-  parsed.seed = static_cast<uint64_t>(IntegerOr(request, "seed", 0, 0, (int64_t{1} << 53) - 1));
-  parsed.keepCache = !request.Get("keepCache").IsUndefined() && ReadBool(request.Get("keepCache"), "request.keepCache");
+  parsed.sampling.temperature = NumberOr(request, "request", "temperature", 1.0);
+  parsed.sampling.topP = NumberOr(request, "request", "topP", 1.0);
+  parsed.sampling.topK = IntegerOr(request, "request", "topK", 0, 0, config.vocabSize);
+  if (parsed.sampling.temperature < 0) Invalid("request.temperature", ">= 0 (0 is greedy)");
+  if (!(parsed.sampling.topP > 0 && parsed.sampling.topP <= 1)) Invalid("request.topP", "in (0, 1]");
+  parsed.seed = static_cast<uint64_t>(IntegerOr(request, "request", "seed", 0, 0, kMaxSeed));
+  parsed.keepCache = BoolOr(request, "request", "keepCache", false);
 
   const Napi::Value eos = request.Get("eosTokenIds");
   parsed.stop.eosTokenIds =
@@ -123,14 +82,14 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   }
   const Napi::Value mask = request.Get("stopTokenMask");
   if (!mask.IsUndefined()) {
-    if (!mask.IsTypedArray() || mask.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      Invalid("request.stopTokenMask", "must be a Uint8Array with one entry per vocabulary token");
+    if (!IsTypedArrayOf(mask, napi_uint8_array)) {
+      Invalid("request.stopTokenMask", "a Uint8Array with one entry per vocabulary token");
     }
     const auto bytes = mask.As<Napi::Uint8Array>();
     // A tokenizer may know fewer tokens than the model's (padded) vocabulary; the rest never stop.
     if (static_cast<int64_t>(bytes.ElementLength()) > config.vocabSize) {
-      Invalid("request.stopTokenMask", "has " + std::to_string(bytes.ElementLength()) +
-                                           " entries for a vocabulary of " + std::to_string(config.vocabSize));
+      Refuse("request.stopTokenMask", "has " + std::to_string(bytes.ElementLength()) + " entries for a vocabulary of " +
+                                          std::to_string(config.vocabSize));
     }
     at::Tensor stopMask = at::zeros({config.vocabSize}, at::kBool);
     stopMask.narrow(0, 0, bytes.ElementLength())
@@ -143,24 +102,8 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
 }
 
 // Where loadModel / initModel put the weights: options.device (default cpu) and options.dtype.
-struct Placement {
-  at::Device device = at::kCPU;
-  std::optional<at::ScalarType> dtype;
-};
-
-Placement ReadPlacement(const Napi::Object& options) {
-  Placement placement;
-  if (!options.Get("device").IsUndefined()) placement.device = ReadDevice(options.Get("device"), "options.device");
-  if (!options.Get("dtype").IsUndefined()) placement.dtype = ReadDType(options.Get("dtype"), "options.dtype");
-  if (placement.dtype && !at::isFloatingType(*placement.dtype)) {
-    Invalid("options.dtype", "must be float32, float16, bfloat16 or float64");
-  }
-  return placement;
-}
-
-Napi::Object OptionsArg(const Napi::CallbackInfo& info, size_t index) {
-  return info.Length() > index && !info[index].IsUndefined() ? ReadObject(info[index], "options")
-                                                             : Napi::Object::New(info.Env());
+Placement ReadModelPlacement(const Napi::Object& options) {
+  return ReadPlacement(options, "float32, float16, bfloat16 or float64");
 }
 
 // The JS handle of a model made on a worker (loadModel, initModel).
@@ -194,8 +137,8 @@ void ModelHandle::Init(Napi::Env env, Napi::Object exports) {
                                             InstanceMethod<&ModelHandle::Guard<&ModelHandle::Describe>>("describe")});
   GetAddonData(env).modelConstructor = Napi::Persistent(constructor);
   exports.Set("NativeModel", constructor);
-  exports.Set("loadModel", Napi::Function::New<GuardedCall<&ModelHandle::Load>>(env, "loadModel"));
-  exports.Set("initModel", Napi::Function::New<GuardedCall<&ModelHandle::InitModel>>(env, "initModel"));
+  ExportFunction<&ModelHandle::Load>(env, exports, "loadModel");
+  ExportFunction<&ModelHandle::InitModel>(env, exports, "initModel");
 }
 
 // Only Load constructs, passing the model as an External, which JS code cannot make.
@@ -233,10 +176,10 @@ Napi::Value ModelHandle::Guard(const Napi::CallbackInfo& info) {
 // loadModel(dir, {device, dtype}, asyncOptions) -> Promise<NativeModel>
 Napi::Value ModelHandle::Load(const Napi::CallbackInfo& info) {
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const Placement placement = ReadPlacement(OptionsArg(info, 1));
+  const Placement placement = ReadModelPlacement(ReadOptionalObject(info[1], "options"));
   using Loaded = std::shared_ptr<const model::Transformer>;
   return RunAsync<Loaded>(
-      info.Env(), info.Length() > 2 ? info[2] : info.Env().Undefined(),
+      info.Env(), info[2],
       [dir, placement](const WorkContext& context) -> Loaded {
         // Not InferenceMode: its tensors could never be trained (autograd refuses inference tensors).
         at::NoGradGuard noGrad;
@@ -244,10 +187,7 @@ Napi::Value ModelHandle::Load(const Napi::CallbackInfo& info) {
         model::RecordStoredDtype(dir, config);
         const at::ScalarType weightsDtype = placement.dtype.value_or(model::SavedDtype(config));
         const model::TensorMap weights =
-            model::LoadWeights(dir, config, placement.device, weightsDtype, [&context](size_t done, size_t total) {
-              context.ThrowIfCancelled();
-              context.Progress(static_cast<double>(done), static_cast<double>(total));
-            });
+            model::LoadWeights(dir, config, placement.device, weightsDtype, context.ItemProgress());
         return std::make_shared<const model::Transformer>(std::move(config), weights);
       },
       NewModelHandle);
@@ -257,14 +197,12 @@ Napi::Value ModelHandle::Load(const Napi::CallbackInfo& info) {
 // with transformers' random initialisation (model/initialization.h); dtype defaults to the config's.
 Napi::Value ModelHandle::InitModel(const Napi::CallbackInfo& info) {
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const Napi::Object options = OptionsArg(info, 1);
-  const Placement placement = ReadPlacement(options);
-  const uint64_t seed = options.Get("seed").IsUndefined()
-                            ? 0
-                            : ReadInteger(options.Get("seed"), "options.seed", 0, (int64_t{1} << 53) - 1);
+  const Napi::Object options = ReadOptionalObject(info[1], "options");
+  const Placement placement = ReadModelPlacement(options);
+  const uint64_t seed = IntegerOr(options, "options", "seed", 0, 0, kMaxSeed);
   using Loaded = std::shared_ptr<const model::Transformer>;
   return RunAsync<Loaded>(
-      info.Env(), info.Length() > 2 ? info[2] : info.Env().Undefined(),
+      info.Env(), info[2],
       [dir, placement, seed](const WorkContext&) -> Loaded {
         at::NoGradGuard noGrad;
         model::ModelConfig config = model::ReadModelConfig(dir);
@@ -280,7 +218,7 @@ Napi::Value ModelHandle::Generate(const Napi::CallbackInfo& info) {
   const auto model = ModelOf(info.This(), "this");
   rollout::GenerateRequest request = ReadGenerateRequest(Arg(info, 0, "request"), *model);
   return RunAsync<rollout::GenerateResult>(
-      info.Env(), info.Length() > 1 ? info[1] : info.Env().Undefined(),
+      info.Env(), info[1],
       [model, lock = weightsLock_, request = std::move(request)](const WorkContext& context) {
         const std::shared_lock weights(*lock);
         c10::InferenceMode inference;  // thread-local: set on the worker thread
@@ -306,17 +244,17 @@ Napi::Value ModelHandle::Logits(const Napi::CallbackInfo& info) {
   const std::vector<int64_t> tokens =
       ReadIndices(Arg(info, 0, "tokens"), "tokens", model->config().vocabSize, "a token id of this model");
   if (tokens.empty() || static_cast<int64_t>(tokens.size()) > model->config().maxPositions) {
-    Invalid("tokens", "must hold 1 to " + std::to_string(model->config().maxPositions) + " tokens");
+    Refuse("tokens", "must hold 1 to " + std::to_string(model->config().maxPositions) + " tokens");
   }
   return RunAsync<at::Tensor>(
-      info.Env(), info.Length() > 1 ? info[1] : info.Env().Undefined(),
+      info.Env(), info[1],
       [model, lock = weightsLock_, tokens](const WorkContext& context) {
         const std::shared_lock weights(*lock);
         c10::InferenceMode inference;
         const at::Tensor ids = at::tensor(tokens, at::kLong).to(model->device()).unsqueeze(0);
         return model->Logits(model->Forward(ids, at::ones_like(ids, at::kBool), nullptr)).squeeze(0);
       },
-      [](Napi::Env env, at::Tensor& logits) -> Napi::Value { return TensorHandle::Wrap(env, logits); });
+      TensorHandle::Wrap);
 }
 
 // save(dir, {shardBytes, dtype}, asyncOptions) -> Promise<void>: config.json and the weights (model/weights.h) in
@@ -325,24 +263,18 @@ Napi::Value ModelHandle::Logits(const Napi::CallbackInfo& info) {
 Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
   const auto model = ModelOf(info.This(), "this");
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const Napi::Object options = OptionsArg(info, 1);
-  const Napi::Value shardOption = options.Get("shardBytes");
-  const uint64_t shardBytes =
-      shardOption.IsUndefined() ? 0 : ReadInteger(shardOption, "options.shardBytes", 0, int64_t{1} << 53);
-  const at::ScalarType dtype =
-      options.Get("dtype").IsUndefined() ? model::SavedDtype(model->config()) : ReadPlacement(options).dtype.value();
+  const Napi::Object options = ReadOptionalObject(info[1], "options");
+  const uint64_t shardBytes = IntegerOr(options, "options", "shardBytes", 0, 0, kMaxShardBytes);
+  const at::ScalarType dtype = options.Get("dtype").IsUndefined() ? model::SavedDtype(model->config())
+                                                                  : ReadModelPlacement(options).dtype.value();
   return RunAsync<bool>(
-      info.Env(), info.Length() > 2 ? info[2] : info.Env().Undefined(),
+      info.Env(), info[2],
       [model, lock = weightsLock_, dir, shardBytes, dtype](const WorkContext& context) {
         const std::shared_lock weights(*lock);
-        const auto progress = [&context](size_t done, size_t total) {
-          context.ThrowIfCancelled();
-          context.Progress(static_cast<double>(done), static_cast<double>(total));
-        };
-        model::SaveWeights(dir, model->Parameters(), model->config(), dtype, shardBytes, progress);
+        model::SaveWeights(dir, model->Parameters(), model->config(), dtype, shardBytes, context.ItemProgress());
         return true;
       },
-      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+      ResolveUndefined);
 }
 
 Napi::Value ModelHandle::Dispose(const Napi::CallbackInfo& info) {

@@ -12,10 +12,10 @@ namespace genius::js {
 
 // The T an object made by T's constructor wraps; ERR_GENIUS_INVALID_HANDLE for anything else.
 template <typename T>
-T* UnwrapTagged(const Napi::Value& value, const napi_type_tag& tag, const char* name, const char* what) {
+T* UnwrapTagged(const Napi::Value& value, const napi_type_tag& tag, const std::string& name, const char* what) {
   bool tagged = false;
   if (!value.IsObject() || napi_check_object_type_tag(value.Env(), value, &tag, &tagged) != napi_ok || !tagged) {
-    Fail(code::kInvalidHandle, std::string("argument '") + name + "' is not a " + what + " made by genius-native");
+    Fail(code::kInvalidHandle, "argument '" + name + "' is not a " + what + " made by genius-native");
   }
   return Napi::ObjectWrap<T>::Unwrap(value.As<Napi::Object>());
 }

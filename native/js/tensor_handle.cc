@@ -39,10 +39,7 @@ at::Tensor ViewTypedArray(const Napi::TypedArray& array, at::ScalarType target) 
       }
       source = target;
       break;
-    default:
-      Fail(code::kInvalidArgument,
-           "argument 'data' must be a Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array or "
-           "Uint16Array");
+    default: Invalid("data", "a Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array or Uint16Array");
   }
   if (!IsFloating(target) && IsFloating(source)) {
     Fail(code::kInvalidArgument, std::string("argument 'data': a ") + DTypeName(target) +
@@ -87,10 +84,10 @@ Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor tensor) {
   return GetAddonData(env).tensorConstructor.New({Napi::External<at::Tensor>::New(env, &tensor)});
 }
 
-const at::Tensor& TensorHandle::TensorOf(const Napi::Value& value, const char* name) {
+const at::Tensor& TensorHandle::TensorOf(const Napi::Value& value, const std::string& name) {
   const TensorHandle* handle = UnwrapTagged<TensorHandle>(value, kTensorTag, name, "tensor handle");
   if (handle == nullptr || !handle->tensor_) {
-    Fail(code::kDisposed, std::string("argument '") + name + "' is a tensor that was already disposed");
+    Fail(code::kDisposed, "argument '" + name + "' is a tensor that was already disposed");
   }
   return *handle->tensor_;
 }
@@ -134,13 +131,12 @@ Napi::Value TensorHandle::FromData(const Napi::CallbackInfo& info) {
   const std::vector<int64_t> shape = ReadShape(Arg(info, 1, "shape"), "shape");
   const at::ScalarType dtype = ReadDType(Arg(info, 2, "dtype"), "dtype");
   const at::Device device = ReadDevice(Arg(info, 3, "device"), "device");
-  if (!data.IsTypedArray()) Fail(code::kInvalidArgument, "argument 'data' must be a TypedArray");
+  if (!data.IsTypedArray()) Invalid("data", "a TypedArray");
   const auto array = data.As<Napi::TypedArray>();
   const int64_t elements = c10::multiply_integers(shape);
   if (static_cast<int64_t>(array.ElementLength()) != elements) {
-    Fail(code::kInvalidArgument, "argument 'data' has " + std::to_string(array.ElementLength()) +
-                                     " elements but shape " + c10::str(at::IntArrayRef(shape)) + " needs " +
-                                     std::to_string(elements));
+    Refuse("data", "has " + std::to_string(array.ElementLength()) + " elements but shape " +
+                       c10::str(at::IntArrayRef(shape)) + " needs " + std::to_string(elements));
   }
   // The copy detaches the tensor from JS memory, which V8 may move or free.
   at::Tensor tensor = ViewTypedArray(array, dtype).to(device, dtype, /*non_blocking=*/false, /*copy=*/true);

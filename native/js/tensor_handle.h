@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <optional>
+#include <string>
 
 namespace genius::js {
 
@@ -16,7 +17,7 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   // A new JS handle owning `tensor`.
   static Napi::Object Wrap(Napi::Env env, at::Tensor tensor);
   // The tensor behind a JS handle; throws ERR_GENIUS_INVALID_HANDLE / ERR_GENIUS_DISPOSED naming `name`.
-  static const at::Tensor& TensorOf(const Napi::Value& value, const char* name);
+  static const at::Tensor& TensorOf(const Napi::Value& value, const std::string& name);
 
   explicit TensorHandle(const Napi::CallbackInfo& info);
   ~TensorHandle() override;

@@ -9,10 +9,9 @@
 #include "js/addon_data.h"
 #include "js/args.h"
 #include "js/async_work.h"
-#include "js/errors.h"
+#include "js/bindings.h"
 #include "js/model_handle.h"
 #include "js/tagged.h"
-#include "train/loss_exports.h"
 
 namespace genius::js {
 
@@ -20,28 +19,9 @@ namespace {
 
 constexpr napi_type_tag kTrainerTag = {0x6c2a91f4d85e0b37ULL, 0xa4f7103c9e2d6b58ULL};
 
-// Largest micro-batch or vocabulary chunk accepted: above any useful value, far below overflow.
-constexpr int64_t kMaxChunk = int64_t{1} << 40;
-
-[[noreturn]] void Invalid(const std::string& name, const std::string& expected) {
-  Fail(code::kInvalidArgument, "argument '" + name + "' must be " + expected);
-}
-
-std::string Index(const std::string& name, size_t i) { return name + "[" + std::to_string(i) + "]"; }
-
-double NumberOr(const Napi::Object& object, const std::string& name, const char* key, double fallback) {
-  const Napi::Value value = object.Get(key);
-  return value.IsUndefined() ? fallback : ReadNumber(value, (name + "." + key).c_str());
-}
-
-bool BoolOr(const Napi::Object& object, const std::string& name, const char* key, bool fallback) {
-  const Napi::Value value = object.Get(key);
-  return value.IsUndefined() ? fallback : ReadBool(value, (name + "." + key).c_str());
-}
-
 train::TrainerOptions ReadTrainerOptions(const Napi::Value& value) {
   train::TrainerOptions options;
-  const Napi::Object object = value.IsUndefined() ? Napi::Object::New(value.Env()) : ReadObject(value, "options");
+  const Napi::Object object = ReadOptionalObject(value, "options");
   options.loss = ReadPreferenceOptions(value, "options");
   train::AdamWOptions& adamw = options.adamw;
   adamw.beta1 = NumberOr(object, "options", "beta1", adamw.beta1);
@@ -54,34 +34,21 @@ train::TrainerOptions ReadTrainerOptions(const Napi::Value& value) {
   if (!(adamw.weightDecay >= 0)) Invalid("options.weightDecay", ">= 0");
   options.maxGradNorm = NumberOr(object, "options", "maxGradNorm", 0.0);
   if (!(options.maxGradNorm >= 0)) Invalid("options.maxGradNorm", ">= 0 (0: no clipping)");
-  if (!object.Get("microBatch").IsUndefined()) {
-    options.microBatch = ReadInteger(object.Get("microBatch"), "options.microBatch", 1, kMaxChunk);
-  }
-  if (!object.Get("vocabChunk").IsUndefined()) {
-    options.chunks.vocab = ReadInteger(object.Get("vocabChunk"), "options.vocabChunk", 1, kMaxChunk);
-  }
+  options.microBatch = IntegerOr(object, "options", "microBatch", options.microBatch, 1, kMaxChunk);
+  options.chunks.vocab = IntegerOr(object, "options", "vocabChunk", options.chunks.vocab, 1, kMaxChunk);
   options.autocastBf16 = BoolOr(object, "options", "autocastBf16", false);
   options.checkpointLayers = BoolOr(object, "options", "checkpointLayers", false);
   return options;
 }
 
-// An Int32Array argument, copied.
-std::vector<int32_t> ReadInt32s(const Napi::Value& value, const std::string& name) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    Invalid(name, "an Int32Array");
-  }
-  const auto array = value.As<Napi::Int32Array>();
-  return std::vector<int32_t>(array.Data(), array.Data() + array.ElementLength());
-}
-
 // {tokens, lengths, promptLengths}: Int32Arrays; sequence i is the next lengths[i] tokens, its first
 // promptLengths[i] the prompt. Every sequence must fit the model and score at least one token.
 train::SequenceSet ReadSequences(const Napi::Value& value, const std::string& name, const model::ModelConfig& config) {
-  const Napi::Object object = ReadObject(value, name.c_str());
+  const Napi::Object object = ReadObject(value, name);
   train::SequenceSet set;
-  set.tokens = ReadInt32s(object.Get("tokens"), name + ".tokens");
-  const std::vector<int32_t> lengths = ReadInt32s(object.Get("lengths"), name + ".lengths");
-  const std::vector<int32_t> promptLengths = ReadInt32s(object.Get("promptLengths"), name + ".promptLengths");
+  set.tokens = ReadInt32Array(object.Get("tokens"), name + ".tokens");
+  const std::vector<int32_t> lengths = ReadInt32Array(object.Get("lengths"), name + ".lengths");
+  const std::vector<int32_t> promptLengths = ReadInt32Array(object.Get("promptLengths"), name + ".promptLengths");
   if (lengths.empty()) Invalid(name + ".lengths", "non-empty (one entry per sequence)");
   if (promptLengths.size() != lengths.size()) {
     Invalid(name + ".promptLengths", "as long as " + name + ".lengths (" + std::to_string(lengths.size()) + ")");
@@ -89,11 +56,12 @@ train::SequenceSet ReadSequences(const Napi::Value& value, const std::string& na
   set.offsets.push_back(0);
   for (size_t i = 0; i < lengths.size(); ++i) {
     if (lengths[i] < 2 || lengths[i] > config.maxPositions) {
-      Invalid(Index(name + ".lengths", i), "in [2, " + std::to_string(config.maxPositions) +
-                                               "] (a prompt token and a response token, within the model's positions)");
+      Invalid(ElementName(name + ".lengths", i),
+              "in [2, " + std::to_string(config.maxPositions) +
+                  "] (a prompt token and a response token, within the model's positions)");
     }
     if (promptLengths[i] < 1 || promptLengths[i] >= lengths[i]) {
-      Invalid(Index(name + ".promptLengths", i),
+      Invalid(ElementName(name + ".promptLengths", i),
               "in [1, " + std::to_string(lengths[i] - 1) + "]: at least one prompt and one response token");
     }
     set.offsets.push_back(set.offsets.back() + lengths[i]);
@@ -105,7 +73,7 @@ train::SequenceSet ReadSequences(const Napi::Value& value, const std::string& na
   }
   for (size_t i = 0; i < set.tokens.size(); ++i) {
     if (set.tokens[i] < 0 || set.tokens[i] >= config.vocabSize) {
-      Invalid(Index(name + ".tokens", i),
+      Invalid(ElementName(name + ".tokens", i),
               "a token id in [0, " + std::to_string(config.vocabSize) + "), got " + std::to_string(set.tokens[i]));
     }
   }
@@ -115,10 +83,10 @@ train::SequenceSet ReadSequences(const Napi::Value& value, const std::string& na
 // `count` finite numbers from a Float64Array, Float32Array or number[]; `what` says what they are.
 std::vector<double> ReadValues(const Napi::Value& value, const std::string& name, size_t count, const char* what) {
   std::vector<double> values;
-  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
+  if (IsTypedArrayOf(value, napi_float64_array)) {
     const auto array = value.As<Napi::Float64Array>();
     values.assign(array.Data(), array.Data() + array.ElementLength());
-  } else if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+  } else if (IsTypedArrayOf(value, napi_float32_array)) {
     const auto array = value.As<Napi::Float32Array>();
     values.assign(array.Data(), array.Data() + array.ElementLength());
   } else if (value.IsArray()) {
@@ -134,7 +102,7 @@ std::vector<double> ReadValues(const Napi::Value& value, const std::string& name
     Invalid(name, std::to_string(count) + " values, one per pair (got " + std::to_string(values.size()) + ")");
   for (size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i]))
-      Invalid(Index(name, i), std::string("a finite number: ") + what + " cannot be NaN or ±inf");
+      Invalid(ElementName(name, i), std::string("a finite number: ") + what + " cannot be NaN or ±inf");
   }
   return values;
 }
@@ -164,10 +132,6 @@ double ReadLearningRate(const Napi::Value& value) {
   return lr;
 }
 
-Napi::Value AsyncOptions(const Napi::CallbackInfo& info, size_t index) {
-  return info.Length() > index ? info[index] : info.Env().Undefined();
-}
-
 train::Checkpoint Cancellation(const WorkContext& context) {
   return [&context] { context.ThrowIfCancelled(); };
 }
@@ -185,7 +149,7 @@ void TrainerHandle::Init(Napi::Env env, Napi::Object exports) {
                    InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::Dispose>>("dispose")});
   GetAddonData(env).trainerConstructor = Napi::Persistent(constructor);
   exports.Set("NativeTrainer", constructor);
-  exports.Set("createTrainer", Napi::Function::New<GuardedCall<&TrainerHandle::Create>>(env, "createTrainer"));
+  ExportFunction<&TrainerHandle::Create>(env, exports, "createTrainer");
 }
 
 // Only Create constructs, passing the state as an External, which JS code cannot make.
@@ -217,10 +181,10 @@ Napi::Value TrainerHandle::Create(const Napi::CallbackInfo& info) {
   state->model = ModelHandle::ModelOf(Arg(info, 0, "model"), "model");
   state->weightsLock = ModelHandle::WeightsLockOf(info[0], "model");
   state->modelDisposed = ModelHandle::DisposedFlagOf(info[0], "model");
-  const train::TrainerOptions options = ReadTrainerOptions(info.Length() > 1 ? info[1] : info.Env().Undefined());
+  const train::TrainerOptions options = ReadTrainerOptions(info[1]);
   using Created = std::shared_ptr<State>;
   return RunAsync<Created>(
-      info.Env(), AsyncOptions(info, 2),
+      info.Env(), info[2],
       [state, options](const WorkContext&) -> Created {
         const std::shared_lock weights(*state->weightsLock);
         state->trainer = std::make_unique<train::Trainer>(state->model, options);
@@ -261,7 +225,7 @@ Napi::Value TrainerHandle::PreferenceStep(const Napi::CallbackInfo& info) {
   }
   const double lr = ReadLearningRate(Arg(info, 1, "lr"));
   return RunAsync<train::StepMetrics>(
-      info.Env(), AsyncOptions(info, 2),
+      info.Env(), info[2],
       [state, batch = std::move(batch), lr](const WorkContext& context) {
         const std::unique_lock weights(*state->weightsLock);
         return state->trainer->PreferenceStep(batch, lr, Cancellation(context));
@@ -275,7 +239,7 @@ Napi::Value TrainerHandle::SftStep(const Napi::CallbackInfo& info) {
   train::SequenceSet sequences = ReadSequences(Arg(info, 0, "sequences"), "sequences", state->model->config());
   const double lr = ReadLearningRate(Arg(info, 1, "lr"));
   return RunAsync<train::StepMetrics>(
-      info.Env(), AsyncOptions(info, 2),
+      info.Env(), info[2],
       [state, sequences = std::move(sequences), lr](const WorkContext& context) {
         const std::unique_lock weights(*state->weightsLock);
         return state->trainer->SftStep(sequences, lr, Cancellation(context));
@@ -288,7 +252,7 @@ Napi::Value TrainerHandle::Score(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
   train::SequenceSet sequences = ReadSequences(Arg(info, 0, "sequences"), "sequences", state->model->config());
   return RunAsync<train::SequenceScores>(
-      info.Env(), AsyncOptions(info, 1),
+      info.Env(), info[1],
       [state, sequences = std::move(sequences)](const WorkContext& context) {
         const std::shared_lock weights(*state->weightsLock);
         return state->trainer->Score(sequences, Cancellation(context));
@@ -306,13 +270,13 @@ Napi::Value TrainerHandle::SaveState(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
   const std::string path = ReadString(Arg(info, 0, "path"), "path");
   return RunAsync<bool>(
-      info.Env(), AsyncOptions(info, 1),
+      info.Env(), info[1],
       [state, path](const WorkContext&) {
         const std::shared_lock weights(*state->weightsLock);
         state->trainer->SaveState(path);
         return true;
       },
-      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+      ResolveUndefined);
 }
 
 // loadState(path, asyncOptions) -> Promise<void>
@@ -320,13 +284,13 @@ Napi::Value TrainerHandle::LoadState(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
   const std::string path = ReadString(Arg(info, 0, "path"), "path");
   return RunAsync<bool>(
-      info.Env(), AsyncOptions(info, 1),
+      info.Env(), info[1],
       [state, path](const WorkContext&) {
         const std::unique_lock weights(*state->weightsLock);
         state->trainer->LoadState(path);
         return true;
       },
-      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+      ResolveUndefined);
 }
 
 Napi::Value TrainerHandle::Dispose(const Napi::CallbackInfo& info) {

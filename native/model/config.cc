@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "js/errors.h"
+#include "coded_error.h"
 #include "model/file_io.h"
 
 namespace genius::model {

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "js/errors.h"
+#include "coded_error.h"
 
 namespace genius::model {
 

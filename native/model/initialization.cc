@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "js/errors.h"
+#include "coded_error.h"
 
 namespace genius::model {
 

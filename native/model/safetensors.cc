@@ -12,7 +12,7 @@
 #include <cstring>
 #include <limits>
 
-#include "js/errors.h"
+#include "coded_error.h"
 #include "model/file_io.h"
 
 namespace genius::model {

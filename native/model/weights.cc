@@ -3,7 +3,7 @@
 #include <map>
 #include <vector>
 
-#include "js/errors.h"
+#include "coded_error.h"
 #include "model/file_io.h"
 
 namespace genius::model {

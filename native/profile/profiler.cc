@@ -9,9 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "js/args.h"
-#include "js/errors.h"
-
 namespace genius::profile {
 
 namespace {
@@ -58,32 +55,6 @@ void Fold(const std::vector<kineto::KinetoEvent>& events) {
   }
 }
 
-Napi::Value SetProfiling(const Napi::CallbackInfo& info) {
-  enabled.store(js::ReadBool(js::Arg(info, 0, "on"), "on"));
-  return info.Env().Undefined();
-}
-
-// The table since the last call, as [{name, calls, selfMs, totalMs}], largest self time first; resets it.
-Napi::Value TakeProfile(const Napi::CallbackInfo& info) {
-  std::vector<std::pair<std::string, Totals>> rows;
-  {
-    std::lock_guard<std::mutex> lock(tableMutex);
-    rows.assign(table.begin(), table.end());
-    table.clear();
-  }
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.selfNs > b.second.selfNs; });
-  Napi::Array result = Napi::Array::New(info.Env(), rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    Napi::Object row = Napi::Object::New(info.Env());
-    row.Set("name", rows[i].first);
-    row.Set("calls", static_cast<double>(rows[i].second.calls));
-    row.Set("selfMs", rows[i].second.selfNs / 1e6);
-    row.Set("totalMs", rows[i].second.totalNs / 1e6);
-    result.Set(i, row);
-  }
-  return result;
-}
-
 }  // namespace
 
 CallScope::CallScope() {
@@ -104,9 +75,20 @@ CallScope::~CallScope() {
   }
 }
 
-void InitProfiler(Napi::Env env, Napi::Object exports) {
-  exports.Set("setProfiling", Napi::Function::New<GuardedCall<&SetProfiling>>(env, "setProfiling"));
-  exports.Set("takeProfile", Napi::Function::New<GuardedCall<&TakeProfile>>(env, "takeProfile"));
+void SetProfiling(bool on) { enabled.store(on); }
+
+std::vector<ProfileRow> TakeProfile() {
+  std::vector<std::pair<std::string, Totals>> totals;
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    totals.assign(table.begin(), table.end());
+    table.clear();
+  }
+  std::sort(totals.begin(), totals.end(),
+            [](const auto& a, const auto& b) { return a.second.selfNs > b.second.selfNs; });
+  std::vector<ProfileRow> rows;
+  for (const auto& [name, entry] : totals) rows.push_back({name, entry.calls, entry.selfNs / 1e6, entry.totalNs / 1e6});
+  return rows;
 }
 
 }  // namespace genius::profile

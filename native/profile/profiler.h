@@ -4,7 +4,9 @@
 // (GENIUS_PHASE scopes, profile/phase.h). Off by default; off, a call pays one atomic load.
 #pragma once
 
-#include <napi.h>
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace genius::profile {
 
@@ -20,6 +22,18 @@ class CallScope {
   bool active_ = false;
 };
 
-void InitProfiler(Napi::Env env, Napi::Object exports);
+// Turns profiling on or off for the calls that start from now on (setProfiling).
+void SetProfiling(bool on);
+
+// One op (aten::mm) or named phase (rollout.decode) of the table: self time excludes what ran nested in it.
+struct ProfileRow {
+  std::string name;
+  int64_t calls = 0;
+  double selfMs = 0;
+  double totalMs = 0;
+};
+
+// The table since the last call, largest self time first; resets it (takeProfile).
+std::vector<ProfileRow> TakeProfile();
 
 }  // namespace genius::profile

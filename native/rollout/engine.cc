@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "js/errors.h"
+#include "coded_error.h"
 #include "profile/phase.h"
 
 namespace genius::rollout {

@@ -69,6 +69,17 @@ Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, at::
   return {tokens, chosen - logNormalizer.squeeze(-1)};
 }
 
+#ifdef GENIUS_WITH_CUDA
+Draw SampleTokensKernel(const at::Tensor& logits, const SamplingOptions& options, uint64_t seed, uint64_t step) {
+  const at::Tensor input = logits.to(at::kFloat).contiguous();
+  Draw draw{at::empty({input.size(0)}, input.options().dtype(at::kLong)), at::empty({input.size(0)}, input.options())};
+  at::Tensor finished = at::zeros({input.size(0)}, input.options().dtype(at::kBool));
+  kernels::SampleTokensCuda(input, options.temperature, options.topP, options.topK, seed, step, at::Tensor(),
+                            at::Tensor(), draw.tokens, draw.logprobs, finished);
+  return draw;
+}
+#endif
+
 namespace {
 at::Generator MakeGenerator(const at::Device& device, uint64_t seed) {
   at::Generator generator = device.is_cuda() ? at::detail::getCUDAHooks().getNewGenerator(device.index())
@@ -90,15 +101,7 @@ TokenSampler::TokenSampler(const at::Device& device, SamplingOptions options, ui
 Draw TokenSampler::Next(const at::Tensor& logits) {
   const uint64_t step = step_++;
 #ifdef GENIUS_WITH_CUDA
-  if (useKernel_) {
-    const at::Tensor input = logits.to(at::kFloat).contiguous();
-    Draw draw{at::empty({input.size(0)}, input.options().dtype(at::kLong)),
-              at::empty({input.size(0)}, input.options())};
-    at::Tensor finished = at::zeros({input.size(0)}, input.options().dtype(at::kBool));
-    kernels::SampleTokensCuda(input, options_.temperature, options_.topP, options_.topK, seed_, step, at::Tensor(),
-                              at::Tensor(), draw.tokens, draw.logprobs, finished);
-    return draw;
-  }
+  if (useKernel_) return SampleTokensKernel(logits, options_, seed_, step);
 #endif
   (void)step;
   return SampleTokens(logits, options_, generator_);

@@ -25,6 +25,12 @@ struct Draw {
 // The ATen path: the CPU implementation and the reference for the CUDA kernel.
 Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, at::Generator& generator);
 
+#ifdef GENIUS_WITH_CUDA
+// The CUDA kernel's draw (kernels/sampling.cu) over CUDA logits, for decode step `step` of a stream
+// seeded with `seed`: deterministic for (seed, step), with no host synchronisation.
+Draw SampleTokensKernel(const at::Tensor& logits, const SamplingOptions& options, uint64_t seed, uint64_t step);
+#endif
+
 // The draws of one generate call, step after step: the fused kernel (kernels/sampling.cu) on CUDA
 // when it was compiled in, the ATen path otherwise. Both are deterministic for a seed, but they
 // use different random streams, so CPU and GPU draw different (equally distributed) tokens.

@@ -8,7 +8,7 @@
 #include <map>
 #include <utility>
 
-#include "js/errors.h"
+#include "coded_error.h"
 #include "model/safetensors.h"
 #include "profile/phase.h"
 #include "train/activation_checkpoint.h"

@@ -1,8 +1,6 @@
 // The JS surface of the training losses. Preference losses work on [B] tensors and run synchronously;
 // log-probs touch [N, V] logits and run on a worker thread. Every argument is checked here, so the
 // functions of preference_loss.h and logprobs.h only ever see inputs that agree with each other.
-#include "train/loss_exports.h"
-
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -14,32 +12,19 @@
 
 #include "js/args.h"
 #include "js/async_work.h"
-#include "js/errors.h"
+#include "js/bindings.h"
 #include "js/tensor_handle.h"
 #include "train/gradient_check.h"
 #include "train/logprobs.h"
 #include "train/preference_loss.h"
 
-namespace genius {
+namespace genius::js {
 
 namespace {
 
 // Central-difference step of the gradient checks: in float64 the truncation (∝ ε²) and rounding (∝ 1/ε)
 // errors both stay near 1e-10 for the O(1) values checked.
 constexpr double kGradientCheckStep = 1e-6;
-// Largest chunk accepted (rows or vocabulary columns): above any useful value, far below overflow.
-constexpr int64_t kMaxChunk = int64_t{1} << 40;
-
-[[noreturn]] void Invalid(const std::string& name, const std::string& expected) {
-  Fail(code::kInvalidArgument, "argument '" + name + "' must be " + expected);
-}
-
-std::string Describe(const at::Tensor& tensor) {
-  return "shape " + c10::str(tensor.sizes()) + " of " + js::DTypeName(tensor.scalar_type()) + " on " +
-         tensor.device().str();
-}
-
-bool Has(const Napi::Object& object, const char* key) { return !object.Get(key).IsUndefined(); }
 
 bool AllFinite(const at::Tensor& tensor) { return at::isfinite(tensor).all().item<bool>(); }
 
@@ -52,7 +37,7 @@ Napi::Object GradientCheckToJs(Napi::Env env, const train::GradientCheck& check)
 
 void RequireFloat64(const at::Tensor& tensor, const std::string& name) {
   if (tensor.scalar_type() != at::kDouble) {
-    Invalid(name, "float64 for a finite-difference check, got " + Describe(tensor));
+    Invalid(name, "float64 for a finite-difference check, got " + DescribeTensor(tensor));
   }
 }
 
@@ -76,7 +61,7 @@ const char* NameOf(train::PreferenceLossKind kind) {
 }
 
 train::PreferenceLossKind ReadLossKind(const Napi::Value& value, const std::string& name) {
-  const std::string kind = js::ReadString(value, name.c_str());
+  const std::string kind = ReadString(value, name);
   for (const LossKindName& entry : kLossKinds) {
     if (kind == entry.name) return entry.kind;
   }
@@ -84,7 +69,7 @@ train::PreferenceLossKind ReadLossKind(const Napi::Value& value, const std::stri
 }
 
 double ReadPositive(const Napi::Value& value, const std::string& name) {
-  const double number = js::ReadNumber(value, name.c_str());
+  const double number = ReadNumber(value, name);
   if (!(number > 0)) Invalid(name, "a finite number > 0 (got " + std::to_string(number) + ")");
   return number;
 }
@@ -94,20 +79,18 @@ double ReadPositive(const Napi::Value& value, const std::string& name) {
 train::PreferenceLossOptions ReadPreferenceOptions(const Napi::Value& value, const std::string& name) {
   train::PreferenceLossOptions options;
   if (value.IsUndefined()) return options;
-  const Napi::Object object = js::ReadObject(value, name.c_str());
+  const Napi::Object object = ReadObject(value, name);
   if (Has(object, "loss")) options.kind = ReadLossKind(object.Get("loss"), name + ".loss");
   if (Has(object, "beta")) options.beta = ReadPositive(object.Get("beta"), name + ".beta");
   if (Has(object, "alpha")) options.alpha = ReadPositive(object.Get("alpha"), name + ".alpha");
   if (Has(object, "nllWeight")) {
     const std::string field = name + ".nllWeight";
-    options.nllWeight = js::ReadNumber(object.Get("nllWeight"), field.c_str());
+    options.nllWeight = ReadNumber(object.Get("nllWeight"), field);
     if (options.nllWeight < 0) Invalid(field, "a number >= 0 (got " + std::to_string(options.nllWeight) + ")");
   }
-  if (Has(object, "referenceFree")) {
-    options.referenceFree = js::ReadBool(object.Get("referenceFree"), (name + ".referenceFree").c_str());
-  }
+  options.referenceFree = BoolOr(object, name, "referenceFree", options.referenceFree);
   if (Has(object, "acoWeight")) {
-    const std::string clip = js::ReadString(object.Get("acoWeight"), (name + ".acoWeight").c_str());
+    const std::string clip = ReadString(object.Get("acoWeight"), name + ".acoWeight");
     if (clip == "paper") {
       options.acoWeight = train::AcoWeightClip::kPaper;
     } else if (clip == "reference-code") {
@@ -134,9 +117,9 @@ class PairReader {
       if (required) Invalid(name, "given: " + whyRequired);
       return std::nullopt;
     }
-    const at::Tensor& tensor = js::TensorHandle::TensorOf(value, name.c_str());
+    const at::Tensor& tensor = TensorHandle::TensorOf(value, name);
     if (tensor.dim() != 1 || !at::isFloatingType(tensor.scalar_type())) {
-      Invalid(name, "a 1-D floating-point tensor with one value per pair, got " + Describe(tensor));
+      Invalid(name, "a 1-D floating-point tensor with one value per pair, got " + DescribeTensor(tensor));
     }
     if (!first_) {
       if (tensor.size(0) == 0) Invalid(name, "non-empty (one value per pair, at least one pair)");
@@ -144,7 +127,7 @@ class PairReader {
       firstName_ = name;
     } else if (tensor.sizes() != first_->sizes() || tensor.scalar_type() != first_->scalar_type() ||
                tensor.device() != first_->device()) {
-      Invalid(name, "like '" + firstName_ + "' (" + Describe(*first_) + "), got " + Describe(tensor));
+      Invalid(name, "like '" + firstName_ + "' (" + DescribeTensor(*first_) + "), got " + DescribeTensor(tensor));
     }
     if (!AllFinite(tensor)) Invalid(name, "finite, but it holds NaN or ±inf");
     return tensor;
@@ -170,7 +153,7 @@ PreferenceRequest ReadPreferenceRequest(const Napi::CallbackInfo& info) {
   const std::string readForRewards = "every loss reports rewards from it";
   const std::string readByReference = "log πref is read unless options.referenceFree is true";
   const bool withReference = !request.options.referenceFree;
-  PairReader reader(js::ReadObject(js::Arg(info, 0, "inputs"), "inputs"));
+  PairReader reader(ReadObject(Arg(info, 0, "inputs"), "inputs"));
   train::PreferencePairLogprobs& pairs = request.pairs;
   pairs.policyChosen = *reader.Read("policyChosen", true, readForRewards);
   pairs.policyRejected = *reader.Read("policyRejected", true, readForRewards);
@@ -203,9 +186,9 @@ std::vector<std::pair<const char*, at::Tensor*>> LogprobInputs(train::Preference
 
 Napi::Object PreferenceLossToJs(Napi::Env env, const train::PreferenceLoss& loss) {
   Napi::Object result = Napi::Object::New(env);
-  result.Set("losses", js::TensorHandle::Wrap(env, loss.losses.detach()));
-  result.Set("chosenRewards", js::TensorHandle::Wrap(env, loss.chosenRewards));
-  result.Set("rejectedRewards", js::TensorHandle::Wrap(env, loss.rejectedRewards));
+  result.Set("losses", TensorHandle::Wrap(env, loss.losses.detach()));
+  result.Set("chosenRewards", TensorHandle::Wrap(env, loss.chosenRewards));
+  result.Set("rejectedRewards", TensorHandle::Wrap(env, loss.rejectedRewards));
   result.Set("loss", loss.loss.item<double>());
   result.Set("accuracy", loss.accuracy.item<double>());
   result.Set("margin", loss.margin.item<double>());
@@ -232,7 +215,7 @@ Napi::Value RunPreferenceLossWithGrad(const Napi::CallbackInfo& info) {
   Napi::Object grads = Napi::Object::New(info.Env());
   for (const auto& [key, tensor] : inputs) {
     const at::Tensor& grad = tensor->grad();
-    grads.Set(key, js::TensorHandle::Wrap(info.Env(), grad.defined() ? grad : at::zeros_like(*tensor)));
+    grads.Set(key, TensorHandle::Wrap(info.Env(), grad.defined() ? grad : at::zeros_like(*tensor)));
   }
   result.Set("grads", grads);
   return result;
@@ -268,23 +251,23 @@ struct LogprobRequest {
 // (hidden, weight, targets, chunk, options?) with options.vocabChunk.
 LogprobRequest ReadLogprobRequest(const Napi::CallbackInfo& info) {
   LogprobRequest request;
-  const at::Tensor& hidden = js::TensorHandle::TensorOf(js::Arg(info, 0, "hidden"), "hidden");
-  const at::Tensor& weight = js::TensorHandle::TensorOf(js::Arg(info, 1, "weight"), "weight");
-  const at::Tensor& targets = js::TensorHandle::TensorOf(js::Arg(info, 2, "targets"), "targets");
-  request.chunks.rows = js::ReadInteger(js::Arg(info, 3, "chunk"), "chunk", 1, kMaxChunk);
+  const at::Tensor& hidden = TensorHandle::TensorOf(Arg(info, 0, "hidden"), "hidden");
+  const at::Tensor& weight = TensorHandle::TensorOf(Arg(info, 1, "weight"), "weight");
+  const at::Tensor& targets = TensorHandle::TensorOf(Arg(info, 2, "targets"), "targets");
+  request.chunks.rows = ReadInteger(Arg(info, 3, "chunk"), "chunk", 1, kMaxChunk);
   if (hidden.dim() != 2 || !at::isFloatingType(hidden.scalar_type())) {
-    Invalid("hidden", "a 2-D floating-point tensor [positions, hidden size], got " + Describe(hidden));
+    Invalid("hidden", "a 2-D floating-point tensor [positions, hidden size], got " + DescribeTensor(hidden));
   }
   if (weight.dim() != 2 || weight.size(0) == 0 || weight.size(1) != hidden.size(1) ||
       weight.scalar_type() != hidden.scalar_type() || weight.device() != hidden.device()) {
     Invalid("weight", "the LM head [vocab ≥ 1, " + std::to_string(hidden.size(1)) + "] in " +
-                          js::DTypeName(hidden.scalar_type()) + " on " + hidden.device().str() +
-                          " (like hidden), got " + Describe(weight));
+                          DTypeName(hidden.scalar_type()) + " on " + hidden.device().str() + " (like hidden), got " +
+                          DescribeTensor(weight));
   }
   if (targets.dim() != 1 || targets.size(0) != hidden.size(0) || targets.device() != hidden.device() ||
       (targets.scalar_type() != at::kLong && targets.scalar_type() != at::kInt)) {
     Invalid("targets", "an int64 or int32 tensor [" + std::to_string(hidden.size(0)) + "] on " + hidden.device().str() +
-                           " (one token id per hidden row), got " + Describe(targets));
+                           " (one token id per hidden row), got " + DescribeTensor(targets));
   }
   const int64_t vocab = weight.size(0);
   if (targets.numel() > 0) {
@@ -300,15 +283,9 @@ LogprobRequest ReadLogprobRequest(const Napi::CallbackInfo& info) {
   request.targets = targets.to(at::kLong);
   // Chunked unless asked: these calls are the chunked computation's own tests and measurements.
   request.chunks.keptLogits = 0;
-  if (!info[4].IsUndefined()) {
-    const Napi::Object options = js::ReadObject(info[4], "options");
-    if (Has(options, "vocabChunk")) {
-      request.chunks.vocab = js::ReadInteger(options.Get("vocabChunk"), "options.vocabChunk", 1, kMaxChunk);
-    }
-    if (Has(options, "keptLogits")) {
-      request.chunks.keptLogits = js::ReadInteger(options.Get("keptLogits"), "options.keptLogits", 0, kMaxChunk);
-    }
-  }
+  const Napi::Object options = ReadOptionalObject(info[4], "options");
+  request.chunks.vocab = IntegerOr(options, "options", "vocabChunk", request.chunks.vocab, 1, kMaxChunk);
+  request.chunks.keptLogits = IntegerOr(options, "options", "keptLogits", request.chunks.keptLogits, 0, kMaxChunk);
   return request;
 }
 
@@ -317,11 +294,11 @@ at::Tensor ReadGradOutput(const Napi::Value& options, const at::Tensor& hidden) 
   if (options.IsUndefined()) return at::Tensor();
   const Napi::Value value = options.As<Napi::Object>().Get("gradOutput");
   if (value.IsUndefined()) return at::Tensor();
-  const at::Tensor& grad = js::TensorHandle::TensorOf(value, "options.gradOutput");
+  const at::Tensor& grad = TensorHandle::TensorOf(value, "options.gradOutput");
   if (grad.dim() != 1 || grad.size(0) != hidden.size(0) || !at::isFloatingType(grad.scalar_type()) ||
       grad.device() != hidden.device()) {
     Invalid("options.gradOutput", "a floating-point tensor [" + std::to_string(hidden.size(0)) + "] on " +
-                                      hidden.device().str() + ", got " + Describe(grad));
+                                      hidden.device().str() + ", got " + DescribeTensor(grad));
   }
   if (!AllFinite(grad)) Invalid("options.gradOutput", "finite, but it holds NaN or ±inf");
   return grad;
@@ -330,15 +307,15 @@ at::Tensor ReadGradOutput(const Napi::Value& options, const at::Tensor& hidden) 
 // sequenceLogprobs(hidden, weight, targets, chunk, options?) → Promise<logp [N]>
 Napi::Value RunSequenceLogprobs(const Napi::CallbackInfo& info) {
   const LogprobRequest request = ReadLogprobRequest(info);
-  return js::RunAsync<at::Tensor>(
+  return RunAsync<at::Tensor>(
       info.Env(), info[4],
-      [request](const js::WorkContext& context) {
+      [request](const WorkContext& context) {
         context.ThrowIfCancelled();
         // NoGradGuard, not InferenceMode: an inference tensor could not feed autograd code later.
         at::NoGradGuard noGrad;
         return train::TargetLogprobs(request.hidden, request.weight, request.targets, request.chunks);
       },
-      [](Napi::Env env, at::Tensor& logprobs) -> Napi::Value { return js::TensorHandle::Wrap(env, logprobs); });
+      TensorHandle::Wrap);
 }
 
 struct LogprobsWithGrad {
@@ -352,9 +329,9 @@ struct LogprobsWithGrad {
 Napi::Value RunSequenceLogprobsWithGrad(const Napi::CallbackInfo& info) {
   const LogprobRequest request = ReadLogprobRequest(info);
   const at::Tensor gradOutput = ReadGradOutput(info[4], request.hidden);
-  return js::RunAsync<LogprobsWithGrad>(
+  return RunAsync<LogprobsWithGrad>(
       info.Env(), info[4],
-      [request, gradOutput](const js::WorkContext& context) {
+      [request, gradOutput](const WorkContext& context) {
         context.ThrowIfCancelled();
         const at::Tensor hidden = request.hidden.detach().requires_grad_(true);
         const at::Tensor weight = request.weight.detach().requires_grad_(true);
@@ -365,9 +342,9 @@ Napi::Value RunSequenceLogprobsWithGrad(const Napi::CallbackInfo& info) {
       },
       [](Napi::Env env, LogprobsWithGrad& result) -> Napi::Value {
         Napi::Object object = Napi::Object::New(env);
-        object.Set("logprobs", js::TensorHandle::Wrap(env, result.logprobs));
-        object.Set("gradHidden", js::TensorHandle::Wrap(env, result.gradHidden));
-        object.Set("gradWeight", js::TensorHandle::Wrap(env, result.gradWeight));
+        object.Set("logprobs", TensorHandle::Wrap(env, result.logprobs));
+        object.Set("gradHidden", TensorHandle::Wrap(env, result.gradHidden));
+        object.Set("gradWeight", TensorHandle::Wrap(env, result.gradWeight));
         return object;
       });
 }
@@ -386,43 +363,35 @@ Napi::Value SequenceLogprobsGradientError(const Napi::CallbackInfo& info) {
 
 // reduceTokenLogprobs(tokenLogprobs [B, T], mask [B, T]) → {sum [B], mean [B]}
 Napi::Value RunReduceTokenLogprobs(const Napi::CallbackInfo& info) {
-  const at::Tensor& tokenLogprobs = js::TensorHandle::TensorOf(js::Arg(info, 0, "tokenLogprobs"), "tokenLogprobs");
-  const at::Tensor& mask = js::TensorHandle::TensorOf(js::Arg(info, 1, "mask"), "mask");
+  const at::Tensor& tokenLogprobs = TensorHandle::TensorOf(Arg(info, 0, "tokenLogprobs"), "tokenLogprobs");
+  const at::Tensor& mask = TensorHandle::TensorOf(Arg(info, 1, "mask"), "mask");
   if (tokenLogprobs.dim() != 2 || !at::isFloatingType(tokenLogprobs.scalar_type())) {
-    Invalid("tokenLogprobs", "a 2-D floating-point tensor [sequences, tokens], got " + Describe(tokenLogprobs));
+    Invalid("tokenLogprobs", "a 2-D floating-point tensor [sequences, tokens], got " + DescribeTensor(tokenLogprobs));
   }
   if (mask.sizes() != tokenLogprobs.sizes() || mask.device() != tokenLogprobs.device() ||
       at::isFloatingType(mask.scalar_type())) {
     Invalid("mask", "a bool or integer tensor " + c10::str(tokenLogprobs.sizes()) + " on " +
-                        tokenLogprobs.device().str() + " (like tokenLogprobs), got " + Describe(mask));
+                        tokenLogprobs.device().str() + " (like tokenLogprobs), got " + DescribeTensor(mask));
   }
   at::NoGradGuard noGrad;
   const train::SequenceLogprobs reduced = train::ReduceTokenLogprobs(tokenLogprobs, mask);
   Napi::Object result = Napi::Object::New(info.Env());
-  result.Set("sum", js::TensorHandle::Wrap(info.Env(), reduced.sum));
-  result.Set("mean", js::TensorHandle::Wrap(info.Env(), reduced.mean));
+  result.Set("sum", TensorHandle::Wrap(info.Env(), reduced.sum));
+  result.Set("mean", TensorHandle::Wrap(info.Env(), reduced.mean));
   return result;
-}
-
-template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
-void Export(Napi::Env env, Napi::Object target, const char* name) {
-  target.Set(name, Napi::Function::New<GuardedCall<Fn>>(env, name));
 }
 
 }  // namespace
 
-void InitLossExports(Napi::Env env, Napi::Object exports) {
-  Export<&RunPreferenceLoss>(env, exports, "preferenceLoss");
-  Export<&RunPreferenceLossWithGrad>(env, exports, "preferenceLossWithGrad");
-  Export<&RunSequenceLogprobs>(env, exports, "sequenceLogprobs");
-  Export<&RunSequenceLogprobsWithGrad>(env, exports, "sequenceLogprobsWithGrad");
-  Export<&RunReduceTokenLogprobs>(env, exports, "reduceTokenLogprobs");
-  // `testing` may already hold other modules' checks; add to it rather than replace it.
-  const Napi::Value existing = exports.Get("testing");
-  Napi::Object testing = existing.IsObject() ? existing.As<Napi::Object>() : Napi::Object::New(env);
-  Export<&PreferenceLossGradientError>(env, testing, "preferenceLossGradientError");
-  Export<&SequenceLogprobsGradientError>(env, testing, "sequenceLogprobsGradientError");
-  exports.Set("testing", testing);
+void InitLossBindings(Napi::Env env, Napi::Object exports) {
+  ExportFunction<&RunPreferenceLoss>(env, exports, "preferenceLoss");
+  ExportFunction<&RunPreferenceLossWithGrad>(env, exports, "preferenceLossWithGrad");
+  ExportFunction<&RunSequenceLogprobs>(env, exports, "sequenceLogprobs");
+  ExportFunction<&RunSequenceLogprobsWithGrad>(env, exports, "sequenceLogprobsWithGrad");
+  ExportFunction<&RunReduceTokenLogprobs>(env, exports, "reduceTokenLogprobs");
+  const Napi::Object testing = TestingExports(env, exports);
+  ExportFunction<&PreferenceLossGradientError>(env, testing, "preferenceLossGradientError");
+  ExportFunction<&SequenceLogprobsGradientError>(env, testing, "sequenceLogprobsGradientError");
 }
 
-}  // namespace genius
+}  // namespace genius::js

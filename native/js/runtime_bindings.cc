@@ -1,16 +1,17 @@
-// `info()`: what this addon was built against and what it can use right now.
-#include "runtime_info.h"
-
+// The runtime the addon runs on: info() says what it was built against and what it can use right
+// now; setThreads() sets torch's thread count; setProfiling() and takeProfile() drive the phase
+// profiler (profile/profiler.h) for `genius-native bench --profile`.
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <dlfcn.h>
 #include <torch/headeronly/version.h>
 
 #include "js/args.h"
-#include "js/errors.h"
+#include "js/bindings.h"
 #include "js/torch_thread.h"
+#include "profile/profiler.h"
 
-namespace genius {
+namespace genius::js {
 
 namespace {
 
@@ -50,19 +51,41 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  const int threads = static_cast<int>(js::ReadInteger(js::Arg(info, 0, "threads"), "threads", 1, 1024));
+  const int threads = static_cast<int>(ReadInteger(Arg(info, 0, "threads"), "threads", 1, 1024));
   // OpenMP's thread count is per thread: set for the torch thread, where long calls run, and for this
   // one. The torch thread takes it after the calls queued before it, which this call waits for.
-  js::RunOnTorchThread([threads] { at::set_num_threads(threads); });
+  RunOnTorchThread([threads] { at::set_num_threads(threads); });
   at::set_num_threads(threads);
   return info.Env().Undefined();
 }
 
-}  // namespace
-
-void InitRuntimeInfo(Napi::Env env, Napi::Object exports) {
-  exports.Set("info", Napi::Function::New<GuardedCall<&Info>>(env, "info"));
-  exports.Set("setThreads", Napi::Function::New<GuardedCall<&SetThreads>>(env, "setThreads"));
+Napi::Value SetProfiling(const Napi::CallbackInfo& info) {
+  profile::SetProfiling(ReadBool(Arg(info, 0, "on"), "on"));
+  return info.Env().Undefined();
 }
 
-}  // namespace genius
+// takeProfile() -> [{name, calls, selfMs, totalMs}]
+Napi::Value TakeProfile(const Napi::CallbackInfo& info) {
+  const std::vector<profile::ProfileRow> rows = profile::TakeProfile();
+  Napi::Array result = Napi::Array::New(info.Env(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Napi::Object row = Napi::Object::New(info.Env());
+    row.Set("name", rows[i].name);
+    row.Set("calls", static_cast<double>(rows[i].calls));
+    row.Set("selfMs", rows[i].selfMs);
+    row.Set("totalMs", rows[i].totalMs);
+    result.Set(i, row);
+  }
+  return result;
+}
+
+}  // namespace
+
+void InitRuntimeBindings(Napi::Env env, Napi::Object exports) {
+  ExportFunction<&Info>(env, exports, "info");
+  ExportFunction<&SetThreads>(env, exports, "setThreads");
+  ExportFunction<&SetProfiling>(env, exports, "setProfiling");
+  ExportFunction<&TakeProfile>(env, exports, "takeProfile");
+}
+
+}  // namespace genius::js

@@ -1,8 +1,0 @@
-#pragma once
-
-#include <napi.h>
-
-namespace genius {
-// readSafetensors, readSafetensorsMetadata, writeSafetensors, readModelConfig, loadModelWeights, saveModelWeights.
-void InitModelBindings(Napi::Env env, Napi::Object exports);
-}  // namespace genius

@@ -1,7 +1,0 @@
-#pragma once
-
-#include <napi.h>
-
-namespace genius {
-void InitMatmulChain(Napi::Env env, Napi::Object exports);
-}
