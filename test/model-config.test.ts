@@ -381,6 +381,14 @@ describe('bad model directories', () => {
     });
   });
 
+  it('a config declaring more layers than the weights hold, refused by the count before any per-layer work', async () => {
+    const dir = variant('three-million-layers', models.llama, (c) => (c.num_hidden_layers = 3_000_000), true);
+    await expect(loadModelWeights(dir)).rejects.toMatchObject({
+      code: ErrorCode.BadFile,
+      message: expect.stringContaining('num_hidden_layers is 3000000 but the weights hold 2 layers'),
+    });
+  });
+
   it('a directory without weights, and an index naming a missing or outside shard', async () => {
     const none = variant('no-weights', models.llama, () => {});
     await expect(loadModelWeights(none)).rejects.toMatchObject({

@@ -1,5 +1,6 @@
 #include "model/weights.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -32,8 +33,30 @@ std::string ListNames(const char* label, const std::vector<std::string>& names) 
   return text;
 }
 
+// How many decoder layers `present` holds weights of (one past the highest model.layers.N).
+int64_t LayersPresent(const std::map<std::string, std::vector<int64_t>>& present) {
+  static const std::string prefix = "model.layers.";
+  int64_t layers = 0;
+  for (const auto& entry : present) {
+    const std::string& name = entry.first;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const size_t end = name.find('.', prefix.size());
+    const std::string digits = name.substr(prefix.size(), end - prefix.size());
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    layers = std::max<int64_t>(layers, std::stoll(digits) + 1);
+  }
+  return layers;
+}
+
 // Every way `present` (name → shape) differs from ExpectedWeights(config), in one line; empty when none.
 std::string DescribeMismatch(const ModelConfig& config, const std::map<std::string, std::vector<int64_t>>& present) {
+  // Before listing the expected names, which takes memory per declared layer: a config that declares more
+  // layers than the weights hold (3,000,000 took gigabytes to be refused) is refused by the count alone.
+  const int64_t layers = LayersPresent(present);
+  if (config.numLayers > layers) {
+    return "num_hidden_layers is " + std::to_string(config.numLayers) + " but the weights hold " +
+           std::to_string(layers) + " layers";
+  }
   std::vector<std::string> missing;
   std::vector<std::string> misshapen;
   std::map<std::string, std::vector<int64_t>> unexpected = present;
