@@ -64,7 +64,7 @@ export interface NativeReadOptions extends AsyncOptions {
 
 /** A model's config.json (+ generation_config.json), as native/model/config.h parses it. */
 export interface NativeModelConfig {
-  modelType: 'llama' | 'qwen2' | 'mistral';
+  modelType: 'llama' | 'qwen2' | 'qwen3' | 'mistral';
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
@@ -78,6 +78,8 @@ export interface NativeModelConfig {
   attentionBias: boolean;
   attentionOutputBias: boolean;
   mlpBias: boolean;
+  /** Qwen3's RMSNorm over each head of q and k (self_attn.q_norm, k_norm) before RoPE. */
+  qkNorm: boolean;
   tieWordEmbeddings: boolean;
   ropeScaling: {
     type: 'linear' | 'llama3';

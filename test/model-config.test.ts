@@ -21,7 +21,7 @@ type Described = Omit<ModelConfig, 'ropeScaling'> & {
   weights: Record<string, number[]>;
 };
 
-const MODELS = ['llama', 'llama3', 'qwen2', 'mistral'] as const;
+const MODELS = ['llama', 'llama3', 'qwen2', 'qwen3', 'mistral'] as const;
 
 interface Inspected {
   config: Described;
@@ -157,6 +157,13 @@ describe('readModelConfig agrees with transformers', () => {
         }),
         { headDim: 8, numKvHeads: 8 },
       ],
+      // Qwen3's head_dim defaults to 128, not hidden_size / heads.
+      [
+        variant('qwen3-defaults', models.qwen3, (config) => {
+          delete config.head_dim;
+        }),
+        { headDim: 128, qkNorm: true },
+      ],
       // Qwen2's window only counts with use_sliding_window.
       [
         variant('qwen2-window', models.qwen2, (config) => {
@@ -182,7 +189,7 @@ describe('loadModelWeights', () => {
     try {
       const expected = { ...reference[models[name]].state_dict };
       // A tied model's lm_head is the embedding; transformers lists it, we do not hold it twice.
-      if (name === 'qwen2') {
+      if (reference[models[name]].config.tieWordEmbeddings) {
         expect(expected['lm_head.weight']).toEqual(expected['model.embed_tokens.weight']);
         delete expected['lm_head.weight'];
       }

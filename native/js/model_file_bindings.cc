@@ -115,6 +115,7 @@ Napi::Value ReadModelConfigJs(const Napi::CallbackInfo& info) {
   out.Set("attentionBias", config.attentionBias);
   out.Set("attentionOutputBias", config.attentionOutputBias);
   out.Set("mlpBias", config.mlpBias);
+  out.Set("qkNorm", config.qkNorm);
   out.Set("tieWordEmbeddings", config.tieWordEmbeddings);
   if (config.ropeScaling) {
     Napi::Object scaling = Napi::Object::New(env);

@@ -19,12 +19,14 @@ struct Family {
   std::optional<int64_t> eosTokenId;
   std::optional<int64_t> numKvHeads;     // empty: as many as attention heads
   std::optional<int64_t> slidingWindow;  // for a model type that has the key at all
+  std::optional<int64_t> headDim;        // without head_dim in config.json; empty: hidden_size / heads
 };
 
 const Family kFamilies[] = {
-    {"llama", "LlamaForCausalLM", 2048, 1, 2, std::nullopt, std::nullopt},
-    {"qwen2", "Qwen2ForCausalLM", 32768, std::nullopt, std::nullopt, std::nullopt, 4096},
-    {"mistral", "MistralForCausalLM", 131072, 1, 2, 8, 4096},
+    {"llama", "LlamaForCausalLM", 2048, 1, 2, std::nullopt, std::nullopt, std::nullopt},
+    {"qwen2", "Qwen2ForCausalLM", 32768, std::nullopt, std::nullopt, std::nullopt, 4096, std::nullopt},
+    {"qwen3", "Qwen3ForCausalLM", 32768, std::nullopt, std::nullopt, std::nullopt, 4096, 128},
+    {"mistral", "MistralForCausalLM", 131072, 1, 2, 8, 4096, std::nullopt},
 };
 
 const Family* FindFamily(const std::string& modelType) {
@@ -171,8 +173,8 @@ void ReadRope(const FieldReader& config, const nlohmann::json& json, const std::
   out.ropeScaling = scaling;
 }
 
-// Qwen2 slides its window over the layers from max_window_layers on (or as layer_types says), and
-// only with use_sliding_window; Mistral over every layer. One window for all layers or none.
+// Qwen2 and Qwen3 slide their window over the layers from max_window_layers on (or as layer_types says),
+// and only with use_sliding_window; Mistral over every layer. One window for all layers or none.
 std::optional<int64_t> ReadSlidingWindow(const FieldReader& config, const nlohmann::json& json, const Family& family,
                                          int64_t numLayers) {
   if (!family.slidingWindow) return std::nullopt;  // the family has no sliding window at all
@@ -180,7 +182,7 @@ std::optional<int64_t> ReadSlidingWindow(const FieldReader& config, const nlohma
   if (config.Contains("sliding_window")) {
     window = config.Has("sliding_window") ? std::optional<int64_t>(config.Integer("sliding_window", 1)) : std::nullopt;
   }
-  if (family.modelType != std::string("qwen2") || !window) return window;
+  if (family.modelType == std::string("mistral") || !window) return window;
   if (!config.Bool("use_sliding_window", false)) return std::nullopt;
 
   int64_t slidingLayers = 0;
@@ -232,7 +234,7 @@ ModelConfig ReadModelConfig(const std::string& dir) {
   if (family == nullptr) {
     config.Bad("model_type", out.modelType.empty()
                                  ? "is missing"
-                                 : "'" + out.modelType + "' is not supported (llama, qwen2, mistral)");
+                                 : "'" + out.modelType + "' is not supported (llama, qwen2, qwen3, mistral)");
   }
   if (config.Has("architectures")) {
     const nlohmann::json& architectures = json.at("architectures");
@@ -241,8 +243,9 @@ ModelConfig ReadModelConfig(const std::string& dir) {
           return name.is_string() && IsCausalLmArchitecture(name.template get<std::string>());
         });
     if (!known) {
-      config.Bad("architectures", "must name LlamaForCausalLM, Qwen2ForCausalLM or MistralForCausalLM, got " +
-                                      architectures.dump().substr(0, 120));
+      config.Bad("architectures",
+                 "must name LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM or MistralForCausalLM, got " +
+                     architectures.dump().substr(0, 120));
     }
   }
   const std::string activation = config.String("hidden_act", "silu");
@@ -258,6 +261,8 @@ ModelConfig ReadModelConfig(const std::string& dir) {
   }
   if (config.Has("head_dim")) {
     out.headDim = config.Integer("head_dim", 1);
+  } else if (family->headDim) {
+    out.headDim = *family->headDim;
   } else {
     if (out.hiddenSize % out.numHeads != 0) {
       config.Bad("num_attention_heads", "(" + std::to_string(out.numHeads) + ") must divide hidden_size (" +
@@ -274,9 +279,12 @@ ModelConfig ReadModelConfig(const std::string& dir) {
 
   const bool isLlama = out.modelType == "llama";
   const bool isQwen2 = out.modelType == "qwen2";
-  out.attentionBias = isQwen2 || (isLlama && config.Bool("attention_bias", false));
-  out.attentionOutputBias = isLlama && out.attentionBias;
+  const bool isQwen3 = out.modelType == "qwen3";
+  // Qwen2's q/k/v always have a bias and o_proj none; Llama's and Qwen3's attention_bias covers all four.
+  out.attentionBias = isQwen2 || ((isLlama || isQwen3) && config.Bool("attention_bias", false));
+  out.attentionOutputBias = (isLlama || isQwen3) && out.attentionBias;
   out.mlpBias = isLlama && config.Bool("mlp_bias", false);
+  out.qkNorm = isQwen3;
   out.tieWordEmbeddings = config.Bool("tie_word_embeddings", false);
   out.slidingWindow = ReadSlidingWindow(config, json, *family, out.numLayers);
 
@@ -333,6 +341,10 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> ExpectedWeights(const 
       weights.push_back({attention + "v_proj.bias", {kvWidth}});
     }
     if (config.attentionOutputBias) weights.push_back({attention + "o_proj.bias", {hidden}});
+    if (config.qkNorm) {
+      weights.push_back({attention + "q_norm.weight", {config.headDim}});
+      weights.push_back({attention + "k_norm.weight", {config.headDim}});
+    }
     const std::string mlp = prefix + "mlp.";
     weights.push_back({mlp + "gate_proj.weight", {inner, hidden}});
     weights.push_back({mlp + "up_proj.weight", {inner, hidden}});
@@ -365,10 +377,8 @@ nlohmann::json ConfigToJson(const ModelConfig& config) {
   out["max_position_embeddings"] = config.maxPositions;
   out["rms_norm_eps"] = config.rmsNormEps;
   out["tie_word_embeddings"] = config.tieWordEmbeddings;
-  if (config.modelType == "llama") {
-    out["attention_bias"] = config.attentionBias;
-    out["mlp_bias"] = config.mlpBias;
-  }
+  if (config.modelType == "llama" || config.modelType == "qwen3") out["attention_bias"] = config.attentionBias;
+  if (config.modelType == "llama") out["mlp_bias"] = config.mlpBias;
 
   // RoPE goes back where it came from: rope_parameters (transformers 5) or rope_theta + rope_scaling.
   nlohmann::json scaling = nlohmann::json::object();
@@ -396,7 +406,7 @@ nlohmann::json ConfigToJson(const ModelConfig& config) {
     out["original_max_position_embeddings"] = config.ropeScaling->originalMaxPositions;
   }
 
-  if (config.modelType == "qwen2") {
+  if (config.modelType == "qwen2" || config.modelType == "qwen3") {
     out["use_sliding_window"] = config.slidingWindow.has_value();
     if (config.slidingWindow) {
       out["max_window_layers"] = 0;

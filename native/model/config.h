@@ -1,4 +1,4 @@
-// ModelConfig: the shape of a decoder-only transformer of the Llama, Qwen2 or Mistral family, read from
+// ModelConfig: the shape of a decoder-only transformer of the Llama, Qwen2, Qwen3 or Mistral family, read from
 // a Hugging Face model directory (config.json, and generation_config.json when present) in either
 // the transformers 4 form (rope_theta, rope_scaling) or the transformers 5 form (rope_parameters).
 // Anything our transformer would compute differently from transformers (another model type,
@@ -26,7 +26,7 @@ struct RopeScaling {
 };
 
 struct ModelConfig {
-  std::string modelType;  // "llama" | "qwen2" | "mistral"
+  std::string modelType;  // "llama" | "qwen2" | "qwen3" | "mistral"
   int64_t hiddenSize = 0;
   int64_t numLayers = 0;
   int64_t numHeads = 0;
@@ -41,6 +41,7 @@ struct ModelConfig {
   // o_proj has a bias too: Llama's attention_bias covers all four projections, Qwen2's bias is q/k/v only.
   bool attentionOutputBias = false;
   bool mlpBias = false;
+  bool qkNorm = false;             // Qwen3: an RMSNorm over each head of q and of k (q_norm, k_norm) before RoPE
   bool tieWordEmbeddings = false;  // lm_head shares model.embed_tokens.weight
   std::optional<RopeScaling> ropeScaling;
   std::vector<int64_t> eosTokenIds;  // generation_config.json's first, then config.json's

@@ -114,6 +114,8 @@ Transformer::Transformer(ModelConfig config, const TensorMap& weights)
                                    weight("mlp.up_proj"), weight("mlp.down_proj"), bias("mlp.gate_proj"),
                                    bias("mlp.up_proj"), bias("mlp.down_proj")});
     LayerWeights& layer = layers_.back();
+    layer.qNorm = Optional(weights, prefix + "self_attn.q_norm.weight");
+    layer.kNorm = Optional(weights, prefix + "self_attn.k_norm.weight");
     layer.qkv = Fuse({&layer.q, &layer.k, &layer.v});
     layer.qkvBias = Fuse({&layer.qBias, &layer.kBias, &layer.vBias});
     layer.gateUp = Fuse({&layer.gate, &layer.up});
@@ -137,6 +139,7 @@ TensorMap Transformer::Parameters() const {
         {"mlp.gate_proj.weight", &layer.gate},        {"mlp.up_proj.weight", &layer.up},
         {"mlp.down_proj.weight", &layer.down},        {"mlp.gate_proj.bias", &layer.gateBias},
         {"mlp.up_proj.bias", &layer.upBias},          {"mlp.down_proj.bias", &layer.downBias},
+        {"self_attn.q_norm.weight", &layer.qNorm},    {"self_attn.k_norm.weight", &layer.kNorm},
     };
     for (const auto& [name, tensor] : named) {
       if (tensor->defined()) parameters.emplace(prefix + name, *tensor);
@@ -175,6 +178,10 @@ at::Tensor Transformer::Attention(int64_t layer, const at::Tensor& x, const at::
   at::Tensor q = heads(qkv[0], config_.numHeads);
   at::Tensor k = heads(qkv[1], config_.numKvHeads);
   at::Tensor v = heads(qkv[2], config_.numKvHeads);
+  if (w.qNorm.defined()) {
+    q = RmsNorm(q, w.qNorm);
+    k = RmsNorm(k, w.kNorm);
+  }
   q = q * cos + RotateHalf(q) * sin;
   k = k * cos + RotateHalf(k) * sin;
   if (cache != nullptr) {

@@ -20,6 +20,7 @@ struct LayerWeights {
   at::Tensor qBias, kBias, vBias, oBias;  // undefined when the model has none
   at::Tensor gate, up, down;
   at::Tensor gateBias, upBias, downBias;
+  at::Tensor qNorm, kNorm;  // [headDim]: Qwen3's per-head RMSNorm of q and k; undefined in other families
   // q, k, v (and gate, up) are views into one tensor, so that inference projects the input once; they
   // stay the parameters, by their Hugging Face names, that training updates in place and saving writes.
   at::Tensor qkv, qkvBias, gateUp, gateUpBias;

@@ -17,6 +17,8 @@ from transformers import (
     MistralForCausalLM,
     Qwen2Config,
     Qwen2ForCausalLM,
+    Qwen3Config,
+    Qwen3ForCausalLM,
 )
 
 SHAPE = dict(
@@ -60,6 +62,12 @@ MODELS = {
         Qwen2Config(**SHAPE, tie_word_embeddings=True, bos_token_id=4, eos_token_id=5, rope_theta=1000000.0),
         GenerationConfig(bos_token_id=4, eos_token_id=[5, 6], pad_token_id=5),
     ),
+    # Qwen3: per-head q/k RMSNorm, a head_dim that is not hidden / heads, tied embeddings as its small models.
+    "qwen3": (
+        Qwen3ForCausalLM,
+        Qwen3Config(**SHAPE, head_dim=32, tie_word_embeddings=True, eos_token_id=5, rope_theta=1000000.0),
+        GenerationConfig(eos_token_id=[5, 6]),
+    ),
     "mistral": (
         MistralForCausalLM,
         MistralConfig(**SHAPE, sliding_window=128, bos_token_id=1, eos_token_id=2),
@@ -85,6 +93,8 @@ def main():
                 for parameter_name, parameter in model.named_parameters():
                     if parameter_name.endswith(".bias"):
                         parameter.normal_(0.0, initializer_range)
+                    elif parameter_name.endswith(("q_norm.weight", "k_norm.weight")):
+                        parameter.uniform_(0.5, 1.5)  # so that a swapped or skipped norm shows
         model.generation_config = generation
         target = os.path.join(out, name)
         model.save_pretrained(target)

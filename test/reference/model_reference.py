@@ -69,6 +69,7 @@ def describe(model_dir):
         "attentionBias": layer.self_attn.q_proj.bias is not None,
         "attentionOutputBias": layer.self_attn.o_proj.bias is not None,
         "mlpBias": layer.mlp.gate_proj.bias is not None,
+        "qkNorm": hasattr(layer.self_attn, "q_norm"),
         "tieWordEmbeddings": config.tie_word_embeddings,
         "eosTokenIds": eos,
         "bosTokenId": config.bos_token_id if config.bos_token_id is not None else (generation and generation.bos_token_id),
