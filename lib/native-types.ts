@@ -82,11 +82,16 @@ export interface NativeModelConfig {
   qkNorm: boolean;
   tieWordEmbeddings: boolean;
   ropeScaling: {
-    type: 'linear' | 'llama3';
+    type: 'linear' | 'llama3' | 'yarn';
     factor: number;
     lowFreqFactor: number;
     highFreqFactor: number;
     originalMaxPositions: number;
+    /** YaRN only: the ramp's rotation bounds, whether its ends are whole dimensions, and the cos/sin scale. */
+    betaFast?: number;
+    betaSlow?: number;
+    truncate?: boolean;
+    attentionFactor?: number;
   } | null;
   eosTokenIds: number[];
   bosTokenId: number | null;

@@ -21,7 +21,7 @@ type Described = Omit<ModelConfig, 'ropeScaling'> & {
   weights: Record<string, number[]>;
 };
 
-const MODELS = ['llama', 'llama3', 'qwen2', 'qwen3', 'mistral'] as const;
+const MODELS = ['llama', 'llama3', 'qwen2', 'qwen3', 'qwen2-yarn', 'mistral'] as const;
 
 interface Inspected {
   config: Described;
@@ -53,13 +53,17 @@ function disposeAll(tensors: Record<string, Tensor>): void {
   for (const tensor of Object.values(tensors)) tensor.dispose();
 }
 
-/** Our parse in the reference's terms: linear scaling has no llama3 fields, attention fields compared as flags. */
+/** Our parse in the reference's terms: linear and yarn scaling have no llama3 fields, attention fields as flags. */
 function comparable(config: ModelConfig): Omit<Described, 'weights'> {
   const scaling = config.ropeScaling;
-  return {
-    ...config,
-    ropeScaling: scaling && scaling.type === 'linear' ? { type: scaling.type, factor: scaling.factor } : scaling,
-  };
+  if (scaling?.type === 'linear') return { ...config, ropeScaling: { type: scaling.type, factor: scaling.factor } };
+  if (scaling?.type === 'yarn') {
+    const yarn: Partial<typeof scaling> = { ...scaling };
+    delete yarn.lowFreqFactor;
+    delete yarn.highFreqFactor;
+    return { ...config, ropeScaling: yarn };
+  }
+  return { ...config, ropeScaling: scaling };
 }
 
 function withoutWeights(described: Described): Omit<Described, 'weights'> {
@@ -337,9 +341,21 @@ describe('bad model directories', () => {
     ['a string size', (c) => (c.vocab_size = '256'), 'vocab_size'],
     [
       'unsupported rope',
-      (c) => (c.rope_parameters = { rope_type: 'yarn', factor: 4, rope_theta: 1e4 }),
+      (c) => (c.rope_parameters = { rope_type: 'dynamic', factor: 4, rope_theta: 1e4 }),
       'rope_parameters.rope_type',
-      "'yarn'",
+      "'dynamic'",
+    ],
+    [
+      'unsupported rope, named by the key the file uses',
+      (c) => (c.rope_scaling = { type: 'dynamic', factor: 4 }),
+      'rope_scaling.type',
+      "'dynamic'",
+    ],
+    [
+      'yarn rope without its original context',
+      (c) => (c.rope_parameters = { rope_type: 'yarn', factor: 4, rope_theta: 1e4 }),
+      'rope_parameters.original_max_position_embeddings',
+      'missing',
     ],
     [
       'llama3 rope without its factors',

@@ -124,6 +124,12 @@ Napi::Value ReadModelConfigJs(const Napi::CallbackInfo& info) {
     scaling.Set("lowFreqFactor", number(config.ropeScaling->lowFreqFactor));
     scaling.Set("highFreqFactor", number(config.ropeScaling->highFreqFactor));
     scaling.Set("originalMaxPositions", number(config.ropeScaling->originalMaxPositions));
+    if (config.ropeScaling->type == "yarn") {
+      scaling.Set("betaFast", number(config.ropeScaling->betaFast));
+      scaling.Set("betaSlow", number(config.ropeScaling->betaSlow));
+      scaling.Set("truncate", Napi::Boolean::New(env, config.ropeScaling->truncate));
+      scaling.Set("attentionFactor", number(config.ropeScaling->attentionFactor));
+    }
     out.Set("ropeScaling", scaling);
   } else {
     out.Set("ropeScaling", env.Null());

@@ -1,6 +1,7 @@
 #include "model/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "coded_error.h"
@@ -136,6 +137,34 @@ class FieldReader {
   std::string prefix_;
 };
 
+// YaRN's fields as transformers' _compute_yarn_parameters reads them.
+void ReadYarn(const FieldReader& config, const FieldReader& rope, int64_t maxPositions, RopeScaling& scaling) {
+  scaling.originalMaxPositions = config.Has("original_max_position_embeddings")
+                                     ? config.Integer("original_max_position_embeddings", 1)
+                                     : rope.Integer("original_max_position_embeddings", 1);
+  // Without a factor, the ratio of the context to the original one (DeepSeek-V3's form).
+  scaling.factor = rope.Has("factor") ? rope.PositiveNumber("factor")
+                                      : static_cast<double>(maxPositions) / scaling.originalMaxPositions;
+  // transformers reads 0 (like null) as absent here, as Python's `or` does.
+  const auto optional = [&](const char* key, double fallback) {
+    return rope.Has(key) && rope.Get(key) == 0 ? fallback : rope.PositiveNumber(key, fallback);
+  };
+  scaling.betaFast = optional("beta_fast", 32.0);
+  scaling.betaSlow = optional("beta_slow", 1.0);
+  scaling.truncate = rope.Bool("truncate", true);
+  const auto mscale = [](double scale, double weight) {
+    return scale <= 1 ? 1.0 : 0.1 * weight * std::log(scale) + 1.0;
+  };
+  const double weight = optional("mscale", 0.0), allDimWeight = optional("mscale_all_dim", 0.0);
+  if (rope.Has("attention_factor")) {
+    scaling.attentionFactor = rope.PositiveNumber("attention_factor");
+  } else if (weight != 0 && allDimWeight != 0) {
+    scaling.attentionFactor = mscale(scaling.factor, weight) / mscale(scaling.factor, allDimWeight);
+  } else {
+    scaling.attentionFactor = mscale(scaling.factor, 1.0);
+  }
+}
+
 // RoPE as transformers reads it: the legacy `rope_scaling` wins over `rope_parameters`; rope_theta
 // lives in that dict (transformers 5) or at the top level (transformers 4).
 void ReadRope(const FieldReader& config, const nlohmann::json& json, const std::string& file, ModelConfig& out) {
@@ -153,13 +182,19 @@ void ReadRope(const FieldReader& config, const nlohmann::json& json, const std::
                                                                  : config.PositiveNumber("partial_rotary_factor", 1.0);
   if (partialRotary != 1.0) config.Bad("partial_rotary_factor", "other than 1 is not supported");
 
-  const std::string type = rope.String("rope_type", rope.String("type", "default"));
+  const char* typeKey = rope.Has("rope_type") ? "rope_type" : "type";
+  const std::string type = rope.String(typeKey, "default");
   if (type == "default") return;
-  if (type != "linear" && type != "llama3") {
-    rope.Bad("rope_type", "'" + type + "' is not supported (default, linear, llama3)");
+  if (type != "linear" && type != "llama3" && type != "yarn") {
+    rope.Bad(typeKey, "'" + type + "' is not supported (default, linear, llama3, yarn)");
   }
   RopeScaling scaling;
   scaling.type = type;
+  if (type == "yarn") {
+    ReadYarn(config, rope, out.maxPositions, scaling);
+    out.ropeScaling = scaling;
+    return;
+  }
   scaling.factor = rope.PositiveNumber("factor");
   if (type == "llama3") {
     scaling.lowFreqFactor = rope.PositiveNumber("low_freq_factor");
@@ -389,6 +424,14 @@ nlohmann::json ConfigToJson(const ModelConfig& config) {
       scaling["low_freq_factor"] = config.ropeScaling->lowFreqFactor;
       scaling["high_freq_factor"] = config.ropeScaling->highFreqFactor;
       scaling["original_max_position_embeddings"] = config.ropeScaling->originalMaxPositions;
+    }
+    if (config.ropeScaling->type == "yarn") {
+      // The inferred attention factor is written out: the same numbers, whatever mscale form was read.
+      scaling["original_max_position_embeddings"] = config.ropeScaling->originalMaxPositions;
+      scaling["beta_fast"] = config.ropeScaling->betaFast;
+      scaling["beta_slow"] = config.ropeScaling->betaSlow;
+      scaling["truncate"] = config.ropeScaling->truncate;
+      scaling["attention_factor"] = config.ropeScaling->attentionFactor;
     }
   }
   const bool legacyRope =

@@ -16,13 +16,20 @@ namespace genius::model {
 
 // RoPE frequency scaling. "linear" divides positions by `factor`; "llama3" (Llama 3.1) scales low
 // frequencies by `factor` and blends between `lowFreqFactor` and `highFreqFactor` wavelengths of
-// `originalMaxPositions`. The last three fields are meaningful for "llama3" only.
+// `originalMaxPositions`; "yarn" (Qwen2.5 / Qwen3 long context) interpolates the frequencies whose
+// wavelength passes `originalMaxPositions` by `factor`, ramping between the dimensions that turn `betaFast`
+// and `betaSlow` times over it, and scales cos and sin by `attentionFactor`.
 struct RopeScaling {
   std::string type;
   double factor = 1.0;
-  double lowFreqFactor = 0.0;
-  double highFreqFactor = 0.0;
-  int64_t originalMaxPositions = 0;
+  double lowFreqFactor = 0.0;        // llama3
+  double highFreqFactor = 0.0;       // llama3
+  int64_t originalMaxPositions = 0;  // llama3, yarn
+  double betaFast = 32.0;            // yarn
+  double betaSlow = 1.0;             // yarn
+  bool truncate = true;              // yarn: the ramp's ends rounded outwards to whole dimensions
+  double attentionFactor =
+      1.0;  // yarn: as given, or from factor (and mscale, mscale_all_dim) as transformers infers it
 };
 
 struct ModelConfig {

@@ -21,6 +21,28 @@ at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
   return at::linear(x, weight, bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt);
 }
 
+// YaRN's blend of `inverse` (extrapolation) and inverse / factor (interpolation) over a linear ramp
+// between the dimensions that turn betaFast and betaSlow times over the original context, in float32 as
+// transformers' _compute_yarn_parameters.
+at::Tensor YarnInverseFrequencies(const ModelConfig& config, const at::Tensor& inverse) {
+  const RopeScaling& scaling = *config.ropeScaling;
+  const double dim = static_cast<double>(config.headDim);
+  const auto correctionDim = [&](double rotations) {
+    return dim * std::log(scaling.originalMaxPositions / (rotations * 2 * M_PI)) / (2 * std::log(config.ropeTheta));
+  };
+  double low = correctionDim(scaling.betaFast), high = correctionDim(scaling.betaSlow);
+  if (scaling.truncate) {
+    low = std::floor(low);
+    high = std::ceil(high);
+  }
+  low = std::max(low, 0.0);
+  high = std::min(high, dim - 1);
+  if (low == high) high += 0.001;  // as transformers: no division by zero
+  const at::Tensor ramp = ((at::arange(config.headDim / 2, at::kFloat) - low) / (high - low)).clamp(0, 1);
+  const at::Tensor extrapolation = 1 - ramp;
+  return inverse / scaling.factor * (1 - extrapolation) + inverse * extrapolation;
+}
+
 // transformers' RoPE init: default, "linear" (positions / factor) and "llama3" (Llama 3.1 frequency
 // blending), all in float32 as there.
 at::Tensor InverseFrequencies(const ModelConfig& config) {
@@ -30,6 +52,7 @@ at::Tensor InverseFrequencies(const ModelConfig& config) {
   if (!config.ropeScaling) return inverse;
   const RopeScaling& scaling = *config.ropeScaling;
   if (scaling.type == "linear") return inverse / scaling.factor;
+  if (scaling.type == "yarn") return YarnInverseFrequencies(config, inverse);
   // llama3
   const double lowFreqWavelength = scaling.originalMaxPositions / scaling.lowFreqFactor;
   const double highFreqWavelength = scaling.originalMaxPositions / scaling.highFreqFactor;
@@ -164,7 +187,9 @@ at::Tensor Transformer::RmsNorm(const at::Tensor& x, const at::Tensor& weight) c
 std::pair<at::Tensor, at::Tensor> Transformer::Rotary(const at::Tensor& positions) const {
   const at::Tensor angles = positions.to(at::kFloat).unsqueeze(-1) * inverseFrequencies_;  // [rows, T, dim/2]
   const at::Tensor doubled = at::cat({angles, angles}, -1).unsqueeze(1);                   // [rows, 1, T, dim]
-  return {doubled.cos().to(dtype()), doubled.sin().to(dtype())};
+  const double scale = config_.ropeScaling ? config_.ropeScaling->attentionFactor : 1.0;   // YaRN's; else 1
+  if (scale == 1.0) return {doubled.cos().to(dtype()), doubled.sin().to(dtype())};
+  return {(doubled.cos() * scale).to(dtype()), (doubled.sin() * scale).to(dtype())};
 }
 
 at::Tensor Transformer::Attention(int64_t layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,

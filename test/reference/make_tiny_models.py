@@ -68,6 +68,23 @@ MODELS = {
         Qwen3Config(**SHAPE, head_dim=32, tie_word_embeddings=True, eos_token_id=5, rope_theta=1000000.0),
         GenerationConfig(eos_token_id=[5, 6]),
     ),
+    # Qwen2.5's long-context form: YaRN over a short original context, so that the ramp falls inside the
+    # head's frequencies; the attention factor (from factor 4) scales cos and sin.
+    "qwen2-yarn": (
+        Qwen2ForCausalLM,
+        Qwen2Config(
+            **SHAPE,
+            bos_token_id=4,
+            eos_token_id=5,
+            rope_parameters={
+                "rope_type": "yarn",
+                "rope_theta": 10000.0,
+                "factor": 4.0,
+                "original_max_position_embeddings": 128,
+            },
+        ),
+        GenerationConfig(bos_token_id=4, eos_token_id=5),
+    ),
     "mistral": (
         MistralForCausalLM,
         MistralConfig(**SHAPE, sliding_window=128, bos_token_id=1, eos_token_id=2),

@@ -16,6 +16,7 @@ import sys
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
+from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 
 
 def digest(tensor):
@@ -46,6 +47,14 @@ def describe(model_dir):
                 lowFreqFactor=rope["low_freq_factor"],
                 highFreqFactor=rope["high_freq_factor"],
                 originalMaxPositions=rope["original_max_position_embeddings"],
+            )
+        if rope_type == "yarn":
+            scaling.update(
+                originalMaxPositions=rope["original_max_position_embeddings"],
+                betaFast=rope.get("beta_fast") or 32,
+                betaSlow=rope.get("beta_slow") or 1,
+                truncate=rope.get("truncate", True),
+                attentionFactor=ROPE_INIT_FUNCTIONS["yarn"](config, "cpu")[1],
             )
     eos = id_list(generation.eos_token_id if generation else None)
     eos += [token for token in id_list(config.eos_token_id) if token not in eos]
