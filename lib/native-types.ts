@@ -97,6 +97,8 @@ export interface NativeModelConfig {
   bosTokenId: number | null;
   padTokenId: number | null;
   slidingWindow: number | null;
+  /** Per layer: whether slidingWindow limits its attention (Qwen2/Qwen3 layer_types may mix both kinds). */
+  slidingLayers: boolean[];
   torchDtype: 'float32' | 'float16' | 'bfloat16' | 'float64';
 }
 

@@ -21,7 +21,7 @@ type Described = Omit<ModelConfig, 'ropeScaling'> & {
   weights: Record<string, number[]>;
 };
 
-const MODELS = ['llama', 'llama3', 'qwen2', 'qwen3', 'qwen2-yarn', 'mistral'] as const;
+const MODELS = ['llama', 'llama3', 'qwen2', 'qwen3', 'qwen2-yarn', 'qwen2-mixed', 'mistral'] as const;
 
 interface Inspected {
   config: Described;

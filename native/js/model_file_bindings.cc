@@ -140,6 +140,10 @@ Napi::Value ReadModelConfigJs(const Napi::CallbackInfo& info) {
   out.Set("bosTokenId", OptionalNumber(env, config.bosTokenId));
   out.Set("padTokenId", OptionalNumber(env, config.padTokenId));
   out.Set("slidingWindow", OptionalNumber(env, config.slidingWindow));
+  Napi::Array sliding = Napi::Array::New(env, config.slidingLayers.size());
+  for (size_t i = 0; i < config.slidingLayers.size(); ++i)
+    sliding.Set(i, Napi::Boolean::New(env, config.slidingLayers[i]));
+  out.Set("slidingLayers", sliding);
   out.Set("torchDtype", config.torchDtype);
   return out;
 }

@@ -209,39 +209,38 @@ void ReadRope(const FieldReader& config, const nlohmann::json& json, const std::
 }
 
 // Qwen2 and Qwen3 slide their window over the layers from max_window_layers on (or as layer_types says),
-// and only with use_sliding_window; Mistral over every layer. One window for all layers or none.
-std::optional<int64_t> ReadSlidingWindow(const FieldReader& config, const nlohmann::json& json, const Family& family,
-                                         int64_t numLayers) {
-  if (!family.slidingWindow) return std::nullopt;  // the family has no sliding window at all
+// and only with use_sliding_window; Mistral over every layer. Sets out.slidingWindow (none when no layer
+// slides) and out.slidingLayers.
+void ReadSlidingWindow(const FieldReader& config, const nlohmann::json& json, const Family& family, ModelConfig& out) {
+  out.slidingLayers.assign(out.numLayers, false);
+  if (!family.slidingWindow) return;  // the family has no sliding window at all
   std::optional<int64_t> window = family.slidingWindow;
   if (config.Contains("sliding_window")) {
     window = config.Has("sliding_window") ? std::optional<int64_t>(config.Integer("sliding_window", 1)) : std::nullopt;
   }
-  if (family.modelType == std::string("mistral") || !window) return window;
-  if (!config.Bool("use_sliding_window", false)) return std::nullopt;
-
-  int64_t slidingLayers = 0;
-  if (config.Has("layer_types")) {
+  if (!window) return;
+  if (family.modelType == std::string("mistral")) {
+    out.slidingLayers.assign(out.numLayers, true);
+  } else if (!config.Bool("use_sliding_window", false)) {
+    return;
+  } else if (config.Has("layer_types")) {
     const nlohmann::json& types = json.at("layer_types");
-    if (!types.is_array() || static_cast<int64_t>(types.size()) != numLayers) {
+    if (!types.is_array() || static_cast<int64_t>(types.size()) != out.numLayers) {
       config.Bad("layer_types", "must list one attention type per layer");
     }
-    for (const auto& type : types) {
-      if (type == "sliding_attention") {
-        ++slidingLayers;
-      } else if (type != "full_attention") {
+    for (int64_t layer = 0; layer < out.numLayers; ++layer) {
+      if (types[layer] != "sliding_attention" && types[layer] != "full_attention") {
         config.Bad("layer_types", "holds an attention type other than full_attention and sliding_attention");
       }
+      out.slidingLayers[layer] = types[layer] == "sliding_attention";
     }
   } else {
-    slidingLayers = std::max<int64_t>(0, numLayers - config.Integer("max_window_layers", 0, 28));
+    const int64_t firstSliding = config.Integer("max_window_layers", 0, 28);
+    for (int64_t layer = firstSliding; layer < out.numLayers; ++layer) out.slidingLayers[layer] = true;
   }
-  if (slidingLayers == 0) return std::nullopt;
-  if (slidingLayers != numLayers) {
-    config.Bad(config.Has("layer_types") ? "layer_types" : "max_window_layers",
-               "gives a sliding window to some layers only, which is not supported");
+  if (std::find(out.slidingLayers.begin(), out.slidingLayers.end(), true) != out.slidingLayers.end()) {
+    out.slidingWindow = window;
   }
-  return window;
 }
 
 void AppendUnique(std::vector<int64_t>& ids, const std::vector<int64_t>& more) {
@@ -321,7 +320,7 @@ ModelConfig ReadModelConfig(const std::string& dir) {
   out.mlpBias = isLlama && config.Bool("mlp_bias", false);
   out.qkNorm = isQwen3;
   out.tieWordEmbeddings = config.Bool("tie_word_embeddings", false);
-  out.slidingWindow = ReadSlidingWindow(config, json, *family, out.numLayers);
+  ReadSlidingWindow(config, json, *family, out);
 
   // A key left out takes the family default; a null says there is none.
   const auto familyToken = [&](const char* key, const std::optional<int64_t>& fallback) {
@@ -452,8 +451,13 @@ nlohmann::json ConfigToJson(const ModelConfig& config) {
   if (config.modelType == "qwen2" || config.modelType == "qwen3") {
     out["use_sliding_window"] = config.slidingWindow.has_value();
     if (config.slidingWindow) {
-      out["max_window_layers"] = 0;
-      out.erase("layer_types");
+      // layer_types is what transformers 5 reads; max_window_layers says the same where the sliding layers
+      // are the last ones (its meaning in transformers 4).
+      nlohmann::json types = nlohmann::json::array();
+      for (const bool slides : config.slidingLayers) types.push_back(slides ? "sliding_attention" : "full_attention");
+      out["layer_types"] = types;
+      const auto firstSliding = std::find(config.slidingLayers.begin(), config.slidingLayers.end(), true);
+      out["max_window_layers"] = firstSliding - config.slidingLayers.begin();
     }
   }
   if (config.modelType != "llama") out["sliding_window"] = OptionalToJson(config.slidingWindow);

@@ -54,7 +54,8 @@ struct ModelConfig {
   std::vector<int64_t> eosTokenIds;  // generation_config.json's first, then config.json's
   std::optional<int64_t> bosTokenId;
   std::optional<int64_t> padTokenId;
-  std::optional<int64_t> slidingWindow;  // attention span of every layer, when limited
+  std::optional<int64_t> slidingWindow;  // attention span of the layers that slide; none when no layer does
+  std::vector<bool> slidingLayers;       // per layer: whether slidingWindow limits its attention
   std::string torchDtype;                // dtype the weights were saved in: float32, float16, bfloat16, float64
   nlohmann::json raw;                    // config.json as read, kept so that a saved checkpoint loses nothing
 };

@@ -2,6 +2,7 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -245,16 +246,21 @@ at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& toke
   const auto options = at::TensorOptions().dtype(at::kLong).device(tokens.device());
   const at::Tensor queryColumn = at::arange(start, start + count, options).view({count, 1});
   const at::Tensor keyColumn = at::arange(0, start + count, options).view({1, start + count});
-  at::Tensor visible = keyColumn <= queryColumn;
-  if (config_.slidingWindow) visible = visible & (keyColumn > queryColumn - *config_.slidingWindow);
-  const at::Tensor mask =
-      (visible.unsqueeze(0) & keyValid.unsqueeze(1)) | (keyColumn == queryColumn).unsqueeze(0);  // [rows, T, keys]
-  const at::Tensor attendMask = mask.unsqueeze(1);                                               // broadcast over heads
+  const auto maskOf = [&](const at::Tensor& visible) {  // [rows, 1, T, keys]: broadcast over heads
+    return ((visible.unsqueeze(0) & keyValid.unsqueeze(1)) | (keyColumn == queryColumn).unsqueeze(0)).unsqueeze(1);
+  };
+  const at::Tensor causal = keyColumn <= queryColumn;
+  const std::vector<bool>& sliding = config_.slidingLayers;
+  const bool anyFull = std::find(sliding.begin(), sliding.end(), false) != sliding.end();
+  const at::Tensor fullMask = anyFull ? maskOf(causal) : at::Tensor();
+  const at::Tensor slidingMask =
+      config_.slidingWindow ? maskOf(causal & (keyColumn > queryColumn - *config_.slidingWindow)) : at::Tensor();
   const auto rotary = Rotary(positions);
 
   at::Tensor x = at::embedding(embed_, tokens);
   for (int64_t layer = 0; layer < config_.numLayers; ++layer) {
     // Captures by value: a runner may call it again after Forward has returned (recomputation in backward).
+    const at::Tensor& attendMask = sliding[layer] ? slidingMask : fullMask;
     const Layer run = [this, layer, cos = rotary.first, sin = rotary.second, attendMask, cache,
                        start](const at::Tensor& input) {
       const at::Tensor h =

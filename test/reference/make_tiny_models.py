@@ -85,6 +85,12 @@ MODELS = {
         ),
         GenerationConfig(bos_token_id=4, eos_token_id=5),
     ),
+    # A full-attention layer, then one that slides a window shorter than the test sequences (layer_types).
+    "qwen2-mixed": (
+        Qwen2ForCausalLM,
+        Qwen2Config(**SHAPE, use_sliding_window=True, sliding_window=8, max_window_layers=1, eos_token_id=5),
+        GenerationConfig(eos_token_id=5),
+    ),
     "mistral": (
         MistralForCausalLM,
         MistralConfig(**SHAPE, sliding_window=128, bos_token_id=1, eos_token_id=2),

@@ -84,6 +84,12 @@ def describe(model_dir):
         "bosTokenId": config.bos_token_id if config.bos_token_id is not None else (generation and generation.bos_token_id),
         "padTokenId": config.pad_token_id if config.pad_token_id is not None else (generation and generation.pad_token_id),
         "slidingWindow": getattr(config, "sliding_window", None),
+        "slidingLayers": [
+            kind == "sliding_attention"
+            for kind in getattr(config, "layer_types", None)
+            or ["sliding_attention" if getattr(config, "sliding_window", None) else "full_attention"]
+            * config.num_hidden_layers
+        ],
         "torchDtype": str(dtype).removeprefix("torch.") if dtype is not None else "float32",
         "weights": {name: list(tensor.shape) for name, tensor in model.state_dict().items()},
     }
