@@ -412,6 +412,21 @@ describe('bad model directories', () => {
     });
   });
 
+  it('a weights file that is there but cannot be read is named with what is wrong with it', async () => {
+    const loop = variant('symlink-loop', models.llama, () => {});
+    fs.symlinkSync('model.safetensors', path.join(loop, 'model.safetensors'));
+    await expect(loadModelWeights(loop)).rejects.toMatchObject({
+      code: ErrorCode.BadFile,
+      message: expect.stringMatching(/model\.safetensors: Too many levels of symbolic links$/),
+    });
+    const dangling = variant('dangling-link', models.llama, () => {});
+    fs.symlinkSync('elsewhere.safetensors', path.join(dangling, 'model.safetensors'));
+    await expect(loadModelWeights(dangling)).rejects.toMatchObject({
+      code: ErrorCode.BadFile,
+      message: expect.stringContaining('model.safetensors: is a symbolic link to nothing'),
+    });
+  });
+
   it('a directory without weights, and an index naming a missing or outside shard', async () => {
     const none = variant('no-weights', models.llama, () => {});
     await expect(loadModelWeights(none)).rejects.toMatchObject({

@@ -34,7 +34,12 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
 
 bool FileExists(const std::string& path) {
   struct stat info {};
-  return ::stat(path.c_str(), &info) == 0;
+  if (::stat(path.c_str(), &info) == 0) return true;
+  const int error = errno;
+  struct stat link {};
+  if (::lstat(path.c_str(), &link) != 0) return false;  // nothing by that name
+  Fail(code::kBadFile,
+       path + ": " + (error == ENOENT ? "is a symbolic link to nothing" : std::string(std::strerror(error))));
 }
 
 nlohmann::json ParseJson(std::string_view text, const std::string& source, int maxDepth) {

@@ -13,6 +13,8 @@ namespace genius::model {
 
 // `path` joined to `name` with one separator.
 std::string JoinPath(const std::string& dir, const std::string& name);
+// Whether something readable is at `path`. A name that is there but cannot be followed (a symbolic link loop or
+// to nothing, no permission) is ERR_GENIUS_BAD_FILE saying so, not reported as absent.
 bool FileExists(const std::string& path);
 
 // Parses `text` as JSON nested at most `maxDepth` deep; `source` names the file in errors. The depth
