@@ -93,7 +93,10 @@ export class BatchingQueue {
     if (this.#waiting.length >= this.options.maxQueue) {
       this.metrics.requestsRejected.inc();
       return Promise.reject(
-        new GeniusError(ErrorCode.QueueFull, `the generation queue is full (${this.options.maxQueue} requests waiting)`),
+        new GeniusError(
+          ErrorCode.QueueFull,
+          `the generation queue is full (${this.options.maxQueue} requests waiting)`,
+        ),
       );
     }
     return new Promise<Sample[]>((resolve, reject) => {
@@ -176,6 +179,7 @@ export class BatchingQueue {
     const { sampling } = entries[0].request;
     const prompts = entries.flatMap((entry) => entry.request.prompts);
     const started = performance.now();
+    this.metrics.runningRequests.set(entries.length);
     try {
       const generation = await this.model.generate(prompts, {
         n: sampling.n,
@@ -209,6 +213,8 @@ export class BatchingQueue {
       const outcome = (error as { code?: string }).code === ErrorCode.Aborted ? 'aborted' : 'error';
       this.metrics.generateCalls.inc({ outcome });
       for (const entry of entries) if (!entry.gone) entry.reject(error);
+    } finally {
+      this.metrics.runningRequests.set(0);
     }
   }
 }

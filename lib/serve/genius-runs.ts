@@ -19,7 +19,14 @@ import { EventEmitter, once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, GeniusError, resolveRunSettings, runPipeline, type PipelineEvent, type PipelineOptions } from '../index';
+import {
+  ErrorCode,
+  GeniusError,
+  resolveRunSettings,
+  runPipeline,
+  type PipelineEvent,
+  type PipelineOptions,
+} from '../index';
 import type { LoadOptions } from '../index';
 import { writeFileAtomic } from '../data/atomic-file';
 import type { ServerMetrics } from './metrics';

@@ -22,6 +22,11 @@ export class ServerMetrics {
     help: 'Generation requests waiting for the engine',
     registers: [this.registry],
   });
+  readonly runningRequests = new Gauge({
+    name: 'genius_running_requests',
+    help: 'Generation requests in the native generate call now running',
+    registers: [this.registry],
+  });
   readonly batchRequests = new Histogram({
     name: 'genius_batch_requests',
     help: 'Requests served by one native generate call',

@@ -116,7 +116,11 @@ export async function startServer(options: ServeOptions = {}): Promise<GeniusSer
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   app.addHook('onRequest', async (request) => {
-    if (settings.apiKey !== undefined && request.url !== '/healthz' && !bears(request.headers.authorization, settings.apiKey)) {
+    if (
+      settings.apiKey !== undefined &&
+      request.url !== '/healthz' &&
+      !bears(request.headers.authorization, settings.apiKey)
+    ) {
       throw new GeniusError(ErrorCode.Unauthorized, 'this server wants `Authorization: Bearer <key>`');
     }
   });
@@ -148,7 +152,10 @@ export async function startServer(options: ServeOptions = {}): Promise<GeniusSer
       (closing ??= (async () => {
         // Runs first: their event streams end when they stop, and Fastify's close waits for open requests.
         await runs.close();
-        await app.close();
+        // Fastify's close waits for every connection to end, and a keep-alive connection whose last answer was
+        // still being written when close began would stay open until its timeout: close such ones as they idle.
+        const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+        await app.close().finally(() => clearInterval(idle));
         await queue.drained();
         model.dispose();
       })()),
@@ -181,7 +188,11 @@ function describeError(error: unknown): { status: number; code: Code; message: s
     return { status: 413, code: ErrorCode.BodyTooLarge, message: 'the request body is larger than the limit' };
   }
   if (fastify.statusCode === 400 && fastify.code?.startsWith('FST_ERR_CTP')) {
-    return { status: 400, code: ErrorCode.InvalidArgument, message: `argument 'body' must be JSON: ${fastify.message}` };
+    return {
+      status: 400,
+      code: ErrorCode.InvalidArgument,
+      message: `argument 'body' must be JSON: ${fastify.message}`,
+    };
   }
   const code = (error as { code?: string }).code;
   if (error instanceof GeniusError || code?.startsWith('ERR_GENIUS_')) {
