@@ -4,6 +4,9 @@
  * through the batching queue (openai-routes.ts, batching-queue.ts), runs Genius as jobs in run directories
  * (genius-runs.ts, run-routes.ts), and answers /healthz and /metrics (metrics.ts).
  *
+ * It is the `genius-native/serve` subpath of the package, and drives the model and the loop only through what
+ * lib/index.ts exports (lib/index.ts does not import it, so a library user never loads Fastify).
+ *
  * Every error is a JSON body in OpenAI's shape whose `code` is an ERR_GENIUS_* code and whose `param` names the
  * field at fault. With an API key, every route but /healthz wants `Authorization: Bearer <key>`.
  */
