@@ -1,7 +1,7 @@
 /**
  * Genius runs as jobs of `genius-native serve`, over HTTP on the embedded model with tiny sizes: a run to its end
  * with its events as Server-Sent Events, a run aborted with DELETE, and the same run listed and resumed to its end by
- * a server started again on the same runs directory.
+ * a server started again on the same runs directory, then stopped by SIGTERM mid-run and resumed again to its end.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -145,18 +145,36 @@ describe('genius-native serve: Genius runs', () => {
     expect((await request('DELETE', `/v1/genius/runs/${aborted.id}`)).status).toBe(409);
   });
 
-  it('lists earlier runs after a restart and resumes the aborted one to its end', async () => {
+  it('lists earlier runs after a restart, and resumes one across a SIGTERM to its end', async () => {
     expect(await server.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     server = await startServe(['--runs', runsDir]);
     const list = (await request<{ data: RunInfo[] }>('GET', '/v1/genius/runs')).body.data;
     expect(list.map((run) => run.state)).toEqual(['succeeded', 'aborted']);
 
+    // Resumed, then the server is stopped while the run explores: the run stops at its next safe point.
     const resumed = await request<RunInfo>('POST', `/v1/genius/runs/${aborted.id}/resume`);
     expect(resumed.status).toBe(200);
+    expect(resumed.body.state).toBe('running');
+    const recordsBefore = recordLines(aborted).length;
+    let stopped: ReturnType<ServeProcess['stop']> | undefined;
+    let attempts = 0;
+    const attempt = await readEvents(aborted.id, (event) => {
+      // The stream replays the first attempt's events first: stop on a record of this attempt.
+      if (event.data.state === 'running') attempts++;
+      if (event.event === 'record' && attempts === 2 && !stopped) stopped = server.stop('SIGTERM');
+    });
+    expect(await stopped).toEqual({ code: 0, signal: null });
+    expect(attempt.at(-1)?.data.state).toBe('interrupted');
+    expect(recordLines(aborted).length).toBeGreaterThan(recordsBefore);
+
+    server = await startServe(['--runs', runsDir]);
+    expect((await request<RunInfo>('GET', `/v1/genius/runs/${aborted.id}`)).body.state).toBe('interrupted');
+    expect((await request('POST', `/v1/genius/runs/${aborted.id}/resume`)).status).toBe(200);
     const events = await readEvents(aborted.id);
     expect(events.at(-1)?.data.state).toBe('succeeded');
-    // The stream holds the first attempt's events, then the resumed one's.
-    expect(events.filter((event) => event.data.state === 'aborted')).toHaveLength(1);
+    // The stream holds every attempt's events, in order.
+    const states = events.filter((event) => event.event === 'state').map((event) => event.data.state);
+    expect(states).toEqual(['running', 'aborted', 'running', 'interrupted', 'running', 'succeeded']);
     const records = recordLines(aborted).map((line) => (JSON.parse(line) as { id: number }).id);
     expect(records.sort()).toEqual([0, 1, 2, 3, 4, 5]);
     const run = (await request<RunInfo>('GET', `/v1/genius/runs/${aborted.id}`)).body;

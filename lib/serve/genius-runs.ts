@@ -73,7 +73,8 @@ const EVENTS_FILE = 'events.jsonl';
 class GeniusRun {
   /** Loaded from events.jsonl on first need; appended to as the run goes. */
   #events: RunEvent[] | undefined;
-  readonly #changed = new EventEmitter();
+  /** Wakes the streams that follow the run: any number of clients may follow one run. */
+  readonly #changed = new EventEmitter().setMaxListeners(0);
   #controller: AbortController | undefined;
   #running: Promise<void> | undefined;
   #log: WriteStream | undefined;
