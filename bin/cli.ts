@@ -9,6 +9,7 @@ import { exploreCommand } from './commands/explore';
 import { pairsCommand } from './commands/pairs';
 import { evalCommand } from './commands/eval';
 import { benchCommand } from './commands/bench';
+import { serveCommand } from './commands/serve';
 import { trainCommand } from './commands/train';
 import { UsageError } from './usage';
 
@@ -21,6 +22,7 @@ const commands = [
   pairsCommand,
   evalCommand,
   generateCommand,
+  serveCommand,
   benchCommand,
 ] as CommandModule<object, never>[];
 const COMMANDS = commands.map((command) => String(command.command).split(' ')[0]);

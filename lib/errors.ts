@@ -10,6 +10,19 @@ export const ErrorCode = {
   NativeLoad: 'ERR_GENIUS_NATIVE_LOAD',
   BadFile: 'ERR_GENIUS_BAD_FILE',
   NonFinite: 'ERR_GENIUS_NON_FINITE',
+  // The HTTP server's (lib/serve/): each answers with its own status.
+  /** 401: the server was started with an API key and the request did not bear it. */
+  Unauthorized: 'ERR_GENIUS_UNAUTHORIZED',
+  /** 404: no such route, model or run. */
+  NotFound: 'ERR_GENIUS_NOT_FOUND',
+  /** 409: the run is not in a state that allows this (resuming a running run, say). */
+  Conflict: 'ERR_GENIUS_CONFLICT',
+  /** 413: the request body is larger than the server's limit. */
+  BodyTooLarge: 'ERR_GENIUS_BODY_TOO_LARGE',
+  /** 429: the generation queue is full; retry later. */
+  QueueFull: 'ERR_GENIUS_QUEUE_FULL',
+  /** 503: the server is shutting down. */
+  Unavailable: 'ERR_GENIUS_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

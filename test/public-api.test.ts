@@ -25,7 +25,7 @@ test('the root exports the product and none of the testing names', () => {
   }
 });
 
-test('Node resolves genius-native and genius-native/testing by the package name to the compiled library', () => {
+test('Node resolves genius-native, genius-native/testing and genius-native/serve by the package name to the compiled library', () => {
   const resolve = (specifier: string): string => {
     const result = spawnSync(process.execPath, ['-p', `require.resolve(${JSON.stringify(specifier)})`], {
       cwd: root,
@@ -36,4 +36,5 @@ test('Node resolves genius-native and genius-native/testing by the package name 
   };
   expect(resolve('genius-native')).toBe(path.join(root, 'dist', 'lib', 'index.js'));
   expect(resolve('genius-native/testing')).toBe(path.join(root, 'dist', 'lib', 'testing.js'));
+  expect(resolve('genius-native/serve')).toBe(path.join(root, 'dist', 'lib', 'serve', 'server.js'));
 });

@@ -22,7 +22,10 @@ const compilerOptions: ts.CompilerOptions = {
   skipLibCheck: true,
   types: ['node'],
   typeRoots: [path.join(root, 'node_modules', '@types')],
-  paths: { 'genius-native': [path.join(root, 'lib', 'index.ts')] },
+  paths: {
+    'genius-native': [path.join(root, 'lib', 'index.ts')],
+    'genius-native/serve': [path.join(root, 'lib', 'serve', 'server.ts')],
+  },
 };
 
 function diagnosticsOf(code: string, name: string): string[] {
