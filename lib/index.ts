@@ -52,6 +52,12 @@ export {
   type FinishReason,
 } from './model/model';
 export type { ModelConfig } from './model/config';
+export {
+  ENGINE_SAMPLING,
+  readGenerationDefaults,
+  resolveSampling,
+  type SamplingSettings,
+} from './model/generation-defaults';
 export { Tokenizer, type ChatMessage } from './text/tokenizer';
 export { chatPrompt, stepPrompt } from './text/steps';
 export { stopStringMask, trimAtStop } from './text/stop-strings';

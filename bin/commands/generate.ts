@@ -5,6 +5,8 @@ import {
   Tokenizer,
   chatPrompt,
   endOfResponseIds,
+  readGenerationDefaults,
+  resolveSampling,
   responseText,
   stopStringMask,
   trimAtStop,
@@ -19,9 +21,9 @@ interface GenerateArgs {
   input?: string;
   chat: boolean;
   'max-tokens': number;
-  temperature: number;
-  'top-p': number;
-  'top-k': number;
+  temperature?: number;
+  'top-p'?: number;
+  'top-k'?: number;
   n: number;
   stop: string[];
   seed: number;
@@ -61,9 +63,9 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       })
       .option('chat', { type: 'boolean', default: false, describe: 'wrap each prompt in the chat template' })
       .option('max-tokens', { type: 'number', default: 128, describe: 'new tokens at most per sample' })
-      .option('temperature', { type: 'number', default: 1, describe: '0 is greedy' })
-      .option('top-p', { type: 'number', default: 1 })
-      .option('top-k', { type: 'number', default: 0, describe: '0 disables' })
+      .option('temperature', { type: 'number', describe: "0 is greedy (default: generation_config.json's, else 1)" })
+      .option('top-p', { type: 'number', describe: "default: generation_config.json's, else 1" })
+      .option('top-k', { type: 'number', describe: "0 disables (default: generation_config.json's, else 0)" })
       .option('n', { type: 'number', default: 1, describe: 'samples per prompt' })
       .option('stop', { type: 'string', array: true, default: [], describe: 'stop string (repeatable)' })
       .option('seed', { type: 'number', default: 0 })
@@ -73,6 +75,10 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per sample' }),
   handler: async (args) => {
     const texts = await readPrompts(args);
+    const sampling = resolveSampling(
+      { temperature: args.temperature, topP: args['top-p'], topK: args['top-k'] },
+      readGenerationDefaults(args.model),
+    );
     const tokenizer = await Tokenizer.fromDir(args.model);
     using model = await Model.load(args.model, { device: args.device, dtype: args.dtype });
     // The chat template writes its own special tokens; a plain prompt gets the tokenizer's (BOS, say).
@@ -80,12 +86,13 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       args.chat ? tokenizer.encode(chatPrompt(tokenizer, text), { addSpecialTokens: false }) : tokenizer.encode(text),
     );
     const eosTokenIds = endOfResponseIds(model, tokenizer);
+    const used = { temperature: sampling.temperature, top_p: sampling.topP, top_k: sampling.topK };
+    if (args.json) console.log(JSON.stringify({ event: 'settings', ...used }));
+    else console.error(`sampling with temperature ${used.temperature}, top-p ${used.top_p}, top-k ${used.top_k}`);
     const result = await model.generate(prompts, {
       n: args.n,
       maxNewTokens: args['max-tokens'],
-      temperature: args.temperature,
-      topP: args['top-p'],
-      topK: args['top-k'],
+      ...sampling,
       seed: args.seed,
       eosTokenIds,
       stopTokenMask: args.stop.length > 0 ? stopStringMask(tokenizer, args.stop, model.config.vocabSize) : undefined,

@@ -12,11 +12,13 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   ErrorCode,
   GeniusError,
+  resolveSampling,
   responseText,
   trimAtStop,
   type ChatMessage,
   type Model,
   type Sample,
+  type SamplingSettings,
   type Tokenizer,
 } from '../index';
 import type { BatchingQueue, BatchSampling } from './batching-queue';
@@ -28,6 +30,8 @@ export interface OpenAiContext {
   /** The id clients name the model by (GET /v1/models). */
   modelName: string;
   queue: BatchingQueue;
+  /** The model's generation_config.json sampling settings: what a request that names none samples with. */
+  recommended: Partial<SamplingSettings>;
 }
 
 /** The sampling fields both routes take (OpenAI's names; top_k and ignore_eos as vLLM has them). */
@@ -275,7 +279,7 @@ async function serve(
   maxTokens: number,
   format: ResponseFormat,
 ): Promise<object | undefined> {
-  const { tokenizer, queue, modelName, model } = context;
+  const { tokenizer, queue, modelName, model, recommended } = context;
   if (body.model !== modelName) {
     throw new GeniusError(ErrorCode.NotFound, `argument 'model' must be '${modelName}', the model this server serves`);
   }
@@ -283,9 +287,11 @@ async function serve(
   const stop = body.stop === undefined || body.stop === null ? [] : [body.stop].flat();
   const sampling: BatchSampling = {
     n: body.n ?? 1,
-    temperature: body.temperature ?? 1,
-    topP: body.top_p ?? 1,
-    topK: Math.max(0, body.top_k ?? 0),
+    // top_k -1 is vLLM's "off", as our 0.
+    ...resolveSampling(
+      { temperature: body.temperature, topP: body.top_p, topK: body.top_k === -1 ? 0 : body.top_k },
+      recommended,
+    ),
     seed: body.seed ?? undefined,
     stop,
     ignoreEos: body.ignore_eos ?? false,

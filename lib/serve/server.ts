@@ -20,6 +20,7 @@ import {
   Model,
   Tokenizer,
   endOfResponseIds,
+  readGenerationDefaults,
   type ErrorCode as Code,
   type LoadOptions,
 } from '../index';
@@ -102,6 +103,7 @@ export async function startServer(options: ServeOptions = {}): Promise<GeniusSer
   const modelDir = path.resolve(options.model ?? EMBEDDED_MODEL_DIR);
   const load = options.load ?? {};
   const tokenizer = await Tokenizer.fromDir(modelDir);
+  const recommended = readGenerationDefaults(modelDir);
   const model = await Model.load(modelDir, load);
   const metrics = new ServerMetrics();
   const queue = new BatchingQueue(
@@ -144,7 +146,7 @@ export async function startServer(options: ServeOptions = {}): Promise<GeniusSer
     reply.type(metrics.contentType);
     return metrics.text();
   });
-  registerOpenAiRoutes(app, { model, tokenizer, modelName: path.basename(modelDir), queue });
+  registerOpenAiRoutes(app, { model, tokenizer, modelName: path.basename(modelDir), queue, recommended });
   registerRunRoutes(app, runs);
 
   const url = await app.listen({ host: settings.host, port: settings.port });
