@@ -64,7 +64,7 @@ export interface NativeReadOptions extends AsyncOptions {
 
 /** A model's config.json (+ generation_config.json), as native/model/config.h parses it. */
 export interface NativeModelConfig {
-  modelType: 'llama' | 'qwen2' | 'qwen3' | 'mistral';
+  modelType: 'llama' | 'qwen2' | 'qwen3' | 'mistral' | 'gemma3_text';
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
@@ -80,6 +80,17 @@ export interface NativeModelConfig {
   mlpBias: boolean;
   /** Qwen3's RMSNorm over each head of q and k (self_attn.q_norm, k_norm) before RoPE. */
   qkNorm: boolean;
+  /** Gemma 3: norms scale by 1 + weight; attention and MLP outputs are normed as well as their inputs. */
+  normPlusOne: boolean;
+  sandwichNorms: boolean;
+  /** Embeddings are multiplied by this (Gemma: sqrt(hidden_size)); 1 elsewhere. */
+  embedScale: number;
+  /** The MLP gate's activation. */
+  activation: 'silu' | 'gelu_pytorch_tanh';
+  /** Softmax scale of q·k: 1/sqrt(head_dim), or Gemma's 1/sqrt(query_pre_attn_scalar). */
+  attentionScale: number;
+  /** Gemma 3: the sliding layers' own RoPE base; null elsewhere. */
+  slidingRopeTheta: number | null;
   tieWordEmbeddings: boolean;
   ropeScaling: {
     type: 'linear' | 'llama3' | 'yarn';

@@ -21,7 +21,7 @@ type Described = Omit<ModelConfig, 'ropeScaling'> & {
   weights: Record<string, number[]>;
 };
 
-const MODELS = ['llama', 'llama3', 'qwen2', 'qwen3', 'qwen2-yarn', 'qwen2-mixed', 'mistral'] as const;
+const MODELS = ['llama', 'llama3', 'qwen2', 'qwen3', 'qwen2-yarn', 'qwen2-mixed', 'gemma3', 'mistral'] as const;
 
 interface Inspected {
   config: Described;
@@ -160,6 +160,17 @@ describe('readModelConfig agrees with transformers', () => {
           config.num_attention_heads = 8;
         }),
         { headDim: 8, numKvHeads: 8 },
+      ],
+      // Gemma 3's transformers 4 form: the two RoPE bases at the top level, layers by sliding_window_pattern.
+      [
+        variant('gemma3-legacy', models.gemma3, (config) => {
+          delete config.rope_parameters;
+          delete config.layer_types;
+          config.rope_theta = 500000;
+          config.rope_local_base_freq = 20000;
+          config.sliding_window_pattern = 2;
+        }),
+        { ropeTheta: 500000, slidingRopeTheta: 20000, slidingLayers: [true, false] },
       ],
       // Qwen3's head_dim defaults to 128, not hidden_size / heads.
       [

@@ -115,7 +115,7 @@ const PARITY_CASES: ParityCase[] = [
   },
 ];
 
-describe.each(['llama', 'qwen2', 'qwen3'])(
+describe.each(['llama', 'qwen2', 'qwen3', 'gemma3'])(
   '%s: a training step equals transformers + the reference loss + torch AdamW',
   (name) => {
     const lr = 1e-3;

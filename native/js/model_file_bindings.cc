@@ -116,6 +116,12 @@ Napi::Value ReadModelConfigJs(const Napi::CallbackInfo& info) {
   out.Set("attentionOutputBias", config.attentionOutputBias);
   out.Set("mlpBias", config.mlpBias);
   out.Set("qkNorm", config.qkNorm);
+  out.Set("normPlusOne", config.normPlusOne);
+  out.Set("sandwichNorms", config.sandwichNorms);
+  out.Set("embedScale", number(config.embedScale));
+  out.Set("activation", config.activation);
+  out.Set("attentionScale", number(config.attentionScale));
+  out.Set("slidingRopeTheta", config.slidingRopeTheta ? number(*config.slidingRopeTheta) : env.Null());
   out.Set("tieWordEmbeddings", config.tieWordEmbeddings);
   if (config.ropeScaling) {
     Napi::Object scaling = Napi::Object::New(env);

@@ -21,6 +21,8 @@ struct Family {
   std::optional<int64_t> numKvHeads;     // empty: as many as attention heads
   std::optional<int64_t> slidingWindow;  // for a model type that has the key at all
   std::optional<int64_t> headDim;        // without head_dim in config.json; empty: hidden_size / heads
+  double ropeTheta = 10000.0;
+  bool tieWordEmbeddings = false;
 };
 
 const Family kFamilies[] = {
@@ -28,6 +30,7 @@ const Family kFamilies[] = {
     {"qwen2", "Qwen2ForCausalLM", 32768, std::nullopt, std::nullopt, std::nullopt, 4096, std::nullopt},
     {"qwen3", "Qwen3ForCausalLM", 32768, std::nullopt, std::nullopt, std::nullopt, 4096, 128},
     {"mistral", "MistralForCausalLM", 131072, 1, 2, 8, 4096, std::nullopt},
+    {"gemma3_text", "Gemma3ForCausalLM", 131072, 2, 1, 4, 4096, 256, 1000000.0, true},
 };
 
 const Family* FindFamily(const std::string& modelType) {
@@ -165,19 +168,10 @@ void ReadYarn(const FieldReader& config, const FieldReader& rope, int64_t maxPos
   }
 }
 
-// RoPE as transformers reads it: the legacy `rope_scaling` wins over `rope_parameters`; rope_theta
-// lives in that dict (transformers 5) or at the top level (transformers 4).
-void ReadRope(const FieldReader& config, const nlohmann::json& json, const std::string& file, ModelConfig& out) {
-  const char* ropeKey = config.Has("rope_scaling") ? "rope_scaling" : "rope_parameters";
-  const nlohmann::json empty = nlohmann::json::object();
-  const nlohmann::json& ropeJson = config.Has(ropeKey) ? json.at(ropeKey) : empty;
-  if (!ropeJson.is_object()) config.Bad(ropeKey, "must be an object");
-  const FieldReader rope(ropeJson, file, std::string(ropeKey) + ".");
-  for (const auto& [key, value] : ropeJson.items()) {
-    if (value.is_object()) rope.Bad(key, "is a per-layer RoPE setting, which is not supported");
-  }
+// One RoPE dict (rope_type, rope_theta and the type's fields) into out.ropeTheta and out.ropeScaling.
+void ReadRopeParameters(const FieldReader& config, const FieldReader& rope, double defaultTheta, ModelConfig& out) {
   out.ropeTheta =
-      rope.Has("rope_theta") ? rope.PositiveNumber("rope_theta") : config.PositiveNumber("rope_theta", 10000.0);
+      rope.Has("rope_theta") ? rope.PositiveNumber("rope_theta") : config.PositiveNumber("rope_theta", defaultTheta);
   const double partialRotary = rope.Has("partial_rotary_factor") ? rope.PositiveNumber("partial_rotary_factor")
                                                                  : config.PositiveNumber("partial_rotary_factor", 1.0);
   if (partialRotary != 1.0) config.Bad("partial_rotary_factor", "other than 1 is not supported");
@@ -208,6 +202,49 @@ void ReadRope(const FieldReader& config, const nlohmann::json& json, const std::
   out.ropeScaling = scaling;
 }
 
+// Gemma 3's RoPE per layer type: rope_parameters {full_attention: {...}, sliding_attention: {...}} (transformers
+// 5), or rope_theta, rope_local_base_freq and a rope_scaling that scales the full layers (transformers 4). The
+// sliding layers' RoPE has no scaling.
+void ReadGemmaRope(const FieldReader& config, const nlohmann::json& json, const std::string& file, const Family& family,
+                   ModelConfig& out) {
+  const nlohmann::json empty = nlohmann::json::object();
+  if (config.Has("rope_parameters") && !config.Has("rope_scaling")) {
+    const nlohmann::json& perType = json.at("rope_parameters");
+    if (!perType.is_object()) config.Bad("rope_parameters", "must be an object");
+    const FieldReader types(perType, file, "rope_parameters.");
+    const nlohmann::json& full = types.Has("full_attention") ? perType.at("full_attention") : empty;
+    const nlohmann::json& sliding = types.Has("sliding_attention") ? perType.at("sliding_attention") : empty;
+    if (!full.is_object()) types.Bad("full_attention", "must be an object");
+    if (!sliding.is_object()) types.Bad("sliding_attention", "must be an object");
+    ReadRopeParameters(config, FieldReader(full, file, "rope_parameters.full_attention."), family.ropeTheta, out);
+    const FieldReader local(sliding, file, "rope_parameters.sliding_attention.");
+    if (local.String("rope_type", "default") != "default")
+      local.Bad("rope_type", "other than default is not supported");
+    out.slidingRopeTheta = local.PositiveNumber("rope_theta", 10000.0);
+    return;
+  }
+  const nlohmann::json& scaling = config.Has("rope_scaling") ? json.at("rope_scaling") : empty;
+  if (!scaling.is_object()) config.Bad("rope_scaling", "must be an object");
+  ReadRopeParameters(config, FieldReader(scaling, file, "rope_scaling."), family.ropeTheta, out);
+  out.slidingRopeTheta = config.PositiveNumber("rope_local_base_freq", 10000.0);
+}
+
+// RoPE as transformers reads it: the legacy `rope_scaling` wins over `rope_parameters`; rope_theta
+// lives in that dict (transformers 5) or at the top level (transformers 4).
+void ReadRope(const FieldReader& config, const nlohmann::json& json, const std::string& file, const Family& family,
+              ModelConfig& out) {
+  if (out.modelType == "gemma3_text") return ReadGemmaRope(config, json, file, family, out);
+  const char* ropeKey = config.Has("rope_scaling") ? "rope_scaling" : "rope_parameters";
+  const nlohmann::json empty = nlohmann::json::object();
+  const nlohmann::json& ropeJson = config.Has(ropeKey) ? json.at(ropeKey) : empty;
+  if (!ropeJson.is_object()) config.Bad(ropeKey, "must be an object");
+  const FieldReader rope(ropeJson, file, std::string(ropeKey) + ".");
+  for (const auto& [key, value] : ropeJson.items()) {
+    if (value.is_object()) rope.Bad(key, "is a per-layer RoPE setting, which is not supported");
+  }
+  ReadRopeParameters(config, rope, family.ropeTheta, out);
+}
+
 // Qwen2 and Qwen3 slide their window over the layers from max_window_layers on (or as layer_types says),
 // and only with use_sliding_window; Mistral over every layer. Sets out.slidingWindow (none when no layer
 // slides) and out.slidingLayers.
@@ -219,9 +256,14 @@ void ReadSlidingWindow(const FieldReader& config, const nlohmann::json& json, co
     window = config.Has("sliding_window") ? std::optional<int64_t>(config.Integer("sliding_window", 1)) : std::nullopt;
   }
   if (!window) return;
+  const bool isGemma = family.modelType == std::string("gemma3_text");
   if (family.modelType == std::string("mistral")) {
     out.slidingLayers.assign(out.numLayers, true);
-  } else if (!config.Bool("use_sliding_window", false)) {
+  } else if (isGemma && !config.Has("layer_types")) {
+    // Gemma 3's older form: every pattern-th layer is a full one, the others slide.
+    const int64_t pattern = config.Integer("sliding_window_pattern", 1, 6);
+    for (int64_t layer = 0; layer < out.numLayers; ++layer) out.slidingLayers[layer] = (layer + 1) % pattern != 0;
+  } else if (!isGemma && !config.Bool("use_sliding_window", false)) {
     return;
   } else if (config.Has("layer_types")) {
     const nlohmann::json& types = json.at("layer_types");
@@ -266,9 +308,10 @@ ModelConfig ReadModelConfig(const std::string& dir) {
   out.modelType = config.String("model_type", "");
   const Family* family = FindFamily(out.modelType);
   if (family == nullptr) {
-    config.Bad("model_type", out.modelType.empty()
-                                 ? "is missing"
-                                 : "'" + out.modelType + "' is not supported (llama, qwen2, qwen3, mistral)");
+    config.Bad("model_type",
+               out.modelType.empty()
+                   ? "is missing"
+                   : "'" + out.modelType + "' is not supported (llama, qwen2, qwen3, mistral, gemma3_text)");
   }
   if (config.Has("architectures")) {
     const nlohmann::json& architectures = json.at("architectures");
@@ -278,12 +321,26 @@ ModelConfig ReadModelConfig(const std::string& dir) {
         });
     if (!known) {
       config.Bad("architectures",
-                 "must name LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM or MistralForCausalLM, got " +
+                 "must name LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, MistralForCausalLM or "
+                 "Gemma3ForCausalLM, got " +
                      architectures.dump().substr(0, 120));
     }
   }
-  const std::string activation = config.String("hidden_act", "silu");
-  if (activation != "silu") config.Bad("hidden_act", "'" + activation + "' is not supported (silu)");
+  const bool isGemma = out.modelType == "gemma3_text";
+  // Gemma names its activation hidden_activation; the others hidden_act.
+  const char* activationKey = isGemma ? "hidden_activation" : "hidden_act";
+  out.activation = config.String(activationKey, isGemma ? "gelu_pytorch_tanh" : "silu");
+  if (out.activation != (isGemma ? "gelu_pytorch_tanh" : "silu")) {
+    config.Bad(activationKey,
+               "'" + out.activation + "' is not supported (" + (isGemma ? "gelu_pytorch_tanh" : "silu") + ")");
+  }
+  if (isGemma) {
+    for (const char* key : {"final_logit_softcapping", "attn_logit_softcapping"}) {
+      if (config.Has(key)) config.Bad(key, "is not supported (Gemma 3 has none)");
+    }
+    if (config.Bool("use_bidirectional_attention", false))
+      config.Bad("use_bidirectional_attention", "is not supported");
+  }
 
   out.hiddenSize = config.Integer("hidden_size", 1);
   out.numLayers = config.Integer("num_hidden_layers", 1);
@@ -309,17 +366,23 @@ ModelConfig ReadModelConfig(const std::string& dir) {
   out.vocabSize = config.Integer("vocab_size", 1);
   out.maxPositions = config.Integer("max_position_embeddings", 1, family->maxPositions);
   out.rmsNormEps = config.PositiveNumber("rms_norm_eps", 1e-6);
-  ReadRope(config, json, file, out);
+  ReadRope(config, json, file, *family, out);
 
   const bool isLlama = out.modelType == "llama";
   const bool isQwen2 = out.modelType == "qwen2";
   const bool isQwen3 = out.modelType == "qwen3";
   // Qwen2's q/k/v always have a bias and o_proj none; Llama's and Qwen3's attention_bias covers all four.
-  out.attentionBias = isQwen2 || ((isLlama || isQwen3) && config.Bool("attention_bias", false));
-  out.attentionOutputBias = (isLlama || isQwen3) && out.attentionBias;
+  out.attentionBias = isQwen2 || ((isLlama || isQwen3 || isGemma) && config.Bool("attention_bias", false));
+  out.attentionOutputBias = (isLlama || isQwen3 || isGemma) && out.attentionBias;
   out.mlpBias = isLlama && config.Bool("mlp_bias", false);
-  out.qkNorm = isQwen3;
-  out.tieWordEmbeddings = config.Bool("tie_word_embeddings", false);
+  out.qkNorm = isQwen3 || isGemma;
+  out.normPlusOne = isGemma;
+  out.sandwichNorms = isGemma;
+  out.embedScale = isGemma ? std::sqrt(static_cast<double>(out.hiddenSize)) : 1.0;
+  // x ** -0.5, as transformers writes it (1 / sqrt(x) can differ in the last bit).
+  out.attentionScale = std::pow(
+      isGemma ? config.PositiveNumber("query_pre_attn_scalar", 256.0) : static_cast<double>(out.headDim), -0.5);
+  out.tieWordEmbeddings = config.Bool("tie_word_embeddings", family->tieWordEmbeddings);
   ReadSlidingWindow(config, json, *family, out);
 
   // A key left out takes the family default; a null says there is none.
@@ -390,6 +453,10 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> ExpectedWeights(const 
     }
     weights.push_back({prefix + "input_layernorm.weight", {hidden}});
     weights.push_back({prefix + "post_attention_layernorm.weight", {hidden}});
+    if (config.sandwichNorms) {
+      weights.push_back({prefix + "pre_feedforward_layernorm.weight", {hidden}});
+      weights.push_back({prefix + "post_feedforward_layernorm.weight", {hidden}});
+    }
   }
   weights.push_back({"model.norm.weight", {hidden}});
   if (!config.tieWordEmbeddings) weights.push_back({"lm_head.weight", {config.vocabSize, hidden}});
@@ -411,7 +478,7 @@ nlohmann::json ConfigToJson(const ModelConfig& config) {
   out["max_position_embeddings"] = config.maxPositions;
   out["rms_norm_eps"] = config.rmsNormEps;
   out["tie_word_embeddings"] = config.tieWordEmbeddings;
-  if (config.modelType == "llama" || config.modelType == "qwen3") out["attention_bias"] = config.attentionBias;
+  if (config.modelType != "qwen2" && config.modelType != "mistral") out["attention_bias"] = config.attentionBias;
   if (config.modelType == "llama") out["mlp_bias"] = config.mlpBias;
 
   // RoPE goes back where it came from: rope_parameters (transformers 5) or rope_theta + rope_scaling.
@@ -435,7 +502,14 @@ nlohmann::json ConfigToJson(const ModelConfig& config) {
   }
   const bool legacyRope =
       out.contains("rope_scaling") || out.contains("rope_theta") || !out.contains("rope_parameters");
-  if (legacyRope) {
+  if (config.slidingRopeTheta && !legacyRope) {  // Gemma 3, per layer type
+    scaling["rope_type"] = config.ropeScaling ? config.ropeScaling->type : "default";
+    scaling["rope_theta"] = config.ropeTheta;
+    out["rope_parameters"] = {
+        {"full_attention", scaling},
+        {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", *config.slidingRopeTheta}}}};
+  } else if (legacyRope) {
+    if (config.slidingRopeTheta) out["rope_local_base_freq"] = *config.slidingRopeTheta;
     out["rope_theta"] = config.ropeTheta;
     out["rope_scaling"] = config.ropeScaling ? scaling : nlohmann::json(nullptr);
     out.erase("rope_parameters");
@@ -448,6 +522,11 @@ nlohmann::json ConfigToJson(const ModelConfig& config) {
     out["original_max_position_embeddings"] = config.ropeScaling->originalMaxPositions;
   }
 
+  if (config.modelType == "gemma3_text" && config.slidingWindow) {
+    nlohmann::json types = nlohmann::json::array();
+    for (const bool slides : config.slidingLayers) types.push_back(slides ? "sliding_attention" : "full_attention");
+    out["layer_types"] = types;
+  }
   if (config.modelType == "qwen2" || config.modelType == "qwen3") {
     out["use_sliding_window"] = config.slidingWindow.has_value();
     if (config.slidingWindow) {

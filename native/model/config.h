@@ -1,8 +1,8 @@
-// ModelConfig: the shape of a decoder-only transformer of the Llama, Qwen2, Qwen3 or Mistral family, read from
-// a Hugging Face model directory (config.json, and generation_config.json when present) in either
-// the transformers 4 form (rope_theta, rope_scaling) or the transformers 5 form (rope_parameters).
-// Anything our transformer would compute differently from transformers (another model type,
-// activation, RoPE variant, per-layer sliding windows) is refused rather than approximated.
+// ModelConfig: the shape of a decoder-only transformer of the Llama, Qwen2, Qwen3, Mistral or Gemma 3 (text) family,
+// read from a Hugging Face model directory (config.json, and generation_config.json when present) in either the
+// transformers 4 form (rope_theta, rope_scaling) or the transformers 5 form (rope_parameters). Anything our transformer
+// would compute differently from transformers (another model type, activation, RoPE variant, per-layer sliding windows)
+// is refused rather than approximated.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +33,7 @@ struct RopeScaling {
 };
 
 struct ModelConfig {
-  std::string modelType;  // "llama" | "qwen2" | "qwen3" | "mistral"
+  std::string modelType;  // "llama" | "qwen2" | "qwen3" | "mistral" | "gemma3_text"
   int64_t hiddenSize = 0;
   int64_t numLayers = 0;
   int64_t numHeads = 0;
@@ -48,7 +48,17 @@ struct ModelConfig {
   // o_proj has a bias too: Llama's attention_bias covers all four projections, Qwen2's bias is q/k/v only.
   bool attentionOutputBias = false;
   bool mlpBias = false;
-  bool qkNorm = false;             // Qwen3: an RMSNorm over each head of q and of k (q_norm, k_norm) before RoPE
+  bool qkNorm = false;  // Qwen3, Gemma 3: an RMSNorm over each head of q and of k (q_norm, k_norm) before RoPE
+  // Gemma 3's differences from Llama's layer: every RMSNorm scales by (1 + weight) in float32 before the cast;
+  // the attention and MLP outputs are normed too (post_attention_layernorm, post_feedforward_layernorm; the MLP's
+  // input by pre_feedforward_layernorm); embeddings are multiplied by embedScale; the MLP's gate is GELU (tanh).
+  bool normPlusOne = false;
+  bool sandwichNorms = false;
+  double embedScale = 1.0;
+  std::string activation = "silu";  // "silu" | "gelu_pytorch_tanh"
+  double attentionScale = 0.0;      // of q·k: 1/sqrt(head_dim), or Gemma's 1/sqrt(query_pre_attn_scalar)
+  // Gemma 3: the sliding layers' own RoPE base (without scaling); ropeTheta and ropeScaling are the full layers'.
+  std::optional<double> slidingRopeTheta;
   bool tieWordEmbeddings = false;  // lm_head shares model.embed_tokens.weight
   std::optional<RopeScaling> ropeScaling;
   std::vector<int64_t> eosTokenIds;  // generation_config.json's first, then config.json's

@@ -36,7 +36,8 @@ TensorMap InitialWeights(const ModelConfig& config, uint64_t seed, at::Device de
   for (const auto& [name, shape] : ExpectedWeights(config)) {
     at::Tensor weight;
     if (EndsWith(name, "norm.weight")) {
-      weight = at::ones(shape, cpuFloat);
+      // Gemma's norms scale by 1 + weight: their identity is 0.
+      weight = config.normPlusOne ? at::zeros(shape, cpuFloat) : at::ones(shape, cpuFloat);
     } else if (EndsWith(name, ".bias")) {
       weight = at::zeros(shape, cpuFloat);
     } else {

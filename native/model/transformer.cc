@@ -102,10 +102,11 @@ std::vector<at::Tensor> Project(const at::Tensor& x, const at::Tensor& fused, co
 // takes this path: the fused CPU kernel is made for blocks of queries, and one query per row paid its
 // set-up (a fifth of a decode step at batch 32). The query heads that share a key/value head are one
 // matrix against it, so grouped-query attention copies no key or value.
-at::Tensor SingleQueryAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
+at::Tensor SingleQueryAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                                double scale) {
   const int64_t rows = q.size(0), heads = q.size(1), dim = q.size(3), kvHeads = k.size(1);
   const at::Tensor grouped = q.reshape({rows, kvHeads, heads / kvHeads, dim});
-  at::Tensor scores = at::matmul(grouped, k.transpose(-1, -2)).mul_(1.0 / std::sqrt(static_cast<double>(dim)));
+  at::Tensor scores = at::matmul(grouped, k.transpose(-1, -2)).mul_(scale);
   scores.masked_fill_(mask.logical_not(), -std::numeric_limits<double>::infinity());
   return at::matmul(at::softmax(scores, -1), v).view({rows, heads, 1, dim});
 }
@@ -140,12 +141,20 @@ Transformer::Transformer(ModelConfig config, const TensorMap& weights)
     LayerWeights& layer = layers_.back();
     layer.qNorm = Optional(weights, prefix + "self_attn.q_norm.weight");
     layer.kNorm = Optional(weights, prefix + "self_attn.k_norm.weight");
+    layer.preFeedforwardNorm = Optional(weights, prefix + "pre_feedforward_layernorm.weight");
+    layer.postFeedforwardNorm = Optional(weights, prefix + "post_feedforward_layernorm.weight");
     layer.qkv = Fuse({&layer.q, &layer.k, &layer.v});
     layer.qkvBias = Fuse({&layer.qBias, &layer.kBias, &layer.vBias});
     layer.gateUp = Fuse({&layer.gate, &layer.up});
     layer.gateUpBias = Fuse({&layer.gateBias, &layer.upBias});
   }
   inverseFrequencies_ = InverseFrequencies(config_).to(embed_.device());
+  if (config_.slidingRopeTheta) {
+    ModelConfig local = config_;  // the sliding layers' RoPE: their own base, no scaling
+    local.ropeTheta = *config_.slidingRopeTheta;
+    local.ropeScaling.reset();
+    slidingInverseFrequencies_ = InverseFrequencies(local).to(embed_.device());
+  }
 }
 
 TensorMap Transformer::Parameters() const {
@@ -155,15 +164,26 @@ TensorMap Transformer::Parameters() const {
     const std::string prefix = "model.layers." + std::to_string(i) + ".";
     const LayerWeights& layer = layers_[i];
     const std::pair<const char*, const at::Tensor*> named[] = {
-        {"input_layernorm.weight", &layer.inputNorm}, {"post_attention_layernorm.weight", &layer.postAttentionNorm},
-        {"self_attn.q_proj.weight", &layer.q},        {"self_attn.k_proj.weight", &layer.k},
-        {"self_attn.v_proj.weight", &layer.v},        {"self_attn.o_proj.weight", &layer.o},
-        {"self_attn.q_proj.bias", &layer.qBias},      {"self_attn.k_proj.bias", &layer.kBias},
-        {"self_attn.v_proj.bias", &layer.vBias},      {"self_attn.o_proj.bias", &layer.oBias},
-        {"mlp.gate_proj.weight", &layer.gate},        {"mlp.up_proj.weight", &layer.up},
-        {"mlp.down_proj.weight", &layer.down},        {"mlp.gate_proj.bias", &layer.gateBias},
-        {"mlp.up_proj.bias", &layer.upBias},          {"mlp.down_proj.bias", &layer.downBias},
-        {"self_attn.q_norm.weight", &layer.qNorm},    {"self_attn.k_norm.weight", &layer.kNorm},
+        {"input_layernorm.weight", &layer.inputNorm},
+        {"post_attention_layernorm.weight", &layer.postAttentionNorm},
+        {"self_attn.q_proj.weight", &layer.q},
+        {"self_attn.k_proj.weight", &layer.k},
+        {"self_attn.v_proj.weight", &layer.v},
+        {"self_attn.o_proj.weight", &layer.o},
+        {"self_attn.q_proj.bias", &layer.qBias},
+        {"self_attn.k_proj.bias", &layer.kBias},
+        {"self_attn.v_proj.bias", &layer.vBias},
+        {"self_attn.o_proj.bias", &layer.oBias},
+        {"mlp.gate_proj.weight", &layer.gate},
+        {"mlp.up_proj.weight", &layer.up},
+        {"mlp.down_proj.weight", &layer.down},
+        {"mlp.gate_proj.bias", &layer.gateBias},
+        {"mlp.up_proj.bias", &layer.upBias},
+        {"mlp.down_proj.bias", &layer.downBias},
+        {"self_attn.q_norm.weight", &layer.qNorm},
+        {"self_attn.k_norm.weight", &layer.kNorm},
+        {"pre_feedforward_layernorm.weight", &layer.preFeedforwardNorm},
+        {"post_feedforward_layernorm.weight", &layer.postFeedforwardNorm},
     };
     for (const auto& [name, tensor] : named) {
       if (tensor->defined()) parameters.emplace(prefix + name, *tensor);
@@ -182,13 +202,15 @@ rollout::KvCache Transformer::NewCache(int64_t rows, int64_t capacity) const {
 at::Tensor Transformer::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
   const at::Tensor x32 = x.to(at::kFloat);
   const at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + config_.rmsNormEps);
+  // Gemma scales in float32 by 1 + weight, then casts; Llama casts, then scales by weight.
+  if (config_.normPlusOne) return (normed * (weight.to(at::kFloat) + 1.0)).to(x.scalar_type());
   return weight * normed.to(x.scalar_type());
 }
 
-std::pair<at::Tensor, at::Tensor> Transformer::Rotary(const at::Tensor& positions) const {
-  const at::Tensor angles = positions.to(at::kFloat).unsqueeze(-1) * inverseFrequencies_;  // [rows, T, dim/2]
-  const at::Tensor doubled = at::cat({angles, angles}, -1).unsqueeze(1);                   // [rows, 1, T, dim]
-  const double scale = config_.ropeScaling ? config_.ropeScaling->attentionFactor : 1.0;   // YaRN's; else 1
+std::pair<at::Tensor, at::Tensor> Transformer::Rotary(const at::Tensor& positions, const at::Tensor& inverse,
+                                                      double scale) const {
+  const at::Tensor angles = positions.to(at::kFloat).unsqueeze(-1) * inverse;  // [rows, T, dim/2]
+  const at::Tensor doubled = at::cat({angles, angles}, -1).unsqueeze(1);       // [rows, 1, T, dim]
   if (scale == 1.0) return {doubled.cos().to(dtype()), doubled.sin().to(dtype())};
   return {(doubled.cos() * scale).to(dtype()), (doubled.sin() * scale).to(dtype())};
 }
@@ -217,15 +239,16 @@ at::Tensor Transformer::Attention(int64_t layer, const at::Tensor& x, const at::
     v = cache->values[layer].narrow(2, 0, start + count);
   }
   const at::Tensor attended = count == 1
-                                  ? SingleQueryAttention(q, k, v, mask)
+                                  ? SingleQueryAttention(q, k, v, mask, config_.attentionScale)
                                   : at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false,
-                                                                     /*scale=*/std::nullopt, /*enable_gqa=*/true);
+                                                                     config_.attentionScale, /*enable_gqa=*/true);
   return Linear(attended.transpose(1, 2).reshape({rows, count, config_.numHeads * dim}), w.o, w.oBias);
 }
 
 at::Tensor Transformer::Mlp(const LayerWeights& w, const at::Tensor& x) const {
   const std::vector<at::Tensor> gateUp = Project(x, w.gateUp, w.gateUpBias, {&w.gate, &w.up}, {&w.gateBias, &w.upBias});
-  return Linear(at::silu(gateUp[0]) * gateUp[1], w.down, w.downBias);
+  const at::Tensor gate = config_.activation == "silu" ? at::silu(gateUp[0]) : at::gelu(gateUp[0], "tanh");
+  return Linear(gate * gateUp[1], w.down, w.downBias);
 }
 
 at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache,
@@ -255,17 +278,27 @@ at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& toke
   const at::Tensor fullMask = anyFull ? maskOf(causal) : at::Tensor();
   const at::Tensor slidingMask =
       config_.slidingWindow ? maskOf(causal & (keyColumn > queryColumn - *config_.slidingWindow)) : at::Tensor();
-  const auto rotary = Rotary(positions);
+  const auto rotary =
+      Rotary(positions, inverseFrequencies_, config_.ropeScaling ? config_.ropeScaling->attentionFactor : 1.0);
+  const auto slidingRotary =
+      slidingInverseFrequencies_.defined() ? Rotary(positions, slidingInverseFrequencies_, 1.0) : rotary;
 
   at::Tensor x = at::embedding(embed_, tokens);
+  // As transformers: the scale in the weights' dtype (a bfloat16 model multiplies by sqrt(hidden) so rounded).
+  if (config_.embedScale != 1.0) x = x * at::scalar_tensor(config_.embedScale, at::kFloat).to(x.options());
   for (int64_t layer = 0; layer < config_.numLayers; ++layer) {
     // Captures by value: a runner may call it again after Forward has returned (recomputation in backward).
     const at::Tensor& attendMask = sliding[layer] ? slidingMask : fullMask;
-    const Layer run = [this, layer, cos = rotary.first, sin = rotary.second, attendMask, cache,
-                       start](const at::Tensor& input) {
-      const at::Tensor h =
-          input + Attention(layer, RmsNorm(input, layers_[layer].inputNorm), cos, sin, attendMask, cache, start);
-      return h + Mlp(layers_[layer], RmsNorm(h, layers_[layer].postAttentionNorm));
+    const auto& [cos, sin] = sliding[layer] ? slidingRotary : rotary;
+    const Layer run = [this, layer, cos = cos, sin = sin, attendMask, cache, start](const at::Tensor& input) {
+      const LayerWeights& w = layers_[layer];
+      const at::Tensor attended = Attention(layer, RmsNorm(input, w.inputNorm), cos, sin, attendMask, cache, start);
+      if (!config_.sandwichNorms) {
+        const at::Tensor h = input + attended;
+        return h + Mlp(w, RmsNorm(h, w.postAttentionNorm));
+      }
+      const at::Tensor h = input + RmsNorm(attended, w.postAttentionNorm);
+      return h + RmsNorm(Mlp(w, RmsNorm(h, w.preFeedforwardNorm)), w.postFeedforwardNorm);
     };
     x = runLayer ? runLayer(run, x) : run(x);
   }

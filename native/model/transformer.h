@@ -20,7 +20,8 @@ struct LayerWeights {
   at::Tensor qBias, kBias, vBias, oBias;  // undefined when the model has none
   at::Tensor gate, up, down;
   at::Tensor gateBias, upBias, downBias;
-  at::Tensor qNorm, kNorm;  // [headDim]: Qwen3's per-head RMSNorm of q and k; undefined in other families
+  at::Tensor qNorm, kNorm;  // [headDim]: Qwen3's and Gemma 3's per-head RMSNorm of q and k; else undefined
+  at::Tensor preFeedforwardNorm, postFeedforwardNorm;  // Gemma 3's (config.sandwichNorms); else undefined
   // q, k, v (and gate, up) are views into one tensor, so that inference projects the input once; they
   // stay the parameters, by their Hugging Face names, that training updates in place and saving writes.
   at::Tensor qkv, qkvBias, gateUp, gateUpBias;
@@ -58,8 +59,9 @@ class Transformer {
 
  private:
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
-  // cos, sin [rows, 1, T, headDim] of `positions` [rows, T].
-  std::pair<at::Tensor, at::Tensor> Rotary(const at::Tensor& positions) const;
+  // cos, sin [rows, 1, T, headDim] of `positions` [rows, T] at the frequencies `inverse`, times `scale` (YaRN's
+  // attention factor, else 1).
+  std::pair<at::Tensor, at::Tensor> Rotary(const at::Tensor& positions, const at::Tensor& inverse, double scale) const;
   at::Tensor Attention(int64_t layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                        const at::Tensor& mask, rollout::KvCache* cache, int64_t start) const;
   at::Tensor Mlp(const LayerWeights& weights, const at::Tensor& x) const;
@@ -68,7 +70,8 @@ class Transformer {
   ModelConfig config_;
   at::Tensor embed_, finalNorm_, lmHead_;
   std::vector<LayerWeights> layers_;
-  at::Tensor inverseFrequencies_;  // [headDim / 2] float32, with rope scaling applied
+  at::Tensor inverseFrequencies_;         // [headDim / 2] float32, with rope scaling applied
+  at::Tensor slidingInverseFrequencies_;  // Gemma 3's sliding layers' (config.slidingRopeTheta); else undefined
 };
 
 }  // namespace genius::model

@@ -10,6 +10,8 @@ import sys
 
 import torch
 from transformers import (
+    Gemma3ForCausalLM,
+    Gemma3TextConfig,
     GenerationConfig,
     LlamaConfig,
     LlamaForCausalLM,
@@ -91,6 +93,21 @@ MODELS = {
         Qwen2Config(**SHAPE, use_sliding_window=True, sliding_window=8, max_window_layers=1, eos_token_id=5),
         GenerationConfig(eos_token_id=5),
     ),
+    # Gemma 3 (text): a sliding then a full layer, each with its RoPE base; query_pre_attn_scalar unlike head_dim.
+    "gemma3": (
+        Gemma3ForCausalLM,
+        Gemma3TextConfig(
+            **{key: value for key, value in SHAPE.items() if key != "dtype"},
+            head_dim=32,
+            query_pre_attn_scalar=24,
+            sliding_window=8,
+            layer_types=["sliding_attention", "full_attention"],
+            bos_token_id=2,
+            eos_token_id=1,
+            pad_token_id=0,
+        ),
+        GenerationConfig(bos_token_id=2, eos_token_id=[1, 6]),
+    ),
     "mistral": (
         MistralForCausalLM,
         MistralConfig(**SHAPE, sliding_window=128, bos_token_id=1, eos_token_id=2),
@@ -118,6 +135,8 @@ def main():
                         parameter.normal_(0.0, initializer_range)
                     elif parameter_name.endswith(("q_norm.weight", "k_norm.weight")):
                         parameter.uniform_(0.5, 1.5)  # so that a swapped or skipped norm shows
+                    elif name == "gemma3" and parameter_name.endswith("norm.weight"):
+                        parameter.uniform_(-0.5, 0.5)  # Gemma's norms start at 0 (they scale by 1 + weight)
         model.generation_config = generation
         target = os.path.join(out, name)
         model.save_pretrained(target)

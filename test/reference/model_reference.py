@@ -38,6 +38,10 @@ def describe(model_dir):
         else None
     )
     rope = config.rope_parameters
+    # Gemma 3 keeps one RoPE per layer type; ropeTheta and its scaling are the full-attention layers'.
+    local_rope = rope.get("sliding_attention") if "full_attention" in rope else None
+    if local_rope is not None or "full_attention" in rope:
+        rope = rope["full_attention"]
     rope_type = rope.get("rope_type", "default")
     scaling = None
     if rope_type != "default":
@@ -79,6 +83,12 @@ def describe(model_dir):
         "attentionOutputBias": layer.self_attn.o_proj.bias is not None,
         "mlpBias": layer.mlp.gate_proj.bias is not None,
         "qkNorm": hasattr(layer.self_attn, "q_norm"),
+        "normPlusOne": config.model_type.startswith("gemma"),
+        "sandwichNorms": hasattr(layer, "pre_feedforward_layernorm"),
+        "embedScale": float(getattr(model.model.embed_tokens, "scalar_embed_scale", 1.0)),
+        "activation": getattr(config, "hidden_activation", None) or config.hidden_act,
+        "attentionScale": layer.self_attn.scaling,
+        "slidingRopeTheta": local_rope["rope_theta"] if local_rope is not None else None,
         "tieWordEmbeddings": config.tie_word_embeddings,
         "eosTokenIds": eos,
         "bosTokenId": config.bos_token_id if config.bos_token_id is not None else (generation and generation.bos_token_id),
