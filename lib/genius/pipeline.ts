@@ -193,8 +193,8 @@ function definedOf<T extends object>(options: T): Partial<T> {
 async function checkRunDirectory(settings: RunSettings, resume: boolean): Promise<void> {
   const entries = await checkOutputDirectory(settings.out, 'out');
   if (!resume && entries.length > 0) {
-    const holds = entries.includes(SETTINGS_FILE) ? 'a run already (resume it with --resume' : 'other files (';
-    invalidArgument('out', `a new or empty directory: ${settings.out} holds ${holds}, or choose another)`);
+    const holds = entries.includes(SETTINGS_FILE) ? 'a run already (resume it with --resume, or' : 'other files (';
+    invalidArgument('out', `a new or empty directory: ${settings.out} holds ${holds} choose another)`);
   }
 }
 
