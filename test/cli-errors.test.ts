@@ -81,10 +81,8 @@ describe('output paths', () => {
   });
 
   it('train --out under /proc: a coded error at once, not a hang in recursive mkdir', () => {
-    const started = Date.now();
-    const result = runCli(['train', '--out', '/proc/genius-native-test/run']);
+    const result = runCli(['train', '--out', '/proc/genius-native-test/run'], 60_000);
     expect(codedLine(result, 'ERR_GENIUS_FILE_SYSTEM')).toMatch(/'out' must be a directory that can be written/);
-    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });
 
@@ -151,12 +149,10 @@ describe('model files checked when they are loaded', () => {
     const model = path.join(dir, 'looping-template');
     fs.cpSync(modelDir, model, { recursive: true });
     fs.writeFileSync(path.join(model, 'chat_template.jinja'), '{% for i in range(100000000) %}x{% endfor %}');
-    const started = Date.now();
     const line = codedLine(
-      runCli(['generate', '--model', model, '--prompt', 'hi', '--chat', '--max-tokens', '2']),
+      runCli(['generate', '--model', model, '--prompt', 'hi', '--chat', '--max-tokens', '2'], 60_000),
       'ERR_GENIUS_BAD_FILE',
     );
     expect(line).toMatch(/chat_template\.jinja: the chat template's range\(\) calls ask for more than/);
-    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });
