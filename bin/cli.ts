@@ -1,6 +1,7 @@
 /** The genius-native command line: one yargs command module per file in bin/commands/. */
 import yargs, { type CommandModule } from 'yargs';
-import { GeniusError, version } from '../lib';
+import { version } from '../lib';
+import { isGeniusError } from '../lib/errors';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { optimizeCommand } from './commands/optimize';
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<void> {
     await commands
       .reduce((parser, command) => parser.command(command), yargs(argv).scriptName('genius-native').version(version))
       .demandCommand(1, 'Name a command; `genius-native --help` lists them.')
+      .option('debug', { type: 'boolean', default: false, describe: 'print the stack trace of an error', global: true })
       .strict()
       .help()
       // A command's own failure goes to the catch below (yargs would print the whole help and exit); yargs' own
@@ -42,12 +44,15 @@ export async function main(argv: string[]): Promise<void> {
       })
       .parseAsync();
   } catch (error) {
-    // Our own errors are expected outcomes (bad input, missing files): print them without a stack.
-    const message =
-      error instanceof GeniusError || (error as { code?: string }).code?.startsWith('ERR_GENIUS_')
-        ? `genius-native: ${(error as Error).message} [${(error as { code: string }).code}]`
-        : (error as Error).stack;
-    console.error(message);
+    // One line, no stack: our own errors are expected outcomes (bad input, missing files) and say what to fix; any
+    // other is a bug, whose stack --debug prints.
+    const text = error instanceof Error ? error.message : String(error);
+    console.error(
+      isGeniusError(error)
+        ? `genius-native: ${text} [${error.code}]`
+        : `genius-native: unexpected error: ${text} (please report it; --debug prints its stack)`,
+    );
+    if (argv.includes('--debug') && error instanceof Error) console.error(error.stack);
     if (error instanceof UsageError) {
       const command = COMMANDS.find((name) => name === argv[0]);
       console.error(`Run \`genius-native ${command ? `${command} ` : ''}--help\` for the flags.`);

@@ -8,7 +8,7 @@ import type { Argv } from 'yargs';
 import { ErrorCode, GeniusError, Model, Tokenizer, type DType, type PreferenceLossKind } from '../lib';
 import type { JsonLineRecords } from '../lib/data/jsonl';
 import { endOfTurnId } from '../lib/genius/responses';
-import { readTrainingState, recoverCheckpoint } from '../lib/train/checkpoint';
+import { claimCheckpointDirectory } from '../lib/train/checkpoint';
 import type { StepMetrics, TrainOptions } from '../lib/train/optimize';
 import { DEFAULT_MAX_LENGTH, DEFAULT_TRAIN_OPTIONS, type TrainSettings } from '../lib/train/options';
 import type { RunPreset } from '../lib/train/presets';
@@ -175,11 +175,12 @@ export function lossOptionsOf(
   };
 }
 
-/** Whether --out holds a run to resume (after finishing any interrupted checkpoint swap). */
+/**
+ * Checks --out before any work (a directory that can be written: new, empty, or with --resume a run of ours) and
+ * says whether it holds a run to resume.
+ */
 export async function resumable(args: TrainingArgs): Promise<{ completed: boolean } | undefined> {
-  if (!args.resume) return undefined;
-  await recoverCheckpoint(args.out);
-  const state = await readTrainingState(args.out);
+  const state = await claimCheckpointDirectory(args.out, 'out', args.resume);
   return state && { completed: state.completed };
 }
 
@@ -188,6 +189,7 @@ export async function tokenizerAndEos(
   model: Model,
 ): Promise<{ tokenizer: Tokenizer; eosTokenId?: number }> {
   const tokenizer = await Tokenizer.fromDir(dir);
+  tokenizer.checkFits(model);
   return { tokenizer, eosTokenId: endOfTurnId(model, tokenizer) };
 }
 

@@ -1,15 +1,33 @@
-/** Error codes thrown by genius-native, native or TypeScript side. Branch on `error.code`. */
+/**
+ * Error codes thrown by genius-native, native or TypeScript side. Branch on `error.code`; the README's "Errors"
+ * section lists the same codes with what each means.
+ */
 export const ErrorCode = {
+  /** An argument, option or flag is missing, of the wrong type or out of range; the message names it. */
   InvalidArgument: 'ERR_GENIUS_INVALID_ARG',
+  /** A Model, Tensor, KvCache or Trainer was used after dispose(). */
   Disposed: 'ERR_GENIUS_DISPOSED',
+  /** Something that is not a genius-native handle was passed where one is expected (a Model, a Tensor). */
   InvalidHandle: 'ERR_GENIUS_INVALID_HANDLE',
+  /** The call's AbortSignal fired. */
   Aborted: 'ERR_GENIUS_ABORTED',
+  /** The device (or host) ran out of memory. */
   OutOfMemory: 'ERR_GENIUS_OUT_OF_MEMORY',
+  /** libtorch refused an operation; the message is its own. */
   Torch: 'ERR_GENIUS_TORCH',
+  /** A bug in genius-native: a state it should never reach. */
   Internal: 'ERR_GENIUS_INTERNAL',
+  /** The native addon could not be loaded; the message lists every file tried and the command that fixes it. */
   NativeLoad: 'ERR_GENIUS_NATIVE_LOAD',
+  /** An input file is missing, unreadable or malformed; the message names the file (and line, query or field). */
   BadFile: 'ERR_GENIUS_BAD_FILE',
+  /** Training met a NaN or infinite loss or gradient (the message says where the last good checkpoint is), or decoding NaN or infinite logits. */
   NonFinite: 'ERR_GENIUS_NON_FINITE',
+  /**
+   * The operating system refused to make or write a file or directory (disk full, read-only file system, no
+   * permission, a path that cannot be made); the message names the path.
+   */
+  FileSystem: 'ERR_GENIUS_FILE_SYSTEM',
   // The HTTP server's (lib/serve/): each answers with its own status.
   /** 401: the server was started with an API key and the request did not bear it. */
   Unauthorized: 'ERR_GENIUS_UNAUTHORIZED',
@@ -29,6 +47,10 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class GeniusError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    // A GeniusError always carries one of the codes and a message (an Error would turn a symbol into a TypeError).
+    if (!Object.values<unknown>(ErrorCode).includes(code) || typeof message !== 'string') {
+      throw new GeniusError(ErrorCode.InvalidArgument, 'a GeniusError takes one of the ErrorCode values and a string');
+    }
     super(message, options);
     this.name = 'GeniusError';
     this.code = code;
@@ -43,4 +65,25 @@ export function invalidArgument(name: string, expected: string): never {
 /** Throws ERR_GENIUS_BAD_FILE naming the file (and field, where one is at fault) and what is wrong with it. */
 export function badFile(file: string, problem: string, options?: ErrorOptions): never {
   throw new GeniusError(ErrorCode.BadFile, `${file}: ${problem}`, options);
+}
+
+/** Whether `error` carries a genius-native code (thrown by this library, native or TypeScript side). */
+export function isGeniusError(error: unknown): error is Error & { code: ErrorCode } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && code.startsWith('ERR_GENIUS_');
+}
+
+/**
+ * Runs `write` (which makes or writes `file`), turning the operating system's refusal (ENOSPC, EROFS, EACCES, …)
+ * into ERR_GENIUS_FILE_SYSTEM naming the file and what was being done; coded errors pass through.
+ */
+export async function writing<T>(file: string, doing: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isGeniusError(error)) throw error;
+    throw new GeniusError(ErrorCode.FileSystem, `${file}: cannot ${doing} (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
 }

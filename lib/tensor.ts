@@ -56,6 +56,10 @@ export class Tensor implements Disposable {
     const dtype = options.dtype ?? 'float32';
     if (!DTYPES.includes(dtype)) invalidArgument('dtype', `one of ${DTYPES.join(', ')} (got ${String(dtype)})`);
     if (data === null || typeof data !== 'object') invalidArgument('data', 'an array or TypedArray');
+    // N-API reads TypedArrays over an ArrayBuffer only: a shared one would fail there as a bare 'Invalid argument'.
+    if (ArrayBuffer.isView(data) && Object.prototype.toString.call(data.buffer) === '[object SharedArrayBuffer]') {
+      invalidArgument('data', 'an array or a TypedArray over an ArrayBuffer, not a SharedArrayBuffer');
+    }
     const typed = ArrayBuffer.isView(data) ? data : toTypedArray(data, dtype);
     return new Tensor(
       native().tensorFromData(
@@ -74,12 +78,13 @@ export class Tensor implements Disposable {
 
   /** @internal The native handle of `value`, for passing to native calls; throws on anything else. */
   static handleOf(value: unknown, name: string): NativeTensor {
+    const label = typeof name === 'string' ? name : 'tensor';
     if (typeof value !== 'object' || value === null || !(#handle in value)) {
-      throw new GeniusError(ErrorCode.InvalidHandle, `argument '${name}' is not a genius-native Tensor`);
+      throw new GeniusError(ErrorCode.InvalidHandle, `argument '${label}' is not a genius-native Tensor`);
     }
     const handle = (value as Tensor).#handle;
     if (handle === undefined) {
-      throw new GeniusError(ErrorCode.Disposed, `argument '${name}' is a tensor that was already disposed`);
+      throw new GeniusError(ErrorCode.Disposed, `argument '${label}' is a tensor that was already disposed`);
     }
     return handle;
   }

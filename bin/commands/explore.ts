@@ -2,6 +2,9 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { Genius, Model, Tokenizer, openExploreRun, readQueries, resolveExploreOptions, type DType } from '../../lib';
+import { checkOutputDirectory } from '../../lib/data/output-directory';
+import { fittingQueries } from '../../lib/genius/query-lengths';
+import { readModelConfig } from '../../lib/model/config';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
@@ -13,6 +16,7 @@ interface ExploreArgs extends ExploreFlagArgs {
   device: string;
   dtype?: DType;
   resume: boolean;
+  'skip-long': boolean;
   json: boolean;
 }
 
@@ -27,19 +31,35 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
       .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[], describe: 'weights dtype' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out' })
+      .option('skip-long', {
+        type: 'boolean',
+        default: false,
+        describe: "leave out queries too long for the model's positions (default: refuse them)",
+      })
       .option('json', {
         type: 'boolean',
         default: false,
         describe: 'progress and summary as JSON lines',
       }) as unknown as Argv<ExploreArgs>,
   handler: async (args) => {
+    // Everything is read and checked against the model before the run directory is made or any work done.
     const options = resolveExploreOptions(exploreOptionsOf(args));
-    const queries = await readQueries(args.queries);
+    await checkOutputDirectory(args.out, 'out');
     const tokenizer = await Tokenizer.fromDir(args.model);
+    const config = readModelConfig(args.model);
+    tokenizer.checkFits({ dir: args.model, config });
+    const { queries, skipped } = fittingQueries(
+      args.queries,
+      await readQueries(args.queries),
+      tokenizer,
+      config.maxPositions,
+      args['skip-long'],
+    );
     const settings = { model: path.resolve(args.model), queries: path.resolve(args.queries), options };
     await using run = await openExploreRun(args.out, settings, args.resume);
     using interrupt = new Interrupt();
     const progress = new ProgressReporter('explore', 'queries', args.json);
+    if (skipped.length > 0) progress.note(`explore: ${skipped.length} queries too long for the model left out`);
     let written = 0;
     try {
       using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
@@ -62,7 +82,8 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       progress.stop();
     }
     const total = run.finished.length + written;
-    if (args.json) console.log(JSON.stringify({ event: 'done', records: total, written, file: run.recordsFile }));
-    else console.error(`explore: ${total} records in ${run.recordsFile} (${written} new)`);
+    if (args.json) {
+      console.log(JSON.stringify({ event: 'done', records: total, written, skipped, file: run.recordsFile }));
+    } else console.error(`explore: ${total} records in ${run.recordsFile} (${written} new)`);
   },
 };

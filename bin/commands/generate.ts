@@ -81,6 +81,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     );
     const tokenizer = await Tokenizer.fromDir(args.model);
     using model = await Model.load(args.model, { device: args.device, dtype: args.dtype });
+    tokenizer.checkFits(model);
     // The chat template writes its own special tokens; a plain prompt gets the tokenizer's (BOS, say).
     const prompts = texts.map((text) =>
       args.chat ? tokenizer.encode(chatPrompt(tokenizer, text), { addSpecialTokens: false }) : tokenizer.encode(text),

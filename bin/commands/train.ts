@@ -34,6 +34,7 @@ interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs {
   device?: string;
   dtype?: DType;
   resume: boolean;
+  'skip-long': boolean;
   json: boolean;
 }
 
@@ -73,6 +74,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('device', { type: 'string', describe: 'cpu, cuda or cuda:N [default: cpu]' })
       .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[] })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out' })
+      .option('skip-long', {
+        type: 'boolean',
+        default: false,
+        describe: "leave out queries and eval problems too long for the model's positions (default: refuse them)",
+      })
       .option('json', {
         type: 'boolean',
         default: false,
@@ -92,6 +98,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       train: { ...optimizerOptionsOf(args), ...lossOptionsOf(args) },
       evaluation: { samples: args['eval-samples'] },
       maxLength: args['max-length'],
+      skipLong: args['skip-long'],
       updateReference: args['update-reference'],
       load: { device: args.device, dtype: args.dtype },
     };
@@ -102,12 +109,20 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     using interrupt = new Interrupt();
     const progress = new ProgressReporter('explore', 'queries', args.json);
     let dir = args.out;
+    let startingModel: string | undefined;
     try {
       for await (const event of runPipeline({ ...options, signal: interrupt.signal })) {
         switch (event.type) {
           case 'start':
             dir = event.dir;
+            startingModel = event.settings.model;
             say(`train: run directory ${dir}`);
+            if (event.skipped.queries.length + event.skipped.eval.length > 0) {
+              const { queries, eval: problems } = event.skipped;
+              say(
+                `train: left out as too long for the model: ${queries.length} queries, ${problems.length} held-out problems`,
+              );
+            }
             break;
           case 'stage':
             progress.stop();
@@ -142,10 +157,20 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
             else say(`train: held-out accuracy ${policy}: ${accuracy}${gain ? `; gain ${gainText(gain)}` : ''}`);
             break;
           }
-          case 'done':
-            if (args.json) console.log(JSON.stringify({ event: 'done', model: event.model, report: event.report }));
-            else say(`train: trained model in ${event.model}; report in ${event.report}`);
+          case 'done': {
+            // No iteration found pairs to train on: the model is the starting one, and the line says so.
+            const trained = event.model !== startingModel;
+            if (args.json) {
+              console.log(JSON.stringify({ event: 'done', model: event.model, trained, report: event.report }));
+            } else if (trained) {
+              say(`train: trained model in ${event.model}; report in ${event.report}`);
+            } else {
+              say(
+                `train: no pairs to train on, so nothing was trained (the model is ${event.model}); report in ${event.report}`,
+              );
+            }
             break;
+          }
         }
       }
     } catch (error) {

@@ -4,11 +4,12 @@
  * short.
  */
 import fs from 'node:fs/promises';
-import { badFile } from '../errors';
+import { badFile, ErrorCode, GeniusError, invalidArgument, writing } from '../errors';
 import { writeFileAtomic } from './atomic-file';
 
 /** The text of `file`; ERR_GENIUS_BAD_FILE when it cannot be read. */
 export async function readText(file: string): Promise<string> {
+  if (typeof file !== 'string' || file === '') invalidArgument('file', 'a file path');
   try {
     return await fs.readFile(file, 'utf8');
   } catch (error) {
@@ -61,15 +62,21 @@ export async function completeLines(file: string): Promise<unknown[]> {
  * resolves: a crash loses at most the line being written, which completeLines then cuts off.
  */
 export class JsonLinesAppender implements AsyncDisposable {
-  private constructor(private readonly handle: fs.FileHandle) {}
+  private constructor(
+    private readonly handle: fs.FileHandle,
+    private readonly file: string,
+  ) {}
 
   static async open(file: string): Promise<JsonLinesAppender> {
-    return new JsonLinesAppender(await fs.open(file, 'a'));
+    return new JsonLinesAppender(await writing(file, 'open for appending', () => fs.open(file, 'a')), file);
   }
 
+  /** Appends `value`; a full disk fails with ERR_GENIUS_FILE_SYSTEM, leaving a cut-off line that resuming removes. */
   async append(value: unknown): Promise<void> {
-    await this.handle.write(JSON.stringify(value) + '\n');
-    await this.handle.sync();
+    await writing(this.file, 'append a line', async () => {
+      await this.handle.write(JSON.stringify(value) + '\n');
+      await this.handle.sync();
+    });
   }
 
   async close(): Promise<void> {
@@ -98,8 +105,16 @@ export interface JsonLineRecords<T> {
   skipped: BadLine[];
 }
 
-/** Thrown by a record parser: the line is malformed for `message`. */
-export class RecordError extends Error {}
+/**
+ * Thrown by a record parser: the line is malformed for `message`. Coded ERR_GENIUS_BAD_FILE, since a parser
+ * called on its own (parsePair) throws it to the caller.
+ */
+export class RecordError extends GeniusError {
+  constructor(message: string) {
+    super(ErrorCode.BadFile, message);
+    this.name = 'RecordError';
+  }
+}
 
 /** Bad lines named in an error, beyond which they are counted. */
 const LISTED_BAD_LINES = 10;

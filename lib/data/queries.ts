@@ -34,6 +34,8 @@ async function readItems(file: string): Promise<{ id: QueryId; item: Item }[]> {
   } else {
     values = parseJsonLines(file, text);
   }
+  // Nothing to explore or evaluate is a mistake (a wrong or truncated file), never a run that does nothing.
+  if (values.length === 0) badFile(file, 'holds no query');
   const seen = new Set<string>();
   return values.map((value, index) => {
     const where = `query ${index}`;

@@ -10,7 +10,7 @@
  * A step whose foresight was skipped (mode light) or that had no live beam leaves traj/step/prob/adv_pool[k]
  * empty, like the reference.
  */
-import { badFile } from '../errors';
+import { badFile, invalidArgument } from '../errors';
 import { readJsonLines } from './jsonl';
 import type { QueryId } from './queries';
 
@@ -52,6 +52,7 @@ const FIELD_CHECKS: [keyof ExplorationRecord, string, (value: unknown) => boolea
 
 /** `value` as a record, after checking each field's type and that a step's pools line up (`where` names it). */
 export function parseRecord(where: string, value: unknown): ExplorationRecord {
+  if (typeof where !== 'string') invalidArgument('where', 'a string naming the record (its file and number)');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) badFile(where, 'is not a JSON object');
   const record = value as Record<string, unknown>;
   for (const [field, expected, check] of FIELD_CHECKS) {

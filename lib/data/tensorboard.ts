@@ -11,6 +11,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { writing } from '../errors';
+import { makeDirectory } from './output-directory';
 
 /** CRC-32C (Castagnoli), the checksum TFRecords use. */
 const CRC32C_TABLE = Uint32Array.from({ length: 256 }, (_, index) => {
@@ -113,12 +115,12 @@ export class TensorBoardWriter implements AsyncDisposable {
 
   /** Opens a new event file in `dir` (a resumed run adds one; TensorBoard reads every file of a directory). */
   static async open(dir: string): Promise<TensorBoardWriter> {
-    await fs.mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     const seconds = Math.floor(Date.now() / 1000);
     const file = path.join(dir, `events.out.tfevents.${seconds}.${os.hostname()}.${process.pid}.${opened++}`);
-    const writer = new TensorBoardWriter(await fs.open(file, 'a'), file);
+    const writer = new TensorBoardWriter(await writing(file, 'open for appending', () => fs.open(file, 'a')), file);
     const version = new ProtoWriter().double(1, Date.now() / 1000).bytes(3, 'brain.Event:2');
-    await writer.handle.write(tfRecord(version.finish()));
+    await writer.#write(version.finish());
     return writer;
   }
 
@@ -130,7 +132,11 @@ export class TensorBoardWriter implements AsyncDisposable {
       .double(1, Date.now() / 1000)
       .int64(2, step)
       .bytes(5, summary.finish());
-    await this.handle.write(tfRecord(event.finish()));
+    await this.#write(event.finish());
+  }
+
+  async #write(event: Uint8Array): Promise<void> {
+    await writing(this.file, 'append an event', () => this.handle.write(tfRecord(event)));
   }
 
   async close(): Promise<void> {

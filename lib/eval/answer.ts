@@ -4,6 +4,8 @@
  * \frac{2000}{2} all match 1000.
  */
 
+import { invalidArgument } from '../errors';
+
 /** The content of the last complete `\boxed{…}` (braces may nest), or undefined. */
 function lastBoxed(text: string): string | undefined {
   // lastIndexOf clamps a negative start to 0, so the loop stops itself once it has tried position 0.
@@ -35,6 +37,7 @@ function afterLast(text: string, marker: string): string | undefined {
  * "72 clips."); the last number. Undefined when there is none.
  */
 export function extractAnswer(text: string): string | undefined {
+  if (typeof text !== 'string') invalidArgument('text', 'a string');
   const boxed = lastBoxed(text);
   if (boxed !== undefined) return boxed.trim();
   const hashes = afterLast(text, '####');
@@ -53,6 +56,7 @@ export function extractAnswer(text: string): string | undefined {
 
 /** The canonical text of an answer: LaTeX wrappers, units of money and percent, spaces and thousands commas gone. */
 export function normalizeAnswer(answer: string): string {
+  if (typeof answer !== 'string') invalidArgument('answer', 'a string');
   let text = answer.trim();
   text = text.replace(/\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}/g, '$1');
   text = text.replace(/\\[dt]frac/g, '\\frac');
@@ -81,6 +85,12 @@ export function numericValue(normalized: string): number | undefined {
 
 /** Whether two answers agree: as numbers within a relative 1e-6 when both are numbers, else as normalised text. */
 export function answersMatch(predicted: string | undefined, truth: string | undefined): boolean {
+  for (const [name, value] of [
+    ['predicted', predicted],
+    ['truth', truth],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'string') invalidArgument(name, 'a string or undefined');
+  }
   if (predicted === undefined || truth === undefined) return false;
   const [a, b] = [normalizeAnswer(predicted), normalizeAnswer(truth)];
   const [x, y] = [numericValue(a), numericValue(b)];

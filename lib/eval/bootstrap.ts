@@ -32,6 +32,15 @@ export function pairedBootstrap(
   after: readonly boolean[],
   options: BootstrapOptions = {},
 ): GainInterval {
+  for (const [name, results] of [
+    ['before', before],
+    ['after', after],
+  ] as const) {
+    if (!Array.isArray(results) || !results.every((result) => typeof result === 'boolean')) {
+      invalidArgument(name, 'an array of booleans (each problem: correct or not)');
+    }
+  }
+  if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object');
   const { resamples = 10_000, level = 0.95, seed = 0 } = options;
   if (before.length !== after.length || before.length === 0) {
     invalidArgument('after', `as many results as before (${before.length}), at least one`);

@@ -6,9 +6,9 @@
 import type { LabeledQuery, QueryId } from '../data/queries';
 import { deriveSeed } from '../genius/random';
 import { endOfResponseIds, responseText } from '../genius/responses';
-import type { Model } from '../model/model';
+import { Model } from '../model/model';
 import { encodeStepPrompt } from '../text/steps';
-import type { Tokenizer } from '../text/tokenizer';
+import { Tokenizer } from '../text/tokenizer';
 import { answersMatch, extractAnswer, normalizeAnswer } from './answer';
 import { invalidArgument } from '../errors';
 import { meanLogprob as meanTokenLogprob } from '../genius/beams';
@@ -61,6 +61,18 @@ export interface EvaluationReport {
   confidentAccuracy?: number;
 }
 
+/** `options` over the defaults, each checked (the signal is left out). */
+export function resolveEvaluateOptions(options: EvaluateOptions = {}): Required<Omit<EvaluateOptions, 'signal'>> {
+  if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object');
+  const { samples = 0, temperature = 0.6, maxTokens = 1024, batchSize = 16, seed = 0 } = options;
+  if (!Number.isInteger(samples) || samples < 0) invalidArgument('samples', 'an integer >= 0');
+  if (!Number.isFinite(temperature) || temperature < 0) invalidArgument('temperature', 'a number >= 0');
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) invalidArgument('maxTokens', 'a positive integer');
+  if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('batchSize', 'a positive integer');
+  if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument('seed', 'an integer >= 0');
+  return { samples, temperature, maxTokens, batchSize, seed };
+}
+
 /** Evaluates `queries`, yielding each query's result and progress after each native call. */
 export async function* evaluate(
   model: Model,
@@ -68,9 +80,18 @@ export async function* evaluate(
   queries: readonly LabeledQuery[],
   options: EvaluateOptions = {},
 ): AsyncGenerator<EvaluationEvent> {
-  const { samples = 0, temperature = 0.6, maxTokens = 1024, batchSize = 16, seed = 0, signal } = options;
-  if (!Number.isInteger(samples) || samples < 0) invalidArgument('samples', 'an integer >= 0');
-  if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('batchSize', 'a positive integer');
+  const { samples, temperature, maxTokens, batchSize, seed } = resolveEvaluateOptions(options);
+  const { signal } = options;
+  Model.handleOf(model, 'model');
+  Tokenizer.check(tokenizer);
+  tokenizer.checkFits(model);
+  if (!Array.isArray(queries)) invalidArgument('queries', 'an array of labeled queries');
+  queries.forEach((query: unknown, index) => {
+    const { instruction, response } = (query ?? {}) as Partial<LabeledQuery>;
+    if (typeof instruction !== 'string' || typeof response !== 'string') {
+      invalidArgument(`queries[${index}]`, 'a labeled query: { id, instruction, response } (readLabeledQueries)');
+    }
+  });
   const eosTokenIds = endOfResponseIds(model, tokenizer);
   const started = performance.now();
   let generatedTokens = 0;
@@ -126,6 +147,7 @@ export async function* evaluate(
 
 /** The most frequent normalised answer among `answers` (the first to reach the top count on ties). */
 export function majorityAnswer<T extends Pick<Answer, 'answer'>>(answers: readonly T[]): T | undefined {
+  if (!Array.isArray(answers as unknown)) invalidArgument('answers', 'an array of answers');
   const counts = new Map<string, { count: number; answer: T }>();
   let best: { count: number; answer: T } | undefined;
   for (const answer of answers) {
@@ -140,6 +162,13 @@ export function majorityAnswer<T extends Pick<Answer, 'answer'>>(answers: readon
 }
 
 export function evaluationReport(results: readonly QueryResult[]): EvaluationReport {
+  if (!Array.isArray(results as unknown)) invalidArgument('results', 'an array of query results');
+  results.forEach((result: unknown, index) => {
+    const { greedy, samples } = (result ?? {}) as Partial<QueryResult>;
+    if (typeof greedy?.correct !== 'boolean' || !Array.isArray(samples)) {
+      invalidArgument(`results[${index}]`, "a query result (evaluate's): { greedy, samples, ... }");
+    }
+  });
   const share = (count: number, total: number): number => (total === 0 ? 0 : count / total);
   const samples = results[0]?.samples.length ?? 0;
   const report: EvaluationReport = {

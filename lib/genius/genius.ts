@@ -17,7 +17,7 @@ import type { ExplorationRecord } from '../data/records';
 import { Model } from '../model/model';
 import { resolveMaxLength, resolveTrainOptions } from '../train/options';
 import { stopStringMask } from '../text/stop-strings';
-import type { Tokenizer } from '../text/tokenizer';
+import { Tokenizer } from '../text/tokenizer';
 import { exploreBatch, type ExploreContext } from './explorer';
 import { geniusIteration, ReferencePolicy, type IterationEvent, type IterationTrainOptions } from './iteration';
 import { resolveExploreOptions, type ExploreOptions } from './options';
@@ -85,6 +85,9 @@ export class Genius {
     readonly tokenizer: Tokenizer,
     options: Partial<ExploreOptions> = {},
   ) {
+    Model.handleOf(model, 'model');
+    Tokenizer.check(tokenizer);
+    tokenizer.checkFits(model);
     this.options = resolveExploreOptions(options);
     this.#newlineMask = stopStringMask(tokenizer, ['\n']);
     this.#eosTokenIds = endOfResponseIds(model, tokenizer);

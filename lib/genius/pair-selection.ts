@@ -8,10 +8,11 @@
  * a constant would change nothing). So T_l is drawn from softmax(f / τ) with the chosen one removed and the rest
  * renormalised: a hard negative, usually the runner-up at τ = 0.1.
  */
-import type { ExplorationRecord } from '../data/records';
+import { parseRecord, type ExplorationRecord } from '../data/records';
+import { invalidArgument } from '../errors';
 import type { PreferencePair } from '../data/pairs';
 import { chatPrompt } from '../text/steps';
-import type { Tokenizer } from '../text/tokenizer';
+import { Tokenizer } from '../text/tokenizer';
 import { drawIndex, softmax } from './resampling';
 import { seededRandom, type Random } from './random';
 
@@ -82,6 +83,14 @@ export interface PairOptions {
  * trajectory was sampled in.
  */
 export function recordPairs(record: ExplorationRecord, tokenizer: Tokenizer, options: PairOptions): PreferencePair[] {
+  parseRecord("argument 'record'", record);
+  Tokenizer.check(tokenizer);
+  if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object');
+  if (!REJECTED_SAMPLINGS.includes(options.rejected)) {
+    invalidArgument('rejected', `one of ${REJECTED_SAMPLINGS.join(', ')}`);
+  }
+  if (!Number.isFinite(options.tau) || options.tau <= 0) invalidArgument('tau', 'a number > 0');
+  if (!Number.isSafeInteger(options.seed) || options.seed < 0) invalidArgument('seed', 'an integer >= 0');
   const prompt = chatPrompt(tokenizer, record.question);
   const pairs: PreferencePair[] = [];
   record.traj_pool.forEach((trajectories, step) => {

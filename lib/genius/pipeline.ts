@@ -20,13 +20,15 @@ import { writeFileAtomic } from '../data/atomic-file';
 import { completeLines, JsonLinesAppender, readJsonLines, writeJsonLines } from '../data/jsonl';
 import { TensorBoardWriter, type Scalar } from '../data/tensorboard';
 import type { PreferencePair } from '../data/pairs';
-import { readLabeledQueries, readQueries } from '../data/queries';
+import { readLabeledQueries, readQueries, type LabeledQuery, type Query, type QueryId } from '../data/queries';
+import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
 import { EMBEDDED_MODEL_DIR, EMBEDDED_QUERIES, EMBEDDED_TEST } from '../embedded';
 import { invalidArgument } from '../errors';
 import { pairedBootstrap, type GainInterval } from '../eval/bootstrap';
 import {
   evaluate,
   evaluationReport,
+  resolveEvaluateOptions,
   type EvaluateOptions,
   type EvaluationReport,
   type QueryResult,
@@ -40,6 +42,7 @@ import { PRESETS, presetFor, type PresetName } from '../train/presets';
 import { Genius, type ExploreProgress } from './genius';
 import { geniusIteration, ReferencePolicy, type IterationEvent } from './iteration';
 import { resolveExploreOptions, type ExploreOptions } from './options';
+import { fittingQueries } from './query-lengths';
 import { openExploreRun } from './run-directory';
 
 export interface PipelineOptions {
@@ -68,6 +71,11 @@ export interface PipelineOptions {
   evaluation?: Omit<EvaluateOptions, 'signal' | 'seed'>;
   /** Longest training sequence (prompt + response) in tokens; the model's positions cap it. Default 1300. */
   maxLength?: number;
+  /**
+   * Leave out (and count) the queries and held-out problems too long for the model's positions. Default false:
+   * such a query is refused, naming it, before any work.
+   */
+  skipLong?: boolean;
   /** Re-base the reference on each iteration's starting policy. Default false (the starting policy, frozen). */
   updateReference?: boolean;
   load?: Omit<LoadOptions, 'signal'>;
@@ -87,13 +95,17 @@ export interface RunSettings {
   train: TrainSettings;
   evaluation: Omit<EvaluateOptions, 'signal'>;
   maxLength: number;
+  skipLong: boolean;
   updateReference: boolean;
   load: Omit<LoadOptions, 'signal'>;
 }
 
 export type PipelineEvent =
-  /** The run directory is claimed (a new run's train.json written): the first event of every run. */
-  | { type: 'start'; dir: string; settings: RunSettings }
+  /**
+   * The run directory is claimed (a new run's train.json written): the first event of every run. `skipped` holds
+   * the ids of the queries and held-out problems left out as too long (skipLong).
+   */
+  | { type: 'start'; dir: string; settings: RunSettings; skipped: { queries: QueryId[]; eval: QueryId[] } }
   | { type: 'stage'; stage: 'evaluate'; iteration: number }
   | (IterationEvent & { iteration: number })
   | { type: 'checkpoint'; iteration: number; dir: string }
@@ -117,7 +129,11 @@ const iterationDir = (out: string, iteration: number): string => path.join(out, 
 const checkpointDir = (out: string, iteration: number): string => path.join(iterationDir(out, iteration), 'model');
 
 /** The evaluation of the policy after `iteration` iterations (0: the starting policy). */
-export const evaluationFile = (out: string, iteration: number): string => path.join(out, `eval-${iteration}.json`);
+export function evaluationFile(out: string, iteration: number): string {
+  if (typeof out !== 'string') invalidArgument('out', 'a run directory path');
+  if (!Number.isInteger(iteration) || iteration < 0) invalidArgument('iteration', 'an integer >= 0');
+  return path.join(out, `eval-${iteration}.json`);
+}
 
 async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(
@@ -127,7 +143,16 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** `options` resolved over the preset and the defaults, each checked. */
-export function resolveRunSettings(options: PipelineOptions): RunSettings {
+export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
+  if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object');
+  for (const name of ['model', 'queries', 'out'] as const) {
+    if (options[name] !== undefined && (typeof options[name] !== 'string' || options[name] === '')) {
+      invalidArgument(name, 'a path');
+    }
+  }
+  if (options.eval !== undefined && options.eval !== null && typeof options.eval !== 'string') {
+    invalidArgument('eval', 'a path, or null for no evaluation');
+  }
   if (options.resume && options.out === undefined) invalidArgument('out', 'the run directory to resume');
   const model = path.resolve(options.model ?? EMBEDDED_MODEL_DIR);
   const preset = options.preset ?? presetFor(model);
@@ -136,6 +161,7 @@ export function resolveRunSettings(options: PipelineOptions): RunSettings {
   const iterations = options.iterations ?? presetIterations;
   if (!Number.isInteger(iterations) || iterations < 1) invalidArgument('iterations', 'a positive integer');
   const seed = options.seed ?? 0;
+  if (options.skipLong !== undefined && typeof options.skipLong !== 'boolean') invalidArgument('skipLong', 'a boolean');
   const evalFile = options.eval === undefined ? (model === EMBEDDED_MODEL_DIR ? EMBEDDED_TEST : null) : options.eval;
   return {
     model,
@@ -147,8 +173,9 @@ export function resolveRunSettings(options: PipelineOptions): RunSettings {
     seed,
     explore: resolveExploreOptions({ ...options.explore, seed }),
     train: resolveTrainOptions({ ...presetTrain, ...definedOf(options.train ?? {}), seed }),
-    evaluation: { ...definedOf(options.evaluation ?? {}), seed },
+    evaluation: resolveEvaluateOptions({ ...definedOf(options.evaluation ?? {}), seed }),
     maxLength: resolveMaxLength(options.maxLength),
+    skipLong: options.skipLong ?? false,
     updateReference: options.updateReference ?? false,
     load: definedOf(options.load ?? {}),
   };
@@ -159,17 +186,59 @@ function definedOf<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-/** A new run's directory: made, and refused if it holds anything already (a run is never written over). */
-async function claimRunDirectory(settings: RunSettings, resume: boolean): Promise<void> {
-  const entries = await fs.readdir(settings.out).catch(() => [] as string[]);
+/**
+ * Checks the run directory before any work: a directory that can be written, which for a new run must be new or
+ * empty (a run, or anything else, is never written over).
+ */
+async function checkRunDirectory(settings: RunSettings, resume: boolean): Promise<void> {
+  const entries = await checkOutputDirectory(settings.out, 'out');
   if (!resume && entries.length > 0) {
-    invalidArgument(
-      'out',
-      `a new or empty directory: ${settings.out} holds a run already (resume it, or choose another)`,
-    );
+    const holds = entries.includes(SETTINGS_FILE) ? 'a run already (resume it with --resume, or' : 'other files (';
+    invalidArgument('out', `a new or empty directory: ${settings.out} holds ${holds} choose another)`);
   }
-  await fs.mkdir(settings.out, { recursive: true });
+}
+
+/** A new run's directory, made and given its train.json; a resumed run's is used as it is. */
+async function claimRunDirectory(settings: RunSettings, resume: boolean): Promise<void> {
+  await makeDirectory(settings.out);
   if (!resume) await writeFileAtomic(path.join(settings.out, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
+}
+
+/** What a run reads besides the model, each checked against the model (vocabulary, positions). */
+interface RunInputs {
+  tokenizer: Tokenizer;
+  queries: Query[];
+  evalQueries: LabeledQuery[] | null;
+  skipped: { queries: QueryId[]; eval: QueryId[] };
+}
+
+async function readRunInputs(settings: RunSettings, model: Model): Promise<RunInputs> {
+  const tokenizer = await Tokenizer.fromDir(settings.model);
+  tokenizer.checkFits(model);
+  const { maxPositions } = model.config;
+  const queries = fittingQueries(
+    settings.queries,
+    await readQueries(settings.queries),
+    tokenizer,
+    maxPositions,
+    settings.skipLong,
+  );
+  const evalQueries =
+    settings.eval === null
+      ? null
+      : fittingQueries(
+          settings.eval,
+          await readLabeledQueries(settings.eval),
+          tokenizer,
+          maxPositions,
+          settings.skipLong,
+        );
+  return {
+    tokenizer,
+    queries: queries.queries,
+    evalQueries: evalQueries?.queries ?? null,
+    skipped: { queries: queries.skipped, eval: evalQueries?.skipped ?? [] },
+  };
 }
 
 export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerator<PipelineEvent> {
@@ -177,52 +246,62 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
   const { out, load } = settings;
   const { signal } = options;
   const started = performance.now();
-  await claimRunDirectory(settings, options.resume ?? false);
-  yield { type: 'start', dir: out, settings };
-  const tokenizer = await Tokenizer.fromDir(settings.model);
-  const metricsFile = path.join(out, METRICS_FILE);
-  const steps = (await completeLines(metricsFile)) as RunStep[];
-  await using metrics = await JsonLinesAppender.open(metricsFile);
-  await using board = await TensorBoardWriter.open(out);
-  const evaluations: RunEvaluation[] = [];
-  let first: QueryResult[] | undefined;
-  let gain: GainInterval | undefined;
-
-  const evaluateInto = async function* (model: Model, iteration: number): AsyncGenerator<PipelineEvent> {
-    if (settings.eval === null) return;
-    const file = evaluationFile(out, iteration);
-    let fresh = false;
-    if (!(await exists(file))) {
-      yield { type: 'stage', stage: 'evaluate', iteration };
-      const results: QueryResult[] = [];
-      const queries = await readLabeledQueries(settings.eval);
-      for await (const event of evaluate(model, tokenizer, queries, { ...settings.evaluation, signal })) {
-        if (event.type === 'result') results.push(event.result);
-      }
-      await writeFileAtomic(file, JSON.stringify({ report: evaluationReport(results), results }, null, 2));
-      fresh = true;
-    }
-    const { report, results } = JSON.parse(await fs.readFile(file, 'utf8')) as {
-      report: EvaluationReport;
-      results: QueryResult[];
-    };
-    first ??= results;
-    if (iteration > 0) {
-      const correct = (of: QueryResult[]): boolean[] => of.map((result) => result.greedy.correct);
-      gain = pairedBootstrap(correct(first), correct(results), { seed: settings.seed });
-    }
-    evaluations.push({ iteration, report });
-    // An evaluation a resumed run reads back was logged when it was made.
-    if (fresh) await board.scalars(iteration, evaluationScalars(report, iteration > 0 ? gain : undefined));
-    yield { type: 'evaluation', iteration, report, results, gain: iteration > 0 ? gain : undefined, file };
-  };
-
+  const resume = options.resume ?? false;
+  // Everything the run reads is read and checked before its directory is claimed: a mistake found after the
+  // claim would leave a directory that refuses the corrected command.
+  await checkRunDirectory(settings, resume);
   // The policy: the starting model, or the last finished iteration's checkpoint when resuming.
   let finished = 0;
   while (finished < settings.iterations && (await finishedCheckpoint(checkpointDir(out, finished + 1)))) finished++;
   let policyDir = finished === 0 ? settings.model : checkpointDir(out, finished);
   let policy = await Model.load(policyDir, { ...load, signal });
+  const inputs = await readRunInputs(settings, policy).catch((error: unknown) => {
+    policy.dispose();
+    throw error;
+  });
+  const { tokenizer, queries } = inputs;
+
   try {
+    await claimRunDirectory(settings, resume);
+    yield { type: 'start', dir: out, settings, skipped: inputs.skipped };
+    const metricsFile = path.join(out, METRICS_FILE);
+    const steps = (await completeLines(metricsFile)) as RunStep[];
+    await using metrics = await JsonLinesAppender.open(metricsFile);
+    await using board = await TensorBoardWriter.open(out);
+    const evaluations: RunEvaluation[] = [];
+    let first: QueryResult[] | undefined;
+    let gain: GainInterval | undefined;
+
+    const evaluateInto = async function* (model: Model, iteration: number): AsyncGenerator<PipelineEvent> {
+      if (settings.eval === null) return;
+      const file = evaluationFile(out, iteration);
+      let fresh = false;
+      if (!(await exists(file))) {
+        yield { type: 'stage', stage: 'evaluate', iteration };
+        const results: QueryResult[] = [];
+        for await (const event of evaluate(model, tokenizer, inputs.evalQueries ?? [], {
+          ...settings.evaluation,
+          signal,
+        })) {
+          if (event.type === 'result') results.push(event.result);
+        }
+        await writeFileAtomic(file, JSON.stringify({ report: evaluationReport(results), results }, null, 2));
+        fresh = true;
+      }
+      const { report, results } = JSON.parse(await fs.readFile(file, 'utf8')) as {
+        report: EvaluationReport;
+        results: QueryResult[];
+      };
+      first ??= results;
+      if (iteration > 0) {
+        const correct = (of: QueryResult[]): boolean[] => of.map((result) => result.greedy.correct);
+        gain = pairedBootstrap(correct(first), correct(results), { seed: settings.seed });
+      }
+      evaluations.push({ iteration, report });
+      // An evaluation a resumed run reads back was logged when it was made.
+      if (fresh) await board.scalars(iteration, evaluationScalars(report, iteration > 0 ? gain : undefined));
+      yield { type: 'evaluation', iteration, report, results, gain: iteration > 0 ? gain : undefined, file };
+    };
     using reference = new ReferencePolicy(
       settings.updateReference ? undefined : () => Model.load(settings.model, { ...load, signal }),
     );
@@ -232,7 +311,6 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       if (await exists(evaluationFile(out, iteration))) yield* evaluateInto(policy, iteration);
     }
     yield* evaluateInto(policy, finished);
-    const queries = await readQueries(settings.queries);
     for (let iteration = finished + 1; iteration <= settings.iterations; iteration++) {
       const dir = iterationDir(out, iteration);
       const checkpoint = checkpointDir(out, iteration);

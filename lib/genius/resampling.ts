@@ -2,6 +2,7 @@
  * Re-sampling for exploration: which of a step's scored candidates become the beams of the next step
  * (and, with count 1, which beam gives the final answer). Pure functions over scores.
  */
+import { invalidArgument } from '../errors';
 import type { Random } from './random';
 
 /**
@@ -18,6 +19,10 @@ export const STRATEGIES: readonly Strategy[] = ['foresight', 'advantage', 'highe
 
 /** softmax(values / temperature), computed stably (the maximum is subtracted first). */
 export function softmax(values: readonly number[], temperature: number): number[] {
+  if (!Array.isArray(values as unknown) || !values.every((value) => typeof value === 'number')) {
+    invalidArgument('values', 'an array of numbers');
+  }
+  if (!Number.isFinite(temperature) || temperature <= 0) invalidArgument('temperature', 'a number > 0');
   const scaled = values.map((value) => value / temperature);
   const max = Math.max(...scaled);
   const weights = scaled.map((value) => Math.exp(value - max));

@@ -1,12 +1,15 @@
 /** Sampled responses: the tokens that end one, and its text. */
-import type { Model } from '../model/model';
-import type { Tokenizer } from '../text/tokenizer';
+import { Model } from '../model/model';
+import { Tokenizer } from '../text/tokenizer';
+import { invalidArgument } from '../errors';
 
 /**
  * The model's eos ids (config.json and generation_config.json) and the tokenizer's eos token: for chat models the
  * latter is the end-of-turn token, which some configs leave out.
  */
 export function endOfResponseIds(model: Model, tokenizer: Tokenizer): number[] {
+  Model.handleOf(model, 'model');
+  Tokenizer.check(tokenizer);
   return [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];
 }
 
@@ -20,6 +23,8 @@ export function endOfTurnId(model: Model, tokenizer: Tokenizer): number | undefi
  * vocabulary (rows of a padded embedding, which a model can still sample) name no token and add no text.
  */
 export function responseText(tokenizer: Tokenizer, tokens: Int32Array): string {
+  Tokenizer.check(tokenizer);
+  if (!ArrayBuffer.isView(tokens) && !Array.isArray(tokens)) invalidArgument('tokens', "a sample's token ids");
   return tokenizer.decode(
     tokens.filter((id) => id < tokenizer.vocabSize),
     { skipSpecialTokens: true },

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, GeniusError } from '../errors';
+import { ErrorCode, GeniusError, invalidArgument, writing } from '../errors';
+import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
 import { JsonLinesAppender, completeLines } from '../data/jsonl';
 import type { QueryId } from '../data/queries';
 import { parseRecord, type ExplorationRecord } from '../data/records';
@@ -62,9 +63,12 @@ async function readSettings(file: string): Promise<ExploreSettings | undefined> 
  * the directory holds, which must have the same settings.
  */
 export async function openExploreRun(dir: string, settings: ExploreSettings, resume: boolean): Promise<ExploreRun> {
+  await checkOutputDirectory(dir, 'dir');
+  if (typeof settings !== 'object' || settings === null) invalidArgument('settings', 'the exploration settings');
+  if (typeof resume !== 'boolean') invalidArgument('resume', 'a boolean');
   const recordsFile = path.join(dir, RECORDS_FILE);
   const settingsFile = path.join(dir, SETTINGS_FILE);
-  await fs.mkdir(dir, { recursive: true });
+  await makeDirectory(dir);
   const saved = await readSettings(settingsFile);
   const records = (await completeLines(recordsFile)).map((value, index) =>
     parseRecord(`${recordsFile} record ${index}`, value),
@@ -84,7 +88,7 @@ export async function openExploreRun(dir: string, settings: ExploreSettings, res
       );
     }
   } else {
-    await fs.writeFile(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
+    await writing(settingsFile, 'write', () => fs.writeFile(settingsFile, `${JSON.stringify(settings, null, 2)}\n`));
   }
   const appender = await JsonLinesAppender.open(recordsFile);
   return {

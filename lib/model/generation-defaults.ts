@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { badFile } from '../errors';
+import { badFile, invalidArgument } from '../errors';
 
 export interface SamplingSettings {
   /** 0 is greedy. */
@@ -21,6 +21,7 @@ export const ENGINE_SAMPLING: Readonly<SamplingSettings> = { temperature: 1, top
 
 /** Each of generation_config.json's temperature, top_p and top_k that `dir` sets, checked. */
 export function readGenerationDefaults(dir: string): Partial<SamplingSettings> {
+  if (typeof dir !== 'string') invalidArgument('dir', 'a model directory path');
   const file = path.join(dir, 'generation_config.json');
   if (!fs.existsSync(file)) return {};
   let json: unknown;
@@ -52,6 +53,12 @@ export function resolveSampling(
   given: Partial<SamplingSettings>,
   recommended: Partial<SamplingSettings>,
 ): SamplingSettings {
+  for (const [name, value] of [
+    ['given', given],
+    ['recommended', recommended],
+  ] as const) {
+    if (typeof value !== 'object' || value === null) invalidArgument(name, 'an object of sampling settings');
+  }
   const pick = (key: keyof SamplingSettings): number => given[key] ?? recommended[key] ?? ENGINE_SAMPLING[key];
   return { temperature: pick('temperature'), topP: pick('topP'), topK: pick('topK') };
 }

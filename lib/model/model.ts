@@ -2,8 +2,8 @@
  * Model: a Hugging Face model directory (Llama, Qwen2, Mistral families) loaded into libtorch, and
  * its batched rollout engine. Every call does a whole batch natively on a worker thread.
  */
-import fs from 'node:fs/promises';
 import { cancellable, type CallOptions } from '../async';
+import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
 import { ErrorCode, GeniusError, invalidArgument } from '../errors';
 import { native } from '../native';
 import type {
@@ -107,7 +107,11 @@ export class Model implements Disposable {
 
   /** @internal The native handle of `model`, for native calls that take a model. */
   static handleOf(model: unknown, name: string): NativeModel {
-    if (!(model instanceof Model)) throw new GeniusError(ErrorCode.InvalidHandle, `argument '${name}' is not a Model`);
+    if (!(model instanceof Model))
+      throw new GeniusError(
+        ErrorCode.InvalidHandle,
+        `argument '${typeof name === 'string' ? name : 'model'}' is not a Model`,
+      );
     return model.handle;
   }
 
@@ -138,7 +142,8 @@ export class Model implements Disposable {
    * progress to end (see Trainer).
    */
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
-    await fs.mkdir(dir, { recursive: true });
+    await checkOutputDirectory(dir, 'dir');
+    await makeDirectory(dir);
     await cancellable(options, (cancel) =>
       this.handle.save(
         dir,

@@ -4,7 +4,7 @@
  * "The reasoning steps are:\n\n" and the steps so far (docs/algorithm.md, "Exploration").
  */
 import { invalidArgument } from '../errors';
-import type { Tokenizer } from './tokenizer';
+import { Tokenizer } from './tokenizer';
 
 /** The text that opens every Genius response, before the first step. */
 export const STEP_PREAMBLE = 'The reasoning steps are:\n\n';
@@ -29,12 +29,14 @@ export function joinSteps(steps: readonly string[]): string {
 
 /** `text` as the user turn of the chat template, with the assistant turn opened: what a chat model answers. */
 export function chatPrompt(tokenizer: Tokenizer, text: string): string {
+  Tokenizer.check(tokenizer);
   if (typeof text !== 'string') invalidArgument('text', 'a string');
   return tokenizer.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true });
 }
 
 /** The prompt from which the next step (after `steps`) of the response to `query` is sampled. */
 export function stepPrompt(tokenizer: Tokenizer, query: string, steps: readonly string[] = []): string {
+  Tokenizer.check(tokenizer);
   if (typeof query !== 'string') invalidArgument('query', 'a string');
   return chatPrompt(tokenizer, query) + STEP_PREAMBLE + joinSteps(steps);
 }

@@ -9,7 +9,7 @@
  * into byte tokens) is not in the mask; `trimAtStop` finds it in the decoded text afterwards.
  */
 import { invalidArgument } from '../errors';
-import type { Tokenizer } from './tokenizer';
+import { Tokenizer } from './tokenizer';
 
 const REPLACEMENT_CHARACTER = '\uFFFD';
 
@@ -26,12 +26,10 @@ function checkStops(stops: readonly string[]): void {
  * 1 for each token id whose text contains any of `stops`, else 0. `length` (default the tokenizer's
  * vocabSize) may be larger, as a model's embedding often is; ids past the tokenizer's vocabulary are 0.
  */
-export function stopStringMask(
-  tokenizer: Tokenizer,
-  stops: readonly string[],
-  length = tokenizer.vocabSize,
-): Uint8Array {
+export function stopStringMask(tokenizer: Tokenizer, stops: readonly string[], length?: number): Uint8Array {
+  Tokenizer.check(tokenizer);
   checkStops(stops);
+  length ??= tokenizer.vocabSize;
   if (!Number.isInteger(length) || length < tokenizer.vocabSize) {
     invalidArgument('length', `an integer >= the tokenizer's vocabSize ${tokenizer.vocabSize} (got ${String(length)})`);
   }

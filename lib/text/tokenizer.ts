@@ -82,6 +82,47 @@ function chatTemplateSource(
   return badFile(configFile, "field 'chat_template' must be a string or a list of {name, template}");
 }
 
+/** Numbers all of a template's range() calls may give in one rendering; a chat template's loops need a few. */
+const RANGE_BUDGET = 1_000_000;
+
+/** The name a compiled chat template calls range() by (see boundRange); the library's own can't be replaced. */
+const BOUNDED_RANGE = 'genius_native_bounded_range';
+
+/**
+ * Jinja's range(), as @huggingface/jinja has it, within RANGE_BUDGET numbers per rendering: a template's work is
+ * bounded by its range() loops and its input, so that a template looping over range(100000000) is refused
+ * (ERR_GENIUS_BAD_FILE) instead of rendering for minutes.
+ */
+function boundedRange(source: string): (start: number, stop?: number, step?: number) => number[] {
+  let budget = RANGE_BUDGET;
+  return (start, stop, step = 1) => {
+    const [from, to] = stop === undefined ? [0, start] : [start, stop];
+    if (![from, to, step].every(Number.isFinite) || step === 0) {
+      throw new Error(`range(${[start, stop, step].join(', ')}) is not a finite range`);
+    }
+    const length = Math.max(0, Math.ceil((to - from) / step));
+    budget -= length;
+    if (budget < 0) {
+      badFile(source, `the chat template's range() calls ask for more than ${RANGE_BUDGET} numbers in one rendering`);
+    }
+    return Array.from({ length }, (_, index) => from + index * step);
+  };
+}
+
+/**
+ * Points every call of range() in a parsed template at BOUNDED_RANGE: @huggingface/jinja declares range() as a
+ * global that a template's variables cannot shadow, so the parsed template is rewritten instead (an attribute
+ * named `range`, as in `x.range`, is left alone).
+ */
+function boundRange(node: unknown): void {
+  if (typeof node !== 'object' || node === null) return;
+  const fields = node as Record<string, unknown>;
+  if (fields.type === 'Identifier' && fields.value === 'range') fields.value = BOUNDED_RANGE;
+  for (const [key, child] of Object.entries(fields)) {
+    if (!(fields.type === 'MemberExpression' && key === 'property' && fields.computed === false)) boundRange(child);
+  }
+}
+
 export class Tokenizer {
   /** Number of token ids: one past the largest id of the vocabulary and added tokens. */
   readonly vocabSize: number;
@@ -93,6 +134,7 @@ export class Tokenizer {
   readonly chatTemplateSource: string | undefined;
 
   readonly #model: HfTokenizer;
+  readonly #file: string;
   readonly #chatTemplateText: string | undefined;
   #chatTemplate: Template | undefined;
   readonly #cleanUpSpaces: boolean;
@@ -101,12 +143,15 @@ export class Tokenizer {
 
   private constructor(
     model: HfTokenizer,
+    file: string,
     specialTokens: Record<string, string>,
     eosTokenIds: number[],
     cleanUpSpaces: boolean,
     chatTemplate: { template: string; source: string } | undefined,
   ) {
+    if (!(model instanceof HfTokenizer)) invalidArgument('new Tokenizer()', 'not called: use Tokenizer.fromDir(dir)');
     this.#model = model;
+    this.#file = file;
     this.specialTokens = Object.freeze(specialTokens);
     this.eosTokenIds = Object.freeze(eosTokenIds);
     this.#cleanUpSpaces = cleanUpSpaces;
@@ -178,7 +223,27 @@ export class Tokenizer {
     }
 
     const chatTemplate = chatTemplateSource(configFile, config, jinjaFile, jinjaText);
-    return new Tokenizer(model, specialTokens, eosTokenIds, cleanUpSpaces, chatTemplate);
+    return new Tokenizer(model, tokenizerFile, specialTokens, eosTokenIds, cleanUpSpaces, chatTemplate);
+  }
+
+  /** Throws ERR_GENIUS_INVALID_ARG naming the argument `name` unless `value` is a Tokenizer. */
+  static check(value: unknown, name = 'tokenizer'): asserts value is Tokenizer {
+    const label = typeof name === 'string' ? name : 'tokenizer';
+    if (!(value instanceof Tokenizer)) invalidArgument(label, 'a Tokenizer (Tokenizer.fromDir)');
+  }
+
+  /**
+   * Checks that every id this tokenizer gives is a row of the model's embedding: a tokenizer.json beyond the
+   * model's vocabulary is refused when the two meet, naming the file, not when a prompt first holds such an id.
+   */
+  checkFits(model: { dir: string; config: { vocabSize: number } }): void {
+    if (this.vocabSize > model.config.vocabSize) {
+      badFile(
+        this.#file,
+        `holds token ids up to ${this.vocabSize - 1}, beyond the vocabulary of the model in ${model.dir} ` +
+          `(${model.config.vocabSize} ids, its config.json's vocab_size)`,
+      );
+    }
   }
 
   /** Token ids of `text`; addSpecialTokens (default true, as in transformers) runs the post-processor (e.g. BOS). */
@@ -257,8 +322,10 @@ export class Tokenizer {
         tools: null,
         documents: null,
         add_generation_prompt: options.addGenerationPrompt ?? false,
+        [BOUNDED_RANGE]: boundedRange(this.chatTemplateSource!),
       });
     } catch (error) {
+      if (error instanceof GeniusError) throw error;
       // Mostly the template's raise_exception refusing the messages (roles out of order, say); the JS
       // library throws that as a plain Error like its own failures, so all render errors share this code.
       throw new GeniusError(
@@ -279,6 +346,7 @@ export class Tokenizer {
     }
     try {
       this.#chatTemplate = new Template(this.#chatTemplateText);
+      boundRange(this.#chatTemplate.parsed);
     } catch (error) {
       return badFile(this.chatTemplateSource!, `chat template cannot be parsed (${(error as Error).message})`, {
         cause: error,

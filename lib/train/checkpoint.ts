@@ -11,7 +11,8 @@
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { badFile } from '../errors';
+import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
+import { badFile, invalidArgument, writing } from '../errors';
 
 export const STATE_DIR = 'training_state';
 export const STATE_FILE = 'trainer_state.json';
@@ -73,11 +74,41 @@ export async function recoverCheckpoint(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Checks `dir` (named by the argument `argument`) as a run's checkpoint directory, before any work: a directory
+ * that can be written, new or empty, or (`resume`) holding a training run, whose state is returned after any
+ * interrupted swap is finished. Anything else is refused: saving swaps the whole directory, and genius-native
+ * replaces nothing that is not its own.
+ */
+export async function claimCheckpointDirectory(
+  dir: string,
+  argument: string,
+  resume: boolean,
+): Promise<TrainingState | undefined> {
+  await checkOutputDirectory(dir, argument);
+  await recoverCheckpoint(dir);
+  const state = await readTrainingState(dir);
+  if (state === undefined) {
+    const entries = await fs.readdir(dir).catch(() => [] as string[]);
+    if (entries.length > 0) {
+      invalidArgument(argument, `a new or empty directory, or a training run (${dir} holds other files)`);
+    }
+    return undefined;
+  }
+  if (!resume) {
+    invalidArgument(
+      argument,
+      `a new directory: ${dir} holds a training run at step ${state.step}; resume it (--resume) or choose another`,
+    );
+  }
+  return state;
+}
+
 /** Writes a checkpoint through `fill` (which writes into the directory it is given) and swaps it in as `dir`. */
 export async function writeCheckpoint(dir: string, fill: (staging: string) => Promise<void>): Promise<void> {
   const staging = `${path.resolve(dir)}.tmp-${process.pid}`;
   await fs.rm(staging, { recursive: true, force: true });
-  await fs.mkdir(path.join(staging, STATE_DIR), { recursive: true });
+  await makeDirectory(path.join(staging, STATE_DIR));
   try {
     await fill(staging);
   } catch (error) {
@@ -86,8 +117,10 @@ export async function writeCheckpoint(dir: string, fill: (staging: string) => Pr
   }
   const aside = `${path.resolve(dir)}.old-${process.pid}`;
   const replacing = await exists(dir);
-  if (replacing) await fs.rename(dir, aside);
-  await fs.rename(staging, dir);
+  await writing(dir, 'swap the new checkpoint in', async () => {
+    if (replacing) await fs.rename(dir, aside);
+    await fs.rename(staging, dir);
+  });
   if (replacing) await fs.rm(aside, { recursive: true, force: true });
 }
 
@@ -105,6 +138,7 @@ export async function writeTrainingState(dir: string, state: TrainingState): Pro
 
 /** The training state of checkpoint `dir`, or undefined when it holds none (or does not exist). */
 export async function readTrainingState(dir: string): Promise<TrainingState | undefined> {
+  if (typeof dir !== 'string' || dir === '') invalidArgument('dir', 'a checkpoint directory path');
   const file = path.join(dir, STATE_DIR, STATE_FILE);
   let text: string;
   try {

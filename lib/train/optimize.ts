@@ -11,17 +11,15 @@
  * starting policy, frozen: its log-probs are taken once, before the first step, and saved with the run.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CallOptions } from '../async';
 import { ErrorCode, GeniusError, invalidArgument } from '../errors';
-import type { Model } from '../model/model';
+import { Model } from '../model/model';
 import type { DType } from '../native-types';
 import {
+  claimCheckpointDirectory,
   copyModelFiles,
   OPTIMIZER_FILE,
-  readTrainingState,
-  recoverCheckpoint,
   STATE_DIR,
   writeCheckpoint,
   writeTrainingState,
@@ -147,23 +145,8 @@ async function resumedState(
   data: string,
 ): Promise<TrainingState | undefined> {
   if (checkpoint === undefined) return undefined;
-  await recoverCheckpoint(checkpoint.dir);
-  const entries = await fs.readdir(checkpoint.dir).catch(() => [] as string[]);
-  if (entries.length === 0) return undefined;
-  const state = await readTrainingState(checkpoint.dir);
-  // Saving swaps the whole directory: never over one that is not a training run of ours.
-  if (state === undefined) {
-    invalidArgument(
-      'checkpoint.dir',
-      `a new or empty directory, or a training run (${checkpoint.dir} holds other files)`,
-    );
-  }
-  if (!checkpoint.resume) {
-    invalidArgument(
-      'checkpoint.dir',
-      `a new directory: ${checkpoint.dir} holds a training run at step ${state.step}; resume it (--resume) or choose another`,
-    );
-  }
+  const state = await claimCheckpointDirectory(checkpoint.dir, 'checkpoint.dir', checkpoint.resume ?? false);
+  if (state === undefined) return undefined;
   if (path.resolve(model.dir) !== path.resolve(checkpoint.dir)) {
     invalidArgument(
       'model',
@@ -204,8 +187,13 @@ async function referenceLogprobs(
 }
 
 async function* train(model: Model, objective: Objective, given: TrainOptions): AsyncGenerator<StepMetrics> {
-  const examples = objective.kind === 'preference' ? objective.pairs.length : objective.sequences.length;
-  if (examples === 0) invalidArgument(objective.kind === 'preference' ? 'pairs' : 'sequences', 'a non-empty array');
+  Model.handleOf(model, 'model');
+  const items = objective.kind === 'preference' ? objective.pairs : objective.sequences;
+  if (!Array.isArray(items) || items.length === 0) {
+    invalidArgument(objective.kind === 'preference' ? 'pairs' : 'sequences', 'a non-empty array');
+  }
+  if (typeof given !== 'object' || given === null) invalidArgument('options', 'an object');
+  const examples = items.length;
   const resolved = resolveTrainOptions(given, objective.kind === 'sft' ? DEFAULT_SFT_OPTIONS : DEFAULT_TRAIN_OPTIONS);
   // The trainer and the native calls read the resolved settings, so that no default is decided twice.
   const options: TrainOptions = { ...given, ...resolved };

@@ -82,6 +82,8 @@ export function resolveTrainOptions(
   options: Partial<TrainSettings> = {},
   defaults: Readonly<TrainSettings> = DEFAULT_TRAIN_OPTIONS,
 ): TrainSettings {
+  if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object');
+  if (typeof defaults !== 'object' || defaults === null) invalidArgument('defaults', 'an object');
   const resolved = Object.fromEntries(
     Object.entries(defaults).map(([name, value]) => [name, options[name as keyof TrainSettings] ?? value]),
   ) as unknown as TrainSettings;

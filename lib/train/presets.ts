@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { EMBEDDED_MODEL_DIR } from '../embedded';
+import { invalidArgument } from '../errors';
 import { DEFAULT_TRAIN_OPTIONS } from './options';
 
 export interface RunPreset {
@@ -62,5 +63,6 @@ export type PresetName = keyof typeof PRESETS;
 
 /** The preset of a run on `modelDir`: the embedded one for the embedded default model, else the reference's. */
 export function presetFor(modelDir: string): PresetName {
+  if (typeof modelDir !== 'string') invalidArgument('modelDir', 'a model directory path');
   return path.resolve(modelDir) === EMBEDDED_MODEL_DIR ? 'embedded' : 'reference';
 }

@@ -10,7 +10,7 @@
  * more) is dropped, and for a pair, the pair. Both are counted.
  */
 import { invalidArgument } from '../errors';
-import type { Tokenizer } from '../text/tokenizer';
+import { Tokenizer } from '../text/tokenizer';
 import type { PreferencePair } from '../data/pairs';
 import type { SftExample } from '../data/sft-examples';
 import type { NativeSequences } from '../native-types';
@@ -63,7 +63,14 @@ function encodeSequence(tokenizer: Tokenizer, prompt: string, response: string, 
   };
 }
 
-function checkOptions(options: EncodeOptions): void {
+/** The arguments of encodePairs and encodeSftExamples, checked. */
+function checkArguments(tokenizer: Tokenizer, examples: unknown, name: string, options: EncodeOptions): void {
+  Tokenizer.check(tokenizer);
+  if (!Array.isArray(examples)) invalidArgument(name, 'an array');
+  if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object with maxLength');
+  if (options.eosTokenId !== undefined && !Number.isInteger(options.eosTokenId)) {
+    invalidArgument('eosTokenId', 'a token id');
+  }
   if (!Number.isInteger(options.maxLength) || options.maxLength < 2) invalidArgument('maxLength', 'an integer >= 2');
 }
 
@@ -72,7 +79,7 @@ export function encodePairs(
   pairs: readonly PreferencePair[],
   options: EncodeOptions,
 ): { pairs: TrainingPair[]; report: EncodeReport } {
-  checkOptions(options);
+  checkArguments(tokenizer, pairs, 'pairs', options);
   const encoded: TrainingPair[] = [];
   const report: EncodeReport = { truncated: 0, dropped: 0 };
   for (const pair of pairs) {
@@ -98,7 +105,7 @@ export function encodeSftExamples(
   examples: readonly SftExample[],
   options: EncodeOptions,
 ): { sequences: TrainingSequence[]; report: EncodeReport } {
-  checkOptions(options);
+  checkArguments(tokenizer, examples, 'examples', options);
   const sequences: TrainingSequence[] = [];
   const report: EncodeReport = { truncated: 0, dropped: 0 };
   for (const example of examples) {

@@ -10,8 +10,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[]): CliResult {
-  const result = spawnSync(process.execPath, [runner, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+/** Runs the CLI to its end; with `timeoutMs` (for a command that must not hang) it is killed past that time. */
+export function runCli(args: string[], timeoutMs?: number): CliResult {
+  const result = spawnSync(process.execPath, [runner, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    timeout: timeoutMs,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
