@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCode, Model } from '../lib';
+import { ErrorCode, Model, type Sample, type StepTokens } from '../lib';
 import { EMBEDDED_MODEL_DIR } from '../lib/embedded';
 import { runReference } from './helpers/python';
 
@@ -184,6 +184,89 @@ describe('sampling', () => {
   });
 });
 
+/** Checks that the steps onTokens saw hold exactly `samples`' tokens, log-probs and finish reasons, in order. */
+function expectStreamOf(steps: StepTokens[], samples: Sample[]): void {
+  const tokens = samples.map((): number[] => []);
+  const logprobs = samples.map((): number[] => []);
+  const finished: (string | undefined)[] = samples.map(() => undefined);
+  steps.forEach((step, index) => {
+    expect(step.step).toBe(index);
+    expect(Array.from(step.samples)).toEqual(Array.from(step.samples).sort((a, b) => a - b));
+    step.samples.forEach((sample, i) => {
+      expect(finished[sample]).toBeUndefined();
+      expect(tokens[sample]).toHaveLength(step.step);
+      tokens[sample].push(step.tokens[i]);
+      logprobs[sample].push(step.logprobs[i]);
+    });
+    for (const end of step.finished) {
+      expect(tokens[end.sample]).toHaveLength(step.step + 1);
+      finished[end.sample] = end.finishReason;
+    }
+  });
+  samples.forEach((sample, i) => {
+    expect(tokens[i]).toEqual(Array.from(sample.tokens));
+    expect(Float32Array.from(logprobs[i])).toEqual(sample.logprobs);
+    expect(finished[i]).toBe(sample.finishReason);
+  });
+}
+
+describe('streaming: onTokens', () => {
+  let model: Model;
+  beforeAll(async () => {
+    model = await Model.load(models.llama);
+  });
+  afterAll(() => model.dispose());
+  const prompts = [tokens(6, 7), tokens(11, 8)];
+
+  it('sees each greedy step as it is drawn, rows ending at different steps', async () => {
+    const free = await model.generate(prompts, { maxNewTokens: 16, temperature: 0, eosTokenIds: [] });
+    // The first prompt's fourth token ends its samples; the other prompt runs on unless it draws that token.
+    const eosTokenIds = [free.samples[0].tokens[3]];
+    const steps: StepTokens[] = [];
+    const result = await model.generate(prompts, {
+      n: 2,
+      maxNewTokens: 16,
+      temperature: 0,
+      eosTokenIds,
+      onTokens: (step) => steps.push(step),
+    });
+    expect(new Set(result.samples.map((sample) => sample.tokens.length)).size).toBeGreaterThan(1);
+    expectStreamOf(steps, result.samples);
+    // Listening changes nothing in the result.
+    const quiet = await model.generate(prompts, { n: 2, maxNewTokens: 16, temperature: 0, eosTokenIds });
+    expect(quiet.samples).toEqual(result.samples);
+  });
+
+  it('sees each sampled step, n > 1, when finished rows leave the batch and when a kept cache continues', async () => {
+    // Forty of the 256 tokens end a sample: rows finish at scattered steps, and the batch is compacted.
+    const eosTokenIds = Array.from({ length: 40 }, (_, i) => 1 + i * 6);
+    const steps: StepTokens[] = [];
+    const result = await model.generate(prompts, {
+      n: 8,
+      maxNewTokens: 24,
+      seed: 3,
+      eosTokenIds,
+      onTokens: (step) => steps.push(step),
+    });
+    expect(new Set(result.samples.map((sample) => sample.tokens.length)).size).toBeGreaterThan(2);
+    expectStreamOf(steps, result.samples);
+    const quiet = await model.generate(prompts, { n: 8, maxNewTokens: 24, seed: 3, eosTokenIds });
+    expect(quiet.samples).toEqual(result.samples);
+
+    const kept = await model.generate(prompts, { maxNewTokens: 4, seed: 4, eosTokenIds: [], keepCache: true });
+    const continued: StepTokens[] = [];
+    const rest = await model.continue(kept.cache!, [1, 0], {
+      n: 3,
+      maxNewTokens: 12,
+      seed: 5,
+      eosTokenIds,
+      onTokens: (step) => continued.push(step),
+    });
+    kept.cache!.dispose();
+    expectStreamOf(continued, rest.samples);
+  });
+});
+
 describe('bad input', () => {
   let model: Model;
   beforeAll(async () => {
@@ -205,6 +288,7 @@ describe('bad input', () => {
     ['NaN top-k', [[1]], { maxNewTokens: 1, topK: Number.NaN }],
     ['a stop mask too long', [[1]], { maxNewTokens: 1, stopTokenMask: new Uint8Array(300) }],
     ['n = 0', [[1]], { maxNewTokens: 1, n: 0 }],
+    ['an onTokens that is no function', [[1]], { maxNewTokens: 1, onTokens: 'print' as unknown as () => void }],
   ])('%s', async (_name, prompts, options) => {
     await expect(model.generate(prompts as number[][], options)).rejects.toMatchObject(invalid);
   });
