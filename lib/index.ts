@@ -47,6 +47,8 @@ export {
   type InitOptions,
   type SaveOptions,
   type SamplingOptions,
+  type GenerateOptions,
+  type StepTokens,
   type Sample,
   type Generation,
   type FinishReason,

@@ -269,6 +269,25 @@ export interface NativeSample {
   finishReason: FinishReason;
 }
 
+/**
+ * The tokens one decode step drew, as they are drawn: draw i appended tokens[i], of log-prob logprobs[i], to sample
+ * samples[i] (an index into the call's samples), in increasing sample order. Every sample of a call starts at the
+ * same step, so each is token `step` of its sample. `finished` names the samples that this step's draw ended (a
+ * continued sample left no position to draw in ends empty, in no step).
+ */
+export interface StepTokens {
+  step: number;
+  samples: Int32Array;
+  tokens: Int32Array;
+  logprobs: Float32Array;
+  finished: { sample: number; finishReason: FinishReason }[];
+}
+
+export interface NativeGenerateOptions extends AsyncOptions {
+  /** Called once per decode step, all calls before the Promise settles; a listener that throws is ignored. */
+  onTokens?: (step: StepTokens) => void;
+}
+
 export interface NativeGenerateResult {
   samples: NativeSample[];
   computedTokens: number;
@@ -290,7 +309,7 @@ export interface NativeModelDescription {
 }
 
 export interface NativeModel {
-  generate(request: NativeGenerateRequest, options?: AsyncOptions): Promise<NativeGenerateResult>;
+  generate(request: NativeGenerateRequest, options?: NativeGenerateOptions): Promise<NativeGenerateResult>;
   logits(tokens: number[] | Int32Array, options?: AsyncOptions): Promise<NativeTensor>;
   describe(): NativeModelDescription;
   dispose(): void;

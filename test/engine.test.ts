@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCode, Model } from '../lib';
+import { ErrorCode, Model, type Generation, type StepTokens } from '../lib';
 import { EMBEDDED_MODEL_DIR } from '../lib/embedded';
 import { runReference } from './helpers/python';
 
@@ -184,6 +184,78 @@ describe('sampling', () => {
   });
 });
 
+/**
+ * Runs `generate` with an onTokens listener and without one: listening must not change the result, and the steps
+ * it saw must hold exactly the result's tokens, log-probs and finish reasons, in order.
+ */
+async function expectStreamed(
+  generate: (onTokens?: (step: StepTokens) => void) => Promise<Generation>,
+): Promise<Generation> {
+  const steps: StepTokens[] = [];
+  const result = await generate((step) => steps.push(step));
+  expect((await generate()).samples).toEqual(result.samples);
+  const tokens = result.samples.map((): number[] => []);
+  const logprobs = result.samples.map((): number[] => []);
+  const finished: (string | undefined)[] = result.samples.map(() => undefined);
+  steps.forEach((step, index) => {
+    expect(step.step).toBe(index);
+    expect(Array.from(step.samples)).toEqual(Array.from(step.samples).sort((a, b) => a - b));
+    step.samples.forEach((sample, i) => {
+      expect(finished[sample]).toBeUndefined();
+      expect(tokens[sample]).toHaveLength(step.step);
+      tokens[sample].push(step.tokens[i]);
+      logprobs[sample].push(step.logprobs[i]);
+    });
+    for (const end of step.finished) {
+      expect(tokens[end.sample]).toHaveLength(step.step + 1);
+      finished[end.sample] = end.finishReason;
+    }
+  });
+  result.samples.forEach((sample, i) => {
+    expect(tokens[i]).toEqual(Array.from(sample.tokens));
+    expect(Float32Array.from(logprobs[i])).toEqual(sample.logprobs);
+    expect(finished[i]).toBe(sample.finishReason);
+  });
+  return result;
+}
+
+/** How many different lengths the samples have: more than one when rows finish at different steps. */
+const lengths = (generation: Generation): number => new Set(generation.samples.map((s) => s.tokens.length)).size;
+
+describe('streaming: onTokens', () => {
+  let model: Model;
+  beforeAll(async () => {
+    model = await Model.load(models.llama);
+  });
+  afterAll(() => model.dispose());
+  const prompts = [tokens(6, 7), tokens(11, 8)];
+
+  it('sees each greedy step as it is drawn, rows ending at different steps', async () => {
+    const free = await model.generate(prompts, { maxNewTokens: 16, temperature: 0, eosTokenIds: [] });
+    // The first prompt's fourth token ends its samples; the other prompt runs on unless it draws that token.
+    const eosTokenIds = [free.samples[0].tokens[3]];
+    const result = await expectStreamed((onTokens) =>
+      model.generate(prompts, { n: 2, maxNewTokens: 16, temperature: 0, eosTokenIds, onTokens }),
+    );
+    expect(lengths(result)).toBeGreaterThan(1);
+  });
+
+  it('sees each sampled step, n > 1, when finished rows leave the batch and when a kept cache continues', async () => {
+    // Forty of the 256 tokens end a sample: rows finish at scattered steps, and the batch is compacted.
+    const eosTokenIds = Array.from({ length: 40 }, (_, i) => 1 + i * 6);
+    const result = await expectStreamed((onTokens) =>
+      model.generate(prompts, { n: 8, maxNewTokens: 24, seed: 3, eosTokenIds, onTokens }),
+    );
+    expect(lengths(result)).toBeGreaterThan(2);
+
+    const kept = await model.generate(prompts, { maxNewTokens: 4, seed: 4, eosTokenIds: [], keepCache: true });
+    await expectStreamed((onTokens) =>
+      model.continue(kept.cache!, [1, 0], { n: 3, maxNewTokens: 12, seed: 5, eosTokenIds, onTokens }),
+    );
+    kept.cache!.dispose();
+  });
+});
+
 describe('bad input', () => {
   let model: Model;
   beforeAll(async () => {
@@ -205,6 +277,7 @@ describe('bad input', () => {
     ['NaN top-k', [[1]], { maxNewTokens: 1, topK: Number.NaN }],
     ['a stop mask too long', [[1]], { maxNewTokens: 1, stopTokenMask: new Uint8Array(300) }],
     ['n = 0', [[1]], { maxNewTokens: 1, n: 0 }],
+    ['an onTokens that is no function', [[1]], { maxNewTokens: 1, onTokens: 'print' as unknown as () => void }],
   ])('%s', async (_name, prompts, options) => {
     await expect(model.generate(prompts as number[][], options)).rejects.toMatchObject(invalid);
   });

@@ -46,6 +46,22 @@ async function generated(prompt: number[], options: { maxTokens: number; tempera
   return samples[0];
 }
 
+/** A completion streamed through the openai client, per choice: the text of each chunk, the log-probs, the finish. */
+async function streamedCompletion(request: OpenAI.CompletionCreateParamsNonStreaming) {
+  const stream = await client.completions.create({ ...request, stream: true });
+  const choices: { pieces: string[]; logprobs: number[]; finish: string | null }[] = [];
+  for await (const chunk of stream) {
+    for (const choice of chunk.choices) {
+      const seen = (choices[choice.index] ??= { pieces: [], logprobs: [], finish: null });
+      expect(seen.finish).toBeNull(); // nothing comes after a choice's last chunk
+      seen.pieces.push(choice.text);
+      seen.logprobs.push(...(choice.logprobs?.token_logprobs ?? []));
+      seen.finish = choice.finish_reason;
+    }
+  }
+  return choices;
+}
+
 const chatTokens = (text: string): number[] =>
   tokenizer.encode(tokenizer.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true }), {
     addSpecialTokens: false,
@@ -165,6 +181,67 @@ describe('genius-native serve: completions', () => {
     }
     expect(content).toMatch(/\\boxed\{/);
     expect(finish).toBe('stop');
+  });
+
+  it('streams a long completion as it is drawn: its chunks add up to the whole answer (greedy, seeded, n > 1)', async () => {
+    for (const settings of [{ temperature: 0 }, { temperature: 1, seed: 11, n: 2 }]) {
+      const request = { model: 'default', prompt: problem, max_tokens: 64, ignore_eos: true, logprobs: 0, ...settings };
+      const whole = await client.completions.create(request);
+      const streamed = await streamedCompletion(request);
+      expect(streamed).toHaveLength(whole.choices.length);
+      whole.choices.forEach((choice, index) => {
+        const { pieces, logprobs, finish } = streamed[index];
+        // Many chunks of text come before the choice's last one, which the end of the call sends.
+        expect(pieces.slice(0, -1).filter((piece) => piece !== '').length).toBeGreaterThan(8);
+        expect(pieces.join('')).toBe(choice.text);
+        expect(logprobs).toEqual(choice.logprobs?.token_logprobs);
+        expect(finish).toBe(choice.finish_reason);
+      });
+    }
+  });
+
+  it('cuts a streamed answer at stop strings exactly where the whole answer is cut', async () => {
+    // The greedy answer is "14 + 3 = 17.\n17 + 3 = 20.\n20 - 5 = 15.\nThe answer is \\boxed{3}.": a one-token stop,
+    // stops of several tokens, and stops whose start the text shows before it goes another way ("= 1", "20 - 5").
+    const stops = [['\n'], ['= 20'], ['20 - 6', 'answer is'], ['}'], ['no such text']];
+    for (const stop of stops) {
+      const request = {
+        model: 'default',
+        messages: [{ role: 'user' as const, content: problem }],
+        temperature: 0,
+        stop,
+      };
+      const whole = await client.chat.completions.create(request);
+      const stream = await client.chat.completions.create({ ...request, stream: true });
+      const pieces: string[] = [];
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        pieces.push(chunk.choices[0]?.delta.content ?? '');
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect(pieces.join('')).toBe(whole.choices[0].message.content);
+      expect(finish).toBe(whole.choices[0].finish_reason);
+      expect(pieces.filter((piece) => piece !== '').length).toBeGreaterThan(1);
+    }
+  });
+
+  it('streams each request of a shared call its own samples, cut at its own max_tokens', async () => {
+    const requests = [
+      { model: 'default', prompt: 'Tom had 3 marbles.', max_tokens: 40, temperature: 0, ignore_eos: true },
+      { model: 'default', prompt: problem, max_tokens: 12, temperature: 0, ignore_eos: true },
+    ];
+    const busy = blocker();
+    await waitFor(running, 'the blocker to run');
+    const streams = requests.map((request) => streamedCompletion(request));
+    await waitFor(async () => (await metric(server.url, 'genius_queue_depth', {}, auth)) === 2, 'both streams queued');
+    expect((await busy).status).toBe(200);
+    const streamed = await Promise.all(streams);
+    for (const [index, request] of requests.entries()) {
+      const whole = await client.completions.create(request);
+      expect(streamed[index]).toHaveLength(1);
+      expect(streamed[index][0].pieces.join('')).toBe(whole.choices[0].text);
+      expect(streamed[index][0].finish).toBe('length');
+    }
   });
 
   it('serves requests that wait together in one native call, and answers 429 when the queue is full', async () => {

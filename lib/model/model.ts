@@ -14,11 +14,12 @@ import type {
   NativeModel,
   NativeModelDescription,
   SamplingOptions,
+  StepTokens,
 } from '../native-types';
 import { Tensor } from '../tensor';
 import { readModelConfig, type ModelConfig } from './config';
 
-export type { FinishReason, SamplingOptions } from '../native-types';
+export type { FinishReason, SamplingOptions, StepTokens } from '../native-types';
 
 export interface LoadOptions extends CallOptions {
   device?: string;
@@ -49,6 +50,16 @@ export interface Sample {
   logprobs: Float32Array;
   logprobSum: number;
   finishReason: FinishReason;
+}
+
+export interface GenerateOptions extends SamplingOptions, CallOptions {
+  /**
+   * Streams the call: called once per decode step, in order, with the tokens drawn in it (which sample, which token,
+   * its log-prob, and the samples it finished). The engine does not wait for it: it runs on the JS thread while the
+   * next steps run. Every call comes before the Promise settles, and together they hold exactly the final samples'
+   * tokens and log-probs. Without it a call gathers nothing per step. An error it throws is ignored.
+   */
+  onTokens?: (step: StepTokens) => void;
 }
 
 export interface Generation {
@@ -120,13 +131,13 @@ export class Model implements Disposable {
   }
 
   /** Samples continuations of each prompt (token ids). */
-  async generate(prompts: (number[] | Int32Array)[], options: SamplingOptions & CallOptions): Promise<Generation> {
+  async generate(prompts: (number[] | Int32Array)[], options: GenerateOptions): Promise<Generation> {
     if (!Array.isArray(prompts)) invalidArgument('prompts', 'an array of token-id arrays');
     return this.run({ ...this.request(options), prompts }, options);
   }
 
   /** Continues rows of a kept cache: each row's samples extend that row's tokens. */
-  async continue(cache: KvCache, rows: number[], options: SamplingOptions & CallOptions): Promise<Generation> {
+  async continue(cache: KvCache, rows: number[], options: GenerateOptions): Promise<Generation> {
     if (!(cache instanceof KvCache)) invalidArgument('cache', 'a KvCache from generate({ keepCache: true })');
     return this.run({ ...this.request(options), cache: cache.handle, rows }, options);
   }
@@ -167,9 +178,9 @@ export class Model implements Disposable {
     return { n, maxNewTokens, temperature, topP, topK, seed, eosTokenIds, stopTokenMask, stopSequences, keepCache };
   }
 
-  private async run(request: NativeGenerateRequest, options: CallOptions): Promise<Generation> {
+  private async run(request: NativeGenerateRequest, options: GenerateOptions): Promise<Generation> {
     const result = await cancellable(options, (cancel) =>
-      this.handle.generate(request, { cancel, onProgress: options.onProgress }),
+      this.handle.generate(request, { cancel, onProgress: options.onProgress, onTokens: options.onTokens }),
     );
     return { ...result, cache: result.cache && new KvCache(result.cache) };
   }

@@ -5,12 +5,23 @@
  * takes one set of sampling settings for all its prompts, so requests that differ in them wait for a call of their
  * own; max_tokens may differ (the call runs to the largest, and each request's samples are cut to its own).
  *
+ * A request may listen to its samples' tokens as the call draws them (a stream): each step's draws are routed to the
+ * requests whose samples they extend, numbered within the request, up to the request's own max_tokens.
+ *
  * A request whose client goes away leaves the queue at once; one in a running call is dropped from its result, and
  * when every request of a call is gone the call itself is cancelled. A full queue refuses new requests with
  * ERR_GENIUS_QUEUE_FULL (the server's 429).
  */
 import { randomInt } from 'node:crypto';
-import { ErrorCode, GeniusError, stopStringMask, type Model, type Sample, type Tokenizer } from '../index';
+import {
+  ErrorCode,
+  GeniusError,
+  stopStringMask,
+  type Model,
+  type Sample,
+  type StepTokens,
+  type Tokenizer,
+} from '../index';
 import type { ServerMetrics } from './metrics';
 
 /** The settings that every request of one native call shares. */
@@ -35,7 +46,12 @@ export interface GenerationRequest {
   sampling: BatchSampling;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Each step's draws of this request's samples (numbered within it), within max_tokens; all before it resolves. */
+  onTokens?: (step: RequestTokens) => void;
 }
+
+/** A step's draws as one request sees them: its own samples, numbered as its result numbers them. */
+export type RequestTokens = Omit<StepTokens, 'finished'>;
 
 export interface BatchingQueueOptions {
   /** Most sequences (prompts × n) in one native call; a larger request runs alone. */
@@ -191,6 +207,7 @@ export class BatchingQueue {
         eosTokenIds: sampling.ignoreEos ? [] : this.#eosTokenIds,
         stopTokenMask: this.#stopMask(sampling.stop),
         signal: call.controller.signal,
+        onTokens: entries.some((entry) => entry.request.onTokens) ? routeTokens(entries) : undefined,
       });
       const seconds = (performance.now() - started) / 1000;
       const tokens = generation.samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
@@ -234,6 +251,36 @@ function callKey(sampling: BatchSampling): string {
     sampling.stop,
     sampling.ignoreEos,
   ]);
+}
+
+/**
+ * The listener of a call that hands each request the draws of its own samples. Every sample of a call starts at
+ * step 0, so a step's draw is token `step` of its sample: the draws past a request's max_tokens are those of steps
+ * from max_tokens on.
+ */
+function routeTokens(entries: Entry[]): (step: StepTokens) => void {
+  // Samples are input-major, n per prompt, and each request's prompts are consecutive.
+  const owners: Entry[] = [];
+  const firstSamples = new Map<Entry, number>();
+  for (const entry of entries) {
+    firstSamples.set(entry, owners.length);
+    for (let i = 0; i < entry.sequences; i++) owners.push(entry);
+  }
+  return ({ step, samples, tokens, logprobs }) => {
+    // Draws come in sample order, so each request's are one run.
+    for (let start = 0, end = 0; start < samples.length; start = end) {
+      const entry = owners[samples[start]];
+      while (end < samples.length && owners[samples[end]] === entry) end++;
+      if (entry.gone || !entry.request.onTokens || step >= entry.request.maxTokens) continue;
+      const first = firstSamples.get(entry)!;
+      entry.request.onTokens({
+        step,
+        samples: samples.subarray(start, end).map((sample) => sample - first),
+        tokens: tokens.subarray(start, end),
+        logprobs: logprobs.subarray(start, end),
+      });
+    }
+  };
 }
 
 /** `sample` as a call run to `maxTokens` would have ended it: cut there, finishing by length. */

@@ -4,8 +4,10 @@
  * the sampled tokens' log-probs, streaming as Server-Sent Events; vLLM's ignore_eos). Each request goes through the
  * batching queue, so that requests arriving together share one native call.
  *
- * A stream is sent when the request's call ends: the engine returns a call's tokens together, so each choice comes
- * as one chunk, then `data: [DONE]`.
+ * A stream sends each choice's text as its tokens are drawn (streamed-text.ts says which text is ready when), then
+ * one last chunk per choice with the rest of its text and its finish_reason once the call has ended, the usage when
+ * asked for, and `data: [DONE]`. Its headers go out with the first tokens, so a request refused before it runs (a
+ * full queue, say) still gets its status and JSON error; an error after that ends the stream with the error's body.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -21,8 +23,10 @@ import {
   type SamplingSettings,
   type Tokenizer,
 } from '../index';
-import type { BatchingQueue, BatchSampling } from './batching-queue';
+import type { BatchingQueue, BatchSampling, RequestTokens } from './batching-queue';
+import { errorAnswer } from './error-answer';
 import { EventStream } from './sse';
+import { StreamedText } from './streamed-text';
 
 export interface OpenAiContext {
   model: Model;
@@ -149,12 +153,19 @@ const chatSchema = {
   },
 };
 
-/** One answer of a request: a sample's text (cut at a stop string) and its tokens. */
+/**
+ * One answer of a request, or the piece of it a stream's chunk carries: its text (cut at a stop string) and the
+ * sampled tokens it covers.
+ */
 interface Choice {
   index: number;
   text: string;
-  sample: Sample;
-  finishReason: 'stop' | 'length';
+  tokens: Int32Array;
+  logprobs: Float32Array;
+  /** The text_offset of its first token: the text of the answer's tokens before it (0 for a whole answer). */
+  textOffset: number;
+  /** Null in a stream's chunks but the choice's last. */
+  finishReason: 'stop' | 'length' | null;
 }
 
 interface Usage {
@@ -163,10 +174,11 @@ interface Usage {
   total_tokens: number;
 }
 
-/** How one route words its answer: the whole response, or the stream's chunk of one choice. */
+/** How one route words its answer: the whole response, or a stream's chunk of one choice. */
 interface ResponseFormat {
   response(choices: Choice[], usage: Usage): object;
-  chunk(choice: Choice): object;
+  /** `first`: the choice's first chunk (chat names the role there). */
+  chunk(choice: Choice, first: boolean): object;
   /** The stream's last chunk before [DONE], with the usage (when the client asked for it). */
   usageChunk(usage: Usage): object;
 }
@@ -186,9 +198,9 @@ export function registerOpenAiRoutes(app: FastifyInstance, context: OpenAiContex
     const head = { id: `cmpl-${randomUUID()}`, created: now(), model: modelName };
     const logprobs = (choice: Choice): object | null => {
       if (body.logprobs === undefined || body.logprobs === null) return null;
-      const tokens = Array.from(choice.sample.tokens, (id) => tokenizer.tokenText(id));
-      const offsets = tokens.map((_, index) => tokens.slice(0, index).join('').length);
-      return { tokens, token_logprobs: Array.from(choice.sample.logprobs), top_logprobs: null, text_offset: offsets };
+      const tokens = Array.from(choice.tokens, (id) => tokenizer.tokenText(id));
+      const offsets = tokens.map((_, index) => choice.textOffset + tokens.slice(0, index).join('').length);
+      return { tokens, token_logprobs: Array.from(choice.logprobs), top_logprobs: null, text_offset: offsets };
     };
     const completionChoice = (choice: Choice): object => ({
       index: choice.index,
@@ -221,9 +233,9 @@ export function registerOpenAiRoutes(app: FastifyInstance, context: OpenAiContex
     const head = { id: `chatcmpl-${randomUUID()}`, created: now(), model: modelName };
     const logprobs = (choice: Choice): object | null => {
       if (!body.logprobs) return null;
-      const content = Array.from(choice.sample.tokens, (id, index) => {
+      const content = Array.from(choice.tokens, (id, index) => {
         const token = tokenizer.tokenText(id);
-        return { token, logprob: choice.sample.logprobs[index], bytes: [...Buffer.from(token)], top_logprobs: [] };
+        return { token, logprob: choice.logprobs[index], bytes: [...Buffer.from(token)], top_logprobs: [] };
       });
       return { content };
     };
@@ -241,13 +253,13 @@ export function registerOpenAiRoutes(app: FastifyInstance, context: OpenAiContex
         })),
         usage,
       }),
-      chunk: (choice) => ({
+      chunk: (choice, first) => ({
         ...head,
         object: 'chat.completion.chunk',
         choices: [
           {
             index: choice.index,
-            delta: { role: 'assistant', content: choice.text },
+            delta: first ? { role: 'assistant', content: choice.text } : { content: choice.text },
             logprobs: logprobs(choice),
             finish_reason: choice.finishReason,
           },
@@ -301,25 +313,148 @@ async function serve(
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) gone.abort();
   });
-  const samples = await queue.submit({ prompts, maxTokens, sampling, signal: gone.signal });
-  const choices = samples.map((sample, index): Choice => {
-    const { text } = trimAtStop(responseText(tokenizer, sample.tokens), stop);
-    return { index, text, sample, finishReason: sample.finishReason === 'length' ? 'length' : 'stop' };
-  });
+  const request = { prompts, maxTokens, sampling, signal: gone.signal };
+  if (!body.stream) {
+    const samples = await queue.submit(request);
+    return format.response(answers(tokenizer, samples, stop), usageOf(prompts, samples));
+  }
+  const streamed = new ChoiceStream(reply, format, tokenizer, stop);
+  try {
+    const samples = await queue.submit({ ...request, onTokens: (step) => streamed.add(step) });
+    const usage = body.stream_options?.include_usage ? usageOf(prompts, samples) : undefined;
+    streamed.end(answers(tokenizer, samples, stop), usage);
+  } catch (error) {
+    // Before the first tokens nothing was sent: the error handler answers with the error's status.
+    if (!streamed.started) throw error;
+    streamed.fail(error);
+  }
+  return undefined;
+}
+
+/** The whole answers of a request's samples: each sample's text cut at its first stop string. */
+function answers(tokenizer: Tokenizer, samples: Sample[], stop: string[]): Choice[] {
+  return samples.map((sample, index) => ({
+    index,
+    text: trimAtStop(responseText(tokenizer, sample.tokens), stop).text,
+    tokens: sample.tokens,
+    logprobs: sample.logprobs,
+    textOffset: 0,
+    finishReason: sample.finishReason === 'length' ? 'length' : 'stop',
+  }));
+}
+
+function usageOf(prompts: number[][], samples: Sample[]): Usage {
   const promptTokens = prompts.reduce((sum, prompt) => sum + prompt.length, 0);
   const completionTokens = samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
-  const usage = {
+  return {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
   };
-  if (!body.stream) return format.response(choices, usage);
-  const stream = new EventStream(reply);
-  for (const choice of choices) stream.send({ data: format.chunk(choice) });
-  if (body.stream_options?.include_usage) stream.send({ data: format.usageChunk(usage) });
-  stream.send({ data: '[DONE]' });
-  stream.end();
-  return undefined;
+}
+
+/** Where a stream stands with one choice. */
+interface ChoiceProgress {
+  text: StreamedText;
+  /** Tokens drawn since its last chunk, with their log-probs: the next chunk carries them. */
+  pendingTokens: number[];
+  pendingLogprobs: number[];
+  /** Tokens its chunks have carried, and their text's length (the next token's text_offset). */
+  sentTokens: number;
+  sentTokenText: number;
+  chunks: number;
+}
+
+/**
+ * A request's Server-Sent Events: a chunk for each choice whose text grows as its tokens arrive (with the tokens
+ * drawn since its last chunk, for their log-probs), then each choice's last chunk from its whole answer, so that
+ * the chunks of a choice add up to the answer a request without streaming gets.
+ */
+class ChoiceStream {
+  #events: EventStream | undefined;
+  readonly #choices: ChoiceProgress[] = [];
+
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly format: ResponseFormat,
+    private readonly tokenizer: Tokenizer,
+    private readonly stop: string[],
+  ) {}
+
+  /** Whether the stream has begun (its headers are sent). */
+  get started(): boolean {
+    return this.#events !== undefined;
+  }
+
+  /** Takes one step's draws of the request's samples, and sends the text they settled. */
+  add({ samples, tokens, logprobs }: RequestTokens): void {
+    this.#events ??= new EventStream(this.reply);
+    samples.forEach((index, i) => {
+      const choice = this.#choice(index);
+      choice.pendingTokens.push(tokens[i]);
+      choice.pendingLogprobs.push(logprobs[i]);
+      const text = choice.text.push(tokens[i]);
+      if (text === '') return;
+      this.#send(index, text, Int32Array.from(choice.pendingTokens), Float32Array.from(choice.pendingLogprobs), null);
+      choice.pendingTokens = [];
+      choice.pendingLogprobs = [];
+    });
+  }
+
+  /** Sends each choice's last chunk, from its whole answer, then the usage (when asked for) and [DONE]. */
+  end(answers: Choice[], usage: Usage | undefined): void {
+    this.#events ??= new EventStream(this.reply);
+    for (const answer of answers) {
+      const { text, sentTokens } = this.#choice(answer.index);
+      const rest = text.finish(answer.text);
+      this.#send(
+        answer.index,
+        rest,
+        answer.tokens.subarray(sentTokens),
+        answer.logprobs.subarray(sentTokens),
+        answer.finishReason,
+      );
+    }
+    if (usage) this.#events.send({ data: this.format.usageChunk(usage) });
+    this.#events.send({ data: '[DONE]' });
+    this.#events.end();
+  }
+
+  /** Ends a stream that has begun with the error's body as its last event. */
+  fail(error: unknown): void {
+    this.#events?.send({ data: errorAnswer(error).body });
+    this.#events?.end();
+  }
+
+  #choice(index: number): ChoiceProgress {
+    this.#choices[index] ??= {
+      text: new StreamedText(this.tokenizer, this.stop),
+      pendingTokens: [],
+      pendingLogprobs: [],
+      sentTokens: 0,
+      sentTokenText: 0,
+      chunks: 0,
+    };
+    return this.#choices[index];
+  }
+
+  /** Sends choice `index`'s next chunk: `text`, carrying `tokens`. */
+  #send(
+    index: number,
+    text: string,
+    tokens: Int32Array,
+    logprobs: Float32Array,
+    finishReason: Choice['finishReason'],
+  ): void {
+    const choice = this.#choices[index];
+    const piece: Choice = { index, text, tokens, logprobs, textOffset: choice.sentTokenText, finishReason };
+    this.#events?.send({ data: this.format.chunk(piece, choice.chunks === 0) });
+    choice.chunks++;
+    choice.sentTokens += tokens.length;
+    // Ids past the tokenizer's vocabulary (rows of a padded embedding) name no token and add no text.
+    for (const id of tokens)
+      if (id < this.tokenizer.vocabSize) choice.sentTokenText += this.tokenizer.tokenText(id).length;
+  }
 }
 
 /** Refuses token ids outside the vocabulary and prompts that leave no room for max_tokens in the model's positions. */

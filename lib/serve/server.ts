@@ -12,7 +12,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import Fastify, { type FastifyError } from 'fastify';
+import Fastify from 'fastify';
 import {
   EMBEDDED_MODEL_DIR,
   ErrorCode,
@@ -21,11 +21,11 @@ import {
   Tokenizer,
   endOfResponseIds,
   readGenerationDefaults,
-  type ErrorCode as Code,
   type LoadOptions,
 } from '../index';
 import { invalidArgument } from '../errors';
 import { BatchingQueue } from './batching-queue';
+import { errorAnswer } from './error-answer';
 import { GeniusRuns } from './genius-runs';
 import { ServerMetrics } from './metrics';
 import { registerOpenAiRoutes } from './openai-routes';
@@ -69,18 +69,6 @@ export const DEFAULT_SERVE_OPTIONS = Object.freeze({
   bodyLimit: 1 << 20,
   runsDir: path.join('runs', 'serve'),
 });
-
-const STATUS_OF: Partial<Record<Code, number>> = {
-  [ErrorCode.InvalidArgument]: 400,
-  [ErrorCode.Unauthorized]: 401,
-  [ErrorCode.NotFound]: 404,
-  [ErrorCode.Conflict]: 409,
-  [ErrorCode.BodyTooLarge]: 413,
-  [ErrorCode.QueueFull]: 429,
-  [ErrorCode.Unavailable]: 503,
-  // The client left; nobody reads this answer, but it is no server fault either.
-  [ErrorCode.Aborted]: 499,
-};
 
 /** Loads the model and starts listening. */
 export async function startServer(options: ServeOptions = {}): Promise<GeniusServer> {
@@ -133,12 +121,14 @@ export async function startServer(options: ServeOptions = {}): Promise<GeniusSer
     metrics.httpRequests.inc({ route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode });
   });
   app.setErrorHandler((error, _request, reply) => {
-    const { status, code, message } = describeError(error);
+    const { status, body } = errorAnswer(error);
     if (status >= 500) app.log.error(error);
-    return reply.status(status).send(errorBody(code, message, status));
+    return reply.status(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(errorBody(ErrorCode.NotFound, `no route ${request.method} ${request.url}`, 404)),
+    reply
+      .status(404)
+      .send(errorAnswer(new GeniusError(ErrorCode.NotFound, `no route ${request.method} ${request.url}`)).body),
   );
 
   app.get('/healthz', async () => ({ status: 'ok', model: path.basename(modelDir) }));
@@ -172,44 +162,4 @@ function bears(header: string | undefined, key: string): boolean {
   const given = Buffer.from(header ?? '');
   const wanted = Buffer.from(`Bearer ${key}`);
   return given.length === wanted.length && timingSafeEqual(given, wanted);
-}
-
-/** The status, code and message of an error: ours by their code, Fastify's validation and body errors by theirs. */
-function describeError(error: unknown): { status: number; code: Code; message: string } {
-  const fastify = error as FastifyError;
-  if (fastify.validation) {
-    const [first] = fastify.validation;
-    const params = first.params as { missingProperty?: string; additionalProperty?: string };
-    const at = first.instancePath.slice(1).replaceAll('/', '.');
-    const field = [at, params.missingProperty ?? params.additionalProperty].filter(Boolean).join('.');
-    const problem = params.missingProperty
-      ? 'must be given'
-      : params.additionalProperty
-        ? 'must be left out (the server does not support it)'
-        : (first.message ?? 'must be valid');
-    return { status: 400, code: ErrorCode.InvalidArgument, message: `argument '${field || 'body'}' ${problem}` };
-  }
-  if (fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return { status: 413, code: ErrorCode.BodyTooLarge, message: 'the request body is larger than the limit' };
-  }
-  if (fastify.statusCode === 400 && fastify.code?.startsWith('FST_ERR_CTP')) {
-    return {
-      status: 400,
-      code: ErrorCode.InvalidArgument,
-      message: `argument 'body' must be JSON: ${fastify.message}`,
-    };
-  }
-  const code = (error as { code?: string }).code;
-  if (error instanceof GeniusError || code?.startsWith('ERR_GENIUS_')) {
-    const known = code as Code;
-    return { status: STATUS_OF[known] ?? 500, code: known, message: (error as Error).message };
-  }
-  return { status: 500, code: ErrorCode.Internal, message: (error as Error).message };
-}
-
-/** OpenAI's error shape, with our code; `param` is the argument the message names (lib/errors.ts words them so). */
-function errorBody(code: Code, message: string, status: number): object {
-  const param = /^argument '([^']+)'/.exec(message)?.[1] ?? null;
-  const type = status === 400 ? 'invalid_request_error' : status >= 500 ? 'server_error' : 'request_error';
-  return { error: { message, type, param, code } };
 }

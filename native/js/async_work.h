@@ -1,8 +1,8 @@
 // Long native calls run off the JS thread and settle a Promise, so the JS event loop stays free: a
 // libuv worker hands the work to the one torch thread (js/torch_thread.h) and waits for it. Progress
-// reaches JS through a ThreadSafeFunction; cancellation through a CancelToken that the TypeScript
-// layer trips from an AbortSignal. Torch's thread-local guards (InferenceMode, NoGradGuard, autocast)
-// do not cross threads: each work function sets its own, inside the work.
+// and a generate call's tokens reach JS through one ThreadSafeFunction per call; cancellation through a
+// CancelToken that the TypeScript layer trips from an AbortSignal. Torch's thread-local guards (InferenceMode,
+// NoGradGuard, autocast) do not cross threads: each work function sets its own, inside the work.
 #pragma once
 
 #include <napi.h>
@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "js/errors.h"
 #include "js/torch_thread.h"
@@ -32,34 +33,46 @@ class CancelToken : public Napi::ObjectWrap<CancelToken> {
   std::shared_ptr<std::atomic<bool>> flag_ = std::make_shared<std::atomic<bool>>(false);
 };
 
-// The JS progress callback, reached from the worker through a ThreadSafeFunction.
-struct ProgressChannel {
+// A call's JS listeners (options.onProgress, options.onTokens), reached from the worker through one
+// ThreadSafeFunction: each queued call names the listener it runs, so the function itself is none of them.
+struct ListenerChannel {
   Napi::ThreadSafeFunction function;
+  Napi::FunctionReference onProgress;  // empty when not given
+  Napi::FunctionReference onTokens;
   std::function<void(Napi::Env)> onDrained;  // runs once every queued call was delivered
 };
 
 // What a work function may use from the worker thread.
 class WorkContext {
  public:
-  WorkContext(std::shared_ptr<std::atomic<bool>> cancelled, std::shared_ptr<ProgressChannel> progress)
-      : cancelled_(std::move(cancelled)), progress_(std::move(progress)) {}
+  WorkContext(std::shared_ptr<std::atomic<bool>> cancelled, std::shared_ptr<ListenerChannel> listeners)
+      : cancelled_(std::move(cancelled)), listeners_(std::move(listeners)) {}
   // Throws ERR_GENIUS_ABORTED once the token was tripped; call it at safe points.
   void ThrowIfCancelled() const;
   // Reports progress to the JS callback, if any, without waiting for it.
   void Progress(double done, double total) const;
+  // Whether options.onTokens was given: work that streams its results gathers them for it only then.
+  bool ListensForTokens() const { return listeners_ && !listeners_->onTokens.IsEmpty(); }
+  // Passes what `argument` makes on the JS thread to options.onTokens, without waiting for it.
+  void Tokens(std::function<Napi::Value(Napi::Env)> argument) const;
   // A callback for libtorch loops over items (tensors of a file, weights of a model): reports
   // (done, total) after each item, then throws if the call was cancelled.
   std::function<void(size_t done, size_t total)> ItemProgress() const;
-  // Runs `settle` on the JS thread once all progress already queued has reached JS, so that a
-  // Promise never resolves before the progress events that preceded it.
-  void SettleAfterProgress(Napi::Env env, std::function<void(Napi::Env)> settle);
+  // Runs `settle` on the JS thread once every listener call already queued (progress, tokens) has reached JS,
+  // so that a Promise never resolves before the events that preceded it.
+  void SettleAfterListeners(Napi::Env env, std::function<void(Napi::Env)> settle);
 
  private:
+  // Queues a call of `listener` with the arguments `arguments` makes on the JS thread.
+  void Post(Napi::FunctionReference ListenerChannel::*listener,
+            std::function<std::vector<napi_value>(Napi::Env)> arguments) const;
+
   std::shared_ptr<std::atomic<bool>> cancelled_;
-  std::shared_ptr<ProgressChannel> progress_;
+  std::shared_ptr<ListenerChannel> listeners_;
 };
 
-// `options` may hold `cancel` (a CancelToken) and `onProgress(done, total)`.
+// `options` may hold `cancel` (a CancelToken), `onProgress(done, total)` and, for calls that stream tokens,
+// `onTokens(step)`.
 WorkContext MakeWorkContext(Napi::Env env, const Napi::Value& options);
 
 template <typename Result>
@@ -91,7 +104,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     // The worker is deleted after OnOK; the settlement may run later, so it owns what it needs.
-    context_.SettleAfterProgress(
+    context_.SettleAfterListeners(
         Env(), [deferred = deferred_, convert = convert_,
                 result = std::make_shared<std::optional<Result>>(std::move(result_)), error = error_](Napi::Env env) {
           Napi::HandleScope scope(env);

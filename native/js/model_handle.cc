@@ -126,6 +126,33 @@ Napi::Value SampleToJs(Napi::Env env, const rollout::Sample& sample) {
   return object;
 }
 
+// What options.onTokens gets for one step: {step, samples, tokens, logprobs, finished: [{sample, finishReason}]}.
+Napi::Value StepDrawsToJs(Napi::Env env, const rollout::StepDraws& draws) {
+  const size_t count = draws.samples.size();
+  Napi::Int32Array samples = Napi::Int32Array::New(env, count);
+  Napi::Int32Array tokens = Napi::Int32Array::New(env, count);
+  Napi::Float32Array logprobs = Napi::Float32Array::New(env, count);
+  for (size_t i = 0; i < count; ++i) {
+    samples[i] = static_cast<int32_t>(draws.samples[i]);
+    tokens[i] = static_cast<int32_t>(draws.tokens[i]);
+    logprobs[i] = draws.logprobs[i];
+  }
+  Napi::Array finished = Napi::Array::New(env, draws.finished.size());
+  for (size_t i = 0; i < draws.finished.size(); ++i) {
+    Napi::Object end = Napi::Object::New(env);
+    end.Set("sample", Napi::Number::New(env, static_cast<double>(draws.finished[i].first)));
+    end.Set("finishReason", Napi::String::New(env, rollout::FinishReasonName(draws.finished[i].second)));
+    finished.Set(i, end);
+  }
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("step", Napi::Number::New(env, static_cast<double>(draws.step)));
+  object.Set("samples", samples);
+  object.Set("tokens", tokens);
+  object.Set("logprobs", logprobs);
+  object.Set("finished", finished);
+  return object;
+}
+
 }  // namespace
 
 void ModelHandle::Init(Napi::Env env, Napi::Object exports) {
@@ -213,7 +240,8 @@ Napi::Value ModelHandle::InitModel(const Napi::CallbackInfo& info) {
       NewModelHandle);
 }
 
-// generate(request, asyncOptions) -> Promise<{samples, cache?, computedTokens}>
+// generate(request, asyncOptions) -> Promise<{samples, cache?, computedTokens}>; asyncOptions.onTokens, when given,
+// gets each decode step's draws (StepDrawsToJs) as they happen, all before the Promise settles.
 Napi::Value ModelHandle::Generate(const Napi::CallbackInfo& info) {
   const auto model = ModelOf(info.This(), "this");
   rollout::GenerateRequest request = ReadGenerateRequest(Arg(info, 0, "request"), *model);
@@ -222,10 +250,17 @@ Napi::Value ModelHandle::Generate(const Napi::CallbackInfo& info) {
       [model, lock = weightsLock_, request = std::move(request)](const WorkContext& context) {
         const std::shared_lock weights(*lock);
         c10::InferenceMode inference;  // thread-local: set on the worker thread
-        return rollout::Generate(*model, request, [&context, &request](int64_t step) {
+        const auto checkpoint = [&context, &request](int64_t step) {
           context.ThrowIfCancelled();
           context.Progress(static_cast<double>(step), static_cast<double>(request.maxNewTokens));
-        });
+        };
+        std::function<void(const rollout::StepDraws&)> onDraws;  // none unless JS listens: nothing is gathered
+        if (context.ListensForTokens()) {
+          onDraws = [&context](const rollout::StepDraws& draws) {
+            context.Tokens([draws](Napi::Env env) { return StepDrawsToJs(env, draws); });
+          };
+        }
+        return rollout::Generate(*model, request, checkpoint, onDraws);
       },
       [](Napi::Env env, rollout::GenerateResult& result) -> Napi::Value {
         Napi::Object object = Napi::Object::New(env);

@@ -95,7 +95,8 @@ std::optional<FinishReason> StopReason(const Sample& sample, const StopCondition
 }  // namespace
 
 GenerateResult Generate(const model::Transformer& model, const GenerateRequest& request,
-                        const std::function<void(int64_t step)>& checkpoint) {
+                        const std::function<void(int64_t step)>& checkpoint,
+                        const std::function<void(const StepDraws&)>& onDraws) {
   Prefilled start = request.from ? ContinueRows(model, request) : PrefillPrompts(model, request);
   const int64_t inputs = start.cache.rows();
   const int64_t n = request.samplesPerInput;
@@ -120,6 +121,8 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
   for (int64_t i = 0; i < inputs * n; ++i) rowSample[i] = i;
   std::vector<bool> rowDone(inputs * n, false);
   int64_t doneRows = 0;
+  const bool listening = static_cast<bool>(onDraws);
+  StepDraws draws;  // refilled each step, so its vectors keep their capacity
 
   for (int64_t step = 0; step < request.maxNewTokens; ++step) {
     checkpoint(step);
@@ -132,6 +135,13 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
     const int64_t* tokenData = tokens.data_ptr<int64_t>();
     const float* logprobData = logprobs.data_ptr<float>();
     std::vector<bool> feed(rowSample.size(), false);
+    if (listening) {
+      draws.step = step;
+      draws.samples.clear();
+      draws.tokens.clear();
+      draws.logprobs.clear();
+      draws.finished.clear();
+    }
     for (size_t row = 0; row < rowSample.size(); ++row) {
       if (rowDone[row]) continue;
       if (!std::isfinite(logprobData[row])) {
@@ -143,14 +153,21 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
       sample.tokens.push_back(tokenData[row]);
       sample.logprobs.push_back(logprobData[row]);
       sample.logprobSum += logprobData[row];
+      if (listening) {
+        draws.samples.push_back(rowSample[row]);
+        draws.tokens.push_back(tokenData[row]);
+        draws.logprobs.push_back(logprobData[row]);
+      }
       if (auto reason = StopReason(sample, request.stop, stopMaskData, request.maxNewTokens)) {
         sample.finishReason = *reason;
         rowDone[row] = true;
         ++doneRows;
+        if (listening) draws.finished.emplace_back(rowSample[row], *reason);
       } else {
         feed[row] = true;
       }
     }
+    if (listening) onDraws(draws);
     if (doneRows == static_cast<int64_t>(rowSample.size())) break;
 
     if (!request.keepCache && doneRows >= kCompactWhenFinished * rowSample.size()) {

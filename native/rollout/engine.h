@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/transformer.h"
@@ -58,8 +59,21 @@ struct GenerateResult {
   int64_t computedTokens = 0;            // tokens run through the model (prefill + decode)
 };
 
-// `checkpoint` runs between decode steps (cancellation); it may throw.
+// The tokens one decode step drew, reported as they are drawn (for streaming): draw i appended tokens[i], of
+// log-prob logprobs[i], to samples[i]; draws come in increasing sample order. Every sample of a call starts at the
+// same step, so each drawn token is token `step` of its sample. `finished` names the samples this step ended.
+struct StepDraws {
+  int64_t step = 0;
+  std::vector<int64_t> samples;
+  std::vector<int64_t> tokens;
+  std::vector<float> logprobs;
+  std::vector<std::pair<int64_t, FinishReason>> finished;
+};
+
+// `checkpoint` runs between decode steps (cancellation); it may throw. `onDraws`, when set, sees each step's draws
+// before the next step runs (the same object, refilled); when empty, nothing is gathered for it.
 GenerateResult Generate(const model::Transformer& model, const GenerateRequest& request,
-                        const std::function<void(int64_t step)>& checkpoint);
+                        const std::function<void(int64_t step)>& checkpoint,
+                        const std::function<void(const StepDraws&)>& onDraws = {});
 
 }  // namespace genius::rollout
