@@ -14,6 +14,7 @@ import { DEFAULT_MAX_LENGTH, DEFAULT_TRAIN_OPTIONS, type TrainSettings } from '.
 import type { RunPreset } from '../lib/train/presets';
 import { sequenceLimit, type EncodeReport } from '../lib/train/sequences';
 import { Interrupt } from './interrupt';
+import { MODEL_DTYPES, placementFlags, type PlacementArgs } from './placement-flags';
 
 /** The optimiser's flags: undefined where a run's preset (train) fills them in. */
 export interface OptimizerArgs {
@@ -31,15 +32,13 @@ export interface OptimizerArgs {
 }
 
 /** What `optimize` and `sft` take besides the optimiser's flags. */
-export interface TrainingArgs extends OptimizerArgs {
+export interface TrainingArgs extends OptimizerArgs, PlacementArgs {
   out: string;
   tokenizer?: string;
   steps?: number;
   seed: number;
   'save-steps': number;
   'checkpoint-layers': boolean;
-  device: string;
-  dtype?: DType;
   'save-dtype'?: DType;
   resume: boolean;
   'skip-bad': boolean;
@@ -100,7 +99,7 @@ export function optimizerOptionsOf(args: OptimizerArgs): Partial<TrainSettings> 
 }
 
 export function trainingFlags<T>(yargs: Argv<T>, defaults: Readonly<TrainSettings>): Argv<T & TrainingArgs> {
-  return optimizerFlags(yargs, defaults)
+  return optimizerFlags(placementFlags(yargs), defaults)
     .option('out', {
       type: 'string',
       demandOption: true,
@@ -111,10 +110,8 @@ export function trainingFlags<T>(yargs: Argv<T>, defaults: Readonly<TrainSetting
     .option('seed', { type: 'number', default: defaults.seed, describe: 'seed of the data order' })
     .option('save-steps', { type: 'number', default: 0, describe: 'checkpoint every N steps (0: every epoch)' })
     .option('checkpoint-layers', { type: 'boolean', default: false, describe: 'recompute layers in backward' })
-    .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
-    .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[], describe: 'weights dtype' })
     .option('save-dtype', {
-      choices: ['float32', 'bfloat16', 'float16'] as DType[],
+      choices: MODEL_DTYPES,
       describe: 'dtype of the saved weights (default: the one the model was loaded from)',
     })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run saved in --out' })

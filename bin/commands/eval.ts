@@ -1,19 +1,12 @@
 /** `genius-native eval`: accuracy of a model on labelled queries (greedy, and k samples when asked). */
 import type { CommandModule } from 'yargs';
-import {
-  Model,
-  Tokenizer,
-  evaluate,
-  evaluationReport,
-  readLabeledQueries,
-  type DType,
-  type QueryResult,
-} from '../../lib';
+import { Model, Tokenizer, evaluate, evaluationReport, readLabeledQueries, type QueryResult } from '../../lib';
 import { writeJsonLines } from '../../lib/data/jsonl';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
+import { placementFlags, type PlacementArgs } from '../placement-flags';
 
-interface EvalArgs {
+interface EvalArgs extends PlacementArgs {
   model: string;
   data: string;
   'n-samples': number;
@@ -21,8 +14,6 @@ interface EvalArgs {
   'max-tokens': number;
   'batch-size': number;
   seed: number;
-  device: string;
-  dtype?: DType;
   out?: string;
   json: boolean;
 }
@@ -33,7 +24,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
   describe: 'Measure answer accuracy on queries with ground-truth responses',
   builder: (yargs) =>
-    yargs
+    placementFlags(yargs)
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
       .option('data', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction, response}' })
       .option('n-samples', { type: 'number', default: 0, describe: 'k sampled answers per query besides greedy' })
@@ -41,8 +32,6 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('max-tokens', { type: 'number', default: 1024, describe: 'per answer' })
       .option('batch-size', { type: 'number', default: 16, describe: 'queries per native call' })
       .option('seed', { type: 'number', default: 0 })
-      .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
-      .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[], describe: 'weights dtype' })
       .option('out', { type: 'string', describe: 'JSONL of each query’s answers' })
       .option('json', { type: 'boolean', default: false, describe: 'progress and report as JSON lines' }),
   handler: async (args) => {

@@ -1,20 +1,19 @@
 /** `genius-native explore`: foresight sampling over unlabeled queries into a run directory of records. */
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { Genius, Model, Tokenizer, openExploreRun, readQueries, resolveExploreOptions, type DType } from '../../lib';
+import { Genius, Model, Tokenizer, openExploreRun, readQueries, resolveExploreOptions } from '../../lib';
 import { checkOutputDirectory } from '../../lib/data/output-directory';
 import { fittingQueries } from '../../lib/genius/query-lengths';
 import { readModelConfig } from '../../lib/model/config';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
+import { placementFlags, type PlacementArgs } from '../placement-flags';
 
-interface ExploreArgs extends ExploreFlagArgs {
+interface ExploreArgs extends ExploreFlagArgs, PlacementArgs {
   model: string;
   queries: string;
   out: string;
-  device: string;
-  dtype?: DType;
   resume: boolean;
   'skip-long': boolean;
   json: boolean;
@@ -24,12 +23,10 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
   command: 'explore',
   describe: 'Explore unlabeled queries with foresight sampling; write one record per query',
   builder: (yargs) =>
-    exploreFlags(yargs)
+    exploreFlags(placementFlags(yargs))
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
       .option('queries', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction}' })
       .option('out', { type: 'string', demandOption: true, describe: 'run directory (records.jsonl, explore.json)' })
-      .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
-      .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[], describe: 'weights dtype' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out' })
       .option('skip-long', {
         type: 'boolean',

@@ -10,12 +10,12 @@ import {
   responseText,
   stopStringMask,
   trimAtStop,
-  type DType,
 } from '../../lib';
 import { readJsonLineRecords, recordObject, RecordError } from '../../lib/data/jsonl';
 import { UsageError } from '../usage';
+import { placementFlags, type PlacementArgs } from '../placement-flags';
 
-interface GenerateArgs {
+interface GenerateArgs extends PlacementArgs {
   model: string;
   prompt?: string;
   input?: string;
@@ -27,8 +27,6 @@ interface GenerateArgs {
   n: number;
   stop: string[];
   seed: number;
-  device: string;
-  dtype?: DType;
   'skip-bad': boolean;
   json: boolean;
 }
@@ -52,7 +50,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
   command: 'generate',
   describe: 'Sample continuations of prompts with a model directory',
   builder: (yargs) =>
-    yargs
+    placementFlags(yargs)
       .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory' })
       .option('prompt', { type: 'string', describe: 'one prompt text' })
       .option('input', { type: 'string', describe: 'JSONL file of {"prompt"} or {"instruction"} objects' })
@@ -69,8 +67,6 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('n', { type: 'number', default: 1, describe: 'samples per prompt' })
       .option('stop', { type: 'string', array: true, default: [], describe: 'stop string (repeatable)' })
       .option('seed', { type: 'number', default: 0 })
-      .option('device', { type: 'string', default: 'cpu', describe: 'cpu, cuda or cuda:N' })
-      .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[], describe: 'weights dtype' })
       .option('skip-bad', { type: 'boolean', default: false, describe: 'skip malformed --input lines' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per sample' }),
   handler: async (args) => {

@@ -6,6 +6,7 @@
 import type { CommandModule } from 'yargs';
 import type { DType } from '../../lib';
 import { DEFAULT_SERVE_OPTIONS, startServer } from '../../lib/serve/server';
+import { MODEL_DTYPES } from '../placement-flags';
 
 interface ServeArgs {
   model?: string;
@@ -44,7 +45,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('body-limit', { type: 'number', default: defaults.bodyLimit, describe: 'largest request body in bytes' })
       .option('runs', { type: 'string', default: defaults.runsDir, describe: 'directory of the Genius runs' })
       .option('device', { type: 'string', describe: 'cpu, cuda or cuda:N [default: cpu]' })
-      .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[] }),
+      .option('dtype', { choices: MODEL_DTYPES }),
   handler: async (args) => {
     const server = await startServer({
       model: args.model,

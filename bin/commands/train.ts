@@ -20,6 +20,7 @@ import {
   type OptimizerArgs,
   type PreferenceArgs,
 } from '../training';
+import { MODEL_DTYPES } from '../placement-flags';
 
 interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs {
   model?: string;
@@ -72,7 +73,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         describe: 'sampled answers per eval problem besides greedy [default: 0]',
       })
       .option('device', { type: 'string', describe: 'cpu, cuda or cuda:N [default: cpu]' })
-      .option('dtype', { choices: ['float32', 'bfloat16', 'float16'] as DType[] })
+      .option('dtype', { choices: MODEL_DTYPES })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out' })
       .option('skip-long', {
         type: 'boolean',
