@@ -369,6 +369,7 @@ export interface NativeTrainer {
   sftStep(sequences: NativeSequences, lr: number, options?: AsyncOptions): Promise<NativeStepMetrics>;
   score(sequences: NativeSequences, options?: AsyncOptions): Promise<{ sum: Float64Array; mean: Float64Array }>;
   saveState(path: string, options?: AsyncOptions): Promise<void>;
+  saveModel(dir: string, options?: { shardBytes?: number; dtype?: DType }, asyncOptions?: AsyncOptions): Promise<void>;
   loadState(path: string, options?: AsyncOptions): Promise<void>;
   dispose(): void;
 }

@@ -318,6 +318,40 @@ describe('training the model that generates', () => {
     }
   });
 
+  it('a float32 model computing in bfloat16 is saved from its float32 masters: no update is rounded away', async () => {
+    // Norm weights of 1: bfloat16's spacing there is 2^-7, so a step of about 1e-4 leaves the bfloat16 weight at 1.
+    const pairs = randomPairs(2, 6);
+    const out = path.join(dir, 'bf16-compute-float32-saved');
+    {
+      using model = await Model.load(models.llama, { dtype: 'bfloat16' });
+      for await (const step of optimize(model, pairs, {
+        lr: 1e-4,
+        warmupRatio: 0,
+        steps: 1,
+        checkpoint: { dir: out },
+      })) {
+        expect(step.step).toBe(1);
+      }
+      // The model's own (bfloat16) weights, written in float32: the update is not in them.
+      await model.save(path.join(dir, 'bf16-compute-model-save'));
+    }
+    const saved = await loadModelWeights(out);
+    const rounded = await loadModelWeights(path.join(dir, 'bf16-compute-model-save'));
+    try {
+      expect(Array.from(rounded['model.norm.weight'].toArray() as Float32Array).every((value) => value === 1)).toBe(
+        true,
+      );
+      expect(saved['model.norm.weight'].dtype).toBe('float32');
+      const moved = Array.from(saved['model.norm.weight'].toArray() as Float32Array).map((value) =>
+        Math.abs(value - 1),
+      );
+      expect(Math.max(...moved)).toBeGreaterThan(5e-5);
+      expect(Math.max(...moved)).toBeLessThan(2e-3);
+    } finally {
+      [...Object.values(saved), ...Object.values(rounded)].forEach((tensor) => tensor.dispose());
+    }
+  });
+
   it('restores a saved optimizer state exactly, and refuses one of another model', async () => {
     const pairs = randomPairs(4, 13);
     const runs: string[] = [];

@@ -232,7 +232,7 @@ async function* train(model: Model, objective: Objective, given: TrainOptions): 
       reference: reference && { chosen: Array.from(reference.chosen), rejected: Array.from(reference.rejected) },
     };
     await writeCheckpoint(checkpoint.dir, async (staging) => {
-      await model.save(staging, {
+      await trainer.saveModel(staging, {
         shardBytes: checkpoint.shardBytes ?? DEFAULT_SHARD_BYTES,
         dtype: checkpoint.dtype,
         signal: options.signal,

@@ -10,9 +10,10 @@
  * norm is clipped and the optimizer steps. A NaN or infinite loss or gradient throws ERR_GENIUS_NON_FINITE
  * and leaves the weights and the optimizer as they were.
  */
+import fs from 'node:fs/promises';
 import { cancellable, type CallOptions } from '../async';
 import { invalidArgument } from '../errors';
-import { Model } from '../model/model';
+import { Model, type SaveOptions } from '../model/model';
 import { native } from '../native';
 import type { NativeStepMetrics, NativeTrainer, PreferenceLossOptions } from '../native-types';
 import { packSequences, type TrainingPair, type TrainingSequence } from './sequences';
@@ -122,6 +123,21 @@ export class Trainer implements Disposable {
   /** Writes the optimizer state (and a low-precision model's float32 masters) to `path` (safetensors). */
   async saveState(path: string, options: CallOptions = {}): Promise<void> {
     await cancellable(options, (cancel) => this.handle.saveState(path, { cancel }));
+  }
+
+  /**
+   * Writes the model into `dir` as Model.save does (options.dtype, by default the dtype it was loaded from), but from
+   * the trainer's float32 masters: a model computing in bfloat16 that is saved in float32 keeps every update.
+   */
+  async saveModel(dir: string, options: SaveOptions = {}): Promise<void> {
+    await fs.mkdir(dir, { recursive: true });
+    await cancellable(options, (cancel) =>
+      this.handle.saveModel(
+        dir,
+        { shardBytes: options.shardBytes, dtype: options.dtype },
+        { cancel, onProgress: options.onProgress },
+      ),
+    );
   }
 
   /** Restores what saveState wrote, exactly; ERR_GENIUS_BAD_FILE if it belongs to another model. */

@@ -101,11 +101,6 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   return parsed;
 }
 
-// Where loadModel / initModel put the weights: options.device (default cpu) and options.dtype.
-Placement ReadModelPlacement(const Napi::Object& options) {
-  return ReadPlacement(options, "float32, float16, bfloat16 or float64");
-}
-
 // The JS handle of a model made on a worker (loadModel, initModel).
 Napi::Value NewModelHandle(Napi::Env env, std::shared_ptr<const model::Transformer>& model) {
   using Held = std::shared_ptr<const model::Transformer>;
@@ -154,6 +149,10 @@ Napi::Value StepDrawsToJs(Napi::Env env, const rollout::StepDraws& draws) {
 }
 
 }  // namespace
+
+Placement ReadModelPlacement(const Napi::Object& options) {
+  return ReadPlacement(options, "float32, float16, bfloat16 or float64");
+}
 
 void ModelHandle::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function constructor = DefineClass(env, "NativeModel",

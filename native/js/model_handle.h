@@ -14,10 +14,15 @@
 #include <memory>
 #include <shared_mutex>
 
+#include "js/args.h"
 #include "model/transformer.h"
 #include "rollout/kv_cache.h"
 
 namespace genius::js {
+
+// Where a model's weights go, or the dtype they are written in: options.device (default cpu) and options.dtype
+// (loadModel, initModel, save, a trainer's saveModel).
+Placement ReadModelPlacement(const Napi::Object& options);
 
 class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
  public:

@@ -12,6 +12,7 @@
 #include "js/bindings.h"
 #include "js/model_handle.h"
 #include "js/tagged.h"
+#include "model/weights.h"
 
 namespace genius::js {
 
@@ -145,6 +146,7 @@ void TrainerHandle::Init(Napi::Env env, Napi::Object exports) {
                    InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::SftStep>>("sftStep"),
                    InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::Score>>("score"),
                    InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::SaveState>>("saveState"),
+                   InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::SaveModel>>("saveModel"),
                    InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::LoadState>>("loadState"),
                    InstanceMethod<&TrainerHandle::Guard<&TrainerHandle::Dispose>>("dispose")});
   GetAddonData(env).trainerConstructor = Napi::Persistent(constructor);
@@ -274,6 +276,25 @@ Napi::Value TrainerHandle::SaveState(const Napi::CallbackInfo& info) {
       [state, path](const WorkContext&) {
         const std::shared_lock weights(*state->weightsLock);
         state->trainer->SaveState(path);
+        return true;
+      },
+      ResolveUndefined);
+}
+
+// saveModel(dir, {shardBytes, dtype}, asyncOptions) -> Promise<void>: the model as Model.save writes it, from the
+// float32 masters; dtype defaults to the one the model was loaded from.
+Napi::Value TrainerHandle::SaveModel(const Napi::CallbackInfo& info) {
+  const std::shared_ptr<State> state = Live();
+  const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
+  const Napi::Object options = ReadOptionalObject(info[1], "options");
+  const uint64_t shardBytes = IntegerOr(options, "options", "shardBytes", 0, 0, kMaxShardBytes);
+  const at::ScalarType dtype = options.Get("dtype").IsUndefined() ? model::SavedDtype(state->model->config())
+                                                                  : ReadModelPlacement(options).dtype.value();
+  return RunAsync<bool>(
+      info.Env(), info[2],
+      [state, dir, shardBytes, dtype](const WorkContext& context) {
+        const std::shared_lock weights(*state->weightsLock);
+        state->trainer->SaveModel(dir, dtype, shardBytes, context.ItemProgress());
         return true;
       },
       ResolveUndefined);

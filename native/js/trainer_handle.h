@@ -35,6 +35,7 @@ class TrainerHandle : public Napi::ObjectWrap<TrainerHandle> {
   Napi::Value SftStep(const Napi::CallbackInfo& info);
   Napi::Value Score(const Napi::CallbackInfo& info);
   Napi::Value SaveState(const Napi::CallbackInfo& info);
+  Napi::Value SaveModel(const Napi::CallbackInfo& info);
   Napi::Value LoadState(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 

@@ -10,6 +10,7 @@
 
 #include "coded_error.h"
 #include "model/safetensors.h"
+#include "model/weights.h"
 #include "profile/phase.h"
 #include "train/activation_checkpoint.h"
 #include "train/autocast_scope.h"
@@ -266,6 +267,13 @@ SequenceScores Trainer::Score(const SequenceSet& sequences, const Checkpoint& ch
     scores.mean.insert(scores.mean.end(), mean.data_ptr<double>(), mean.data_ptr<double>() + count);
   }
   return scores;
+}
+
+void Trainer::SaveModel(const std::string& dir, at::ScalarType dtype, uint64_t shardBytes,
+                        const model::TensorProgress& progress) const {
+  model::TensorMap weights = model_->Parameters();
+  for (const Parameter& parameter : parameters_) weights[parameter.name] = parameter.master;
+  model::SaveWeights(dir, weights, model_->config(), dtype, shardBytes, progress);
 }
 
 void Trainer::SaveState(const std::string& path) const {

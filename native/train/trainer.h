@@ -110,6 +110,11 @@ class Trainer {
   // safetensors file; LoadState restores it exactly (ERR_GENIUS_BAD_FILE when it does not fit).
   void SaveState(const std::string& path) const;
   void LoadState(const std::string& path);
+  // The model as a Hugging Face checkpoint in `dtype` (model/weights.h's SaveWeights), written from the float32
+  // masters: a model that computes in a lower precision than it is saved in loses no update below that
+  // precision's resolution.
+  void SaveModel(const std::string& dir, at::ScalarType dtype, uint64_t shardBytes,
+                 const model::TensorProgress& progress) const;
 
  private:
   struct Parameter {
