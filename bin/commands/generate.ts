@@ -68,7 +68,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('stop', { type: 'string', array: true, default: [], describe: 'stop string (repeatable)' })
       .option('seed', { type: 'number', default: 0 })
       .option('skip-bad', { type: 'boolean', default: false, describe: 'skip malformed --input lines' })
-      .option('json', { type: 'boolean', default: false, describe: 'one JSON object per sample' }),
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'JSON lines: the sampling settings used, then one object per sample',
+      }),
   handler: async (args) => {
     const texts = await readPrompts(args);
     const sampling = resolveSampling(
