@@ -85,6 +85,22 @@ export class KvCache implements Disposable {
   }
 }
 
+/**
+ * @internal How every model directory is written (Model.save, Trainer.saveModel): `dir` checked and made first,
+ * then `write`, a native save, with the options' shard size and dtype.
+ */
+export async function writeModelDirectory(
+  dir: string,
+  options: SaveOptions,
+  write: NativeModel['save'],
+): Promise<void> {
+  await checkOutputDirectory(dir, 'dir');
+  await makeDirectory(dir);
+  await cancellable(options, (cancel) =>
+    write(dir, { shardBytes: options.shardBytes, dtype: options.dtype }, { cancel, onProgress: options.onProgress }),
+  );
+}
+
 export class Model implements Disposable {
   private constructor(
     private readonly handle: NativeModel,
@@ -153,15 +169,7 @@ export class Model implements Disposable {
    * progress to end (see Trainer).
    */
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
-    await checkOutputDirectory(dir, 'dir');
-    await makeDirectory(dir);
-    await cancellable(options, (cancel) =>
-      this.handle.save(
-        dir,
-        { shardBytes: options.shardBytes, dtype: options.dtype },
-        { cancel, onProgress: options.onProgress },
-      ),
-    );
+    await writeModelDirectory(dir, options, (...args) => this.handle.save(...args));
   }
 
   dispose(): void {

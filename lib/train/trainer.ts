@@ -10,10 +10,9 @@
  * norm is clipped and the optimizer steps. A NaN or infinite loss or gradient throws ERR_GENIUS_NON_FINITE
  * and leaves the weights and the optimizer as they were.
  */
-import fs from 'node:fs/promises';
 import { cancellable, type CallOptions } from '../async';
 import { invalidArgument } from '../errors';
-import { Model, type SaveOptions } from '../model/model';
+import { Model, writeModelDirectory, type SaveOptions } from '../model/model';
 import { native } from '../native';
 import type { NativeStepMetrics, NativeTrainer, PreferenceLossOptions } from '../native-types';
 import { packSequences, type TrainingPair, type TrainingSequence } from './sequences';
@@ -130,14 +129,7 @@ export class Trainer implements Disposable {
    * the trainer's float32 masters: a model computing in bfloat16 that is saved in float32 keeps every update.
    */
   async saveModel(dir: string, options: SaveOptions = {}): Promise<void> {
-    await fs.mkdir(dir, { recursive: true });
-    await cancellable(options, (cancel) =>
-      this.handle.saveModel(
-        dir,
-        { shardBytes: options.shardBytes, dtype: options.dtype },
-        { cancel, onProgress: options.onProgress },
-      ),
-    );
+    await writeModelDirectory(dir, options, (...args) => this.handle.saveModel(...args));
   }
 
   /** Restores what saveState wrote, exactly; ERR_GENIUS_BAD_FILE if it belongs to another model. */

@@ -148,10 +148,20 @@ Napi::Value StepDrawsToJs(Napi::Env env, const rollout::StepDraws& draws) {
   return object;
 }
 
-}  // namespace
-
+// Where loadModel / initModel put the weights, or the dtype save writes: options.device (default cpu) and
+// options.dtype.
 Placement ReadModelPlacement(const Napi::Object& options) {
   return ReadPlacement(options, "float32, float16, bfloat16 or float64");
+}
+
+}  // namespace
+
+SaveSettings ReadSaveSettings(const Napi::Value& options, const model::ModelConfig& config) {
+  const Napi::Object object = ReadOptionalObject(options, "options");
+  const uint64_t shardBytes = IntegerOr(object, "options", "shardBytes", 0, 0, kMaxShardBytes);
+  const at::ScalarType dtype =
+      object.Get("dtype").IsUndefined() ? model::SavedDtype(config) : ReadModelPlacement(object).dtype.value();
+  return {shardBytes, dtype};
 }
 
 void ModelHandle::Init(Napi::Env env, Napi::Object exports) {
@@ -297,15 +307,13 @@ Napi::Value ModelHandle::Logits(const Napi::CallbackInfo& info) {
 Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
   const auto model = ModelOf(info.This(), "this");
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const Napi::Object options = ReadOptionalObject(info[1], "options");
-  const uint64_t shardBytes = IntegerOr(options, "options", "shardBytes", 0, 0, kMaxShardBytes);
-  const at::ScalarType dtype = options.Get("dtype").IsUndefined() ? model::SavedDtype(model->config())
-                                                                  : ReadModelPlacement(options).dtype.value();
+  const SaveSettings settings = ReadSaveSettings(info[1], model->config());
   return RunAsync<bool>(
       info.Env(), info[2],
-      [model, lock = weightsLock_, dir, shardBytes, dtype](const WorkContext& context) {
+      [model, lock = weightsLock_, dir, settings](const WorkContext& context) {
         const std::shared_lock weights(*lock);
-        model::SaveWeights(dir, model->Parameters(), model->config(), dtype, shardBytes, context.ItemProgress());
+        model::SaveWeights(dir, model->Parameters(), model->config(), settings.dtype, settings.shardBytes,
+                           context.ItemProgress());
         return true;
       },
       ResolveUndefined);

@@ -20,9 +20,13 @@
 
 namespace genius::js {
 
-// Where a model's weights go, or the dtype they are written in: options.device (default cpu) and options.dtype
-// (loadModel, initModel, save, a trainer's saveModel).
-Placement ReadModelPlacement(const Napi::Object& options);
+// How a model directory is written (save, a trainer's saveModel): options.shardBytes (0 or absent: one file) and
+// options.dtype, by default the one the model was loaded from (model::SavedDtype of its config).
+struct SaveSettings {
+  uint64_t shardBytes;
+  at::ScalarType dtype;
+};
+SaveSettings ReadSaveSettings(const Napi::Value& options, const model::ModelConfig& config);
 
 class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
  public:

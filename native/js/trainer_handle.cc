@@ -12,7 +12,6 @@
 #include "js/bindings.h"
 #include "js/model_handle.h"
 #include "js/tagged.h"
-#include "model/weights.h"
 
 namespace genius::js {
 
@@ -286,15 +285,12 @@ Napi::Value TrainerHandle::SaveState(const Napi::CallbackInfo& info) {
 Napi::Value TrainerHandle::SaveModel(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const Napi::Object options = ReadOptionalObject(info[1], "options");
-  const uint64_t shardBytes = IntegerOr(options, "options", "shardBytes", 0, 0, kMaxShardBytes);
-  const at::ScalarType dtype = options.Get("dtype").IsUndefined() ? model::SavedDtype(state->model->config())
-                                                                  : ReadModelPlacement(options).dtype.value();
+  const SaveSettings settings = ReadSaveSettings(info[1], state->model->config());
   return RunAsync<bool>(
       info.Env(), info[2],
-      [state, dir, shardBytes, dtype](const WorkContext& context) {
+      [state, dir, settings](const WorkContext& context) {
         const std::shared_lock weights(*state->weightsLock);
-        state->trainer->SaveModel(dir, dtype, shardBytes, context.ItemProgress());
+        state->trainer->SaveModel(dir, settings.dtype, settings.shardBytes, context.ItemProgress());
         return true;
       },
       ResolveUndefined);
