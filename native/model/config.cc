@@ -329,10 +329,10 @@ ModelConfig ReadModelConfig(const std::string& dir) {
   const bool isGemma = out.modelType == "gemma3_text";
   // Gemma names its activation hidden_activation; the others hidden_act.
   const char* activationKey = isGemma ? "hidden_activation" : "hidden_act";
-  out.activation = config.String(activationKey, isGemma ? "gelu_pytorch_tanh" : "silu");
-  if (out.activation != (isGemma ? "gelu_pytorch_tanh" : "silu")) {
-    config.Bad(activationKey,
-               "'" + out.activation + "' is not supported (" + (isGemma ? "gelu_pytorch_tanh" : "silu") + ")");
+  const std::string supported = isGemma ? "gelu_pytorch_tanh" : "silu";  // the family's only one, and its default
+  out.activation = config.String(activationKey, supported);
+  if (out.activation != supported) {
+    config.Bad(activationKey, "'" + out.activation + "' is not supported (" + supported + ")");
   }
   if (isGemma) {
     for (const char* key : {"final_logit_softcapping", "attn_logit_softcapping"}) {

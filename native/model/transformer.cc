@@ -25,11 +25,11 @@ at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
 // YaRN's blend of `inverse` (extrapolation) and inverse / factor (interpolation) over a linear ramp
 // between the dimensions that turn betaFast and betaSlow times over the original context, in float32 as
 // transformers' _compute_yarn_parameters.
-at::Tensor YarnInverseFrequencies(const ModelConfig& config, const at::Tensor& inverse) {
-  const RopeScaling& scaling = *config.ropeScaling;
-  const double dim = static_cast<double>(config.headDim);
+at::Tensor YarnInverseFrequencies(const RopeScaling& scaling, int64_t headDim, double theta,
+                                  const at::Tensor& inverse) {
+  const double dim = static_cast<double>(headDim);
   const auto correctionDim = [&](double rotations) {
-    return dim * std::log(scaling.originalMaxPositions / (rotations * 2 * M_PI)) / (2 * std::log(config.ropeTheta));
+    return dim * std::log(scaling.originalMaxPositions / (rotations * 2 * M_PI)) / (2 * std::log(theta));
   };
   double low = correctionDim(scaling.betaFast), high = correctionDim(scaling.betaSlow);
   if (scaling.truncate) {
@@ -39,21 +39,20 @@ at::Tensor YarnInverseFrequencies(const ModelConfig& config, const at::Tensor& i
   low = std::max(low, 0.0);
   high = std::min(high, dim - 1);
   if (low == high) high += 0.001;  // as transformers: no division by zero
-  const at::Tensor ramp = ((at::arange(config.headDim / 2, at::kFloat) - low) / (high - low)).clamp(0, 1);
+  const at::Tensor ramp = ((at::arange(headDim / 2, at::kFloat) - low) / (high - low)).clamp(0, 1);
   const at::Tensor extrapolation = 1 - ramp;
   return inverse / scaling.factor * (1 - extrapolation) + inverse * extrapolation;
 }
 
-// transformers' RoPE init: default, "linear" (positions / factor) and "llama3" (Llama 3.1 frequency
-// blending), all in float32 as there.
-at::Tensor InverseFrequencies(const ModelConfig& config) {
-  const int64_t dim = config.headDim;
-  at::Tensor exponents = at::arange(0, dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(dim);
-  at::Tensor inverse = 1.0 / at::pow(config.ropeTheta, exponents);
-  if (!config.ropeScaling) return inverse;
-  const RopeScaling& scaling = *config.ropeScaling;
+// transformers' RoPE init at base `theta`: default, "linear" (positions / factor), "llama3" (Llama 3.1 frequency
+// blending) and "yarn", all in float32 as there.
+at::Tensor InverseFrequencies(int64_t headDim, double theta, const std::optional<RopeScaling>& ropeScaling) {
+  at::Tensor exponents = at::arange(0, headDim, 2, at::kLong).to(at::kFloat) / static_cast<double>(headDim);
+  at::Tensor inverse = 1.0 / at::pow(theta, exponents);
+  if (!ropeScaling) return inverse;
+  const RopeScaling& scaling = *ropeScaling;
   if (scaling.type == "linear") return inverse / scaling.factor;
-  if (scaling.type == "yarn") return YarnInverseFrequencies(config, inverse);
+  if (scaling.type == "yarn") return YarnInverseFrequencies(scaling, headDim, theta, inverse);
   // llama3
   const double lowFreqWavelength = scaling.originalMaxPositions / scaling.lowFreqFactor;
   const double highFreqWavelength = scaling.originalMaxPositions / scaling.highFreqFactor;
@@ -148,12 +147,10 @@ Transformer::Transformer(ModelConfig config, const TensorMap& weights)
     layer.gateUp = Fuse({&layer.gate, &layer.up});
     layer.gateUpBias = Fuse({&layer.gateBias, &layer.upBias});
   }
-  inverseFrequencies_ = InverseFrequencies(config_).to(embed_.device());
-  if (config_.slidingRopeTheta) {
-    ModelConfig local = config_;  // the sliding layers' RoPE: their own base, no scaling
-    local.ropeTheta = *config_.slidingRopeTheta;
-    local.ropeScaling.reset();
-    slidingInverseFrequencies_ = InverseFrequencies(local).to(embed_.device());
+  inverseFrequencies_ = InverseFrequencies(config_.headDim, config_.ropeTheta, config_.ropeScaling).to(embed_.device());
+  if (config_.slidingRopeTheta) {  // the sliding layers' RoPE: their own base, no scaling
+    slidingInverseFrequencies_ =
+        InverseFrequencies(config_.headDim, *config_.slidingRopeTheta, std::nullopt).to(embed_.device());
   }
 }
 
