@@ -28,6 +28,13 @@ export const ErrorCode = {
    * permission, a path that cannot be made); the message names the path.
    */
   FileSystem: 'ERR_GENIUS_FILE_SYSTEM',
+  // A distributed run's (lib/dist/):
+  /** A launch variable (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT) is missing or wrong; the message names it. */
+  DistEnv: 'ERR_GENIUS_DIST_ENV',
+  /** The ranks could not meet: MASTER_PORT is taken, rank 0's store does not answer, or not every rank arrived in time. */
+  DistRendezvous: 'ERR_GENIUS_DIST_RENDEZVOUS',
+  /** A collective failed: a rank died or hung (the message names it), or the ranks disagree on what they run. */
+  DistPeer: 'ERR_GENIUS_DIST_PEER',
   // The HTTP server's (lib/serve/): each answers with its own status.
   /** 401: the server was started with an API key and the request did not bear it. */
   Unauthorized: 'ERR_GENIUS_UNAUTHORIZED',

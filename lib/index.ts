@@ -125,3 +125,7 @@ export {
   type ExploreSettings,
 } from './genius/run-directory';
 export { readTrainingState, type TrainingState } from './train/checkpoint';
+
+// Scale-out: one run over many processes (torchrun's environment, libtorch's c10d engine).
+export { readLaunchEnvironment, LAUNCH_VARIABLES, type LaunchEnvironment } from './dist/environment';
+export { ProcessGroup, DEFAULT_DIST_TIMEOUT_SECONDS, type JoinOptions } from './dist/process-group';

@@ -390,3 +390,29 @@ export interface NativeAddon {
     asyncOptions?: AsyncOptions,
   ): Promise<NativeTrainer>;
 }
+
+/** createProcessGroup's options: the launch environment's numbers and how long any wait may last. */
+export interface NativeGroupOptions {
+  rank: number;
+  worldSize: number;
+  masterAddr: string;
+  masterPort: number;
+  timeoutMs: number;
+  /** 'cpu' (Gloo) or 'cuda:N' (NCCL). */
+  device?: string;
+}
+
+export interface NativeProcessGroup {
+  readonly rank: number;
+  readonly size: number;
+  allReduce(tensors: NativeTensor[]): Promise<void>;
+  broadcast(tensor: NativeTensor, root: number): Promise<void>;
+  allGather(tensor: NativeTensor): Promise<NativeTensor[]>;
+  allGatherBytes(bytes: Uint8Array): Promise<Uint8Array[]>;
+  barrier(): Promise<void>;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  createProcessGroup(options: NativeGroupOptions, asyncOptions?: AsyncOptions): Promise<NativeProcessGroup>;
+}

@@ -6,6 +6,7 @@
 #include "js/async_work.h"
 #include "js/bindings.h"
 #include "js/model_handle.h"
+#include "js/process_group_handle.h"
 #include "js/tensor_handle.h"
 #include "js/trainer_handle.h"
 #include "memory/recycling_allocator.h"
@@ -29,6 +30,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   genius::js::ModelHandle::Init(env, exports);
   genius::js::KvCacheHandle::Init(env, exports);
   genius::js::TrainerHandle::Init(env, exports);
+  genius::js::ProcessGroupHandle::Init(env, exports);
   genius::js::InitRuntimeBindings(env, exports);
   genius::js::InitProbeBindings(env, exports);
   genius::js::InitModelFileBindings(env, exports);

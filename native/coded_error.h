@@ -19,6 +19,10 @@ inline constexpr const char* kTorch = "ERR_GENIUS_TORCH";
 inline constexpr const char* kInternal = "ERR_GENIUS_INTERNAL";
 inline constexpr const char* kBadFile = "ERR_GENIUS_BAD_FILE";  // a model file, config or checkpoint that is malformed
 inline constexpr const char* kNonFinite = "ERR_GENIUS_NON_FINITE";  // a loss, gradient or logit is NaN or inf
+// A distributed run (dist/): a launch variable missing or wrong; the ranks could not meet; a peer died or hung.
+inline constexpr const char* kDistEnv = "ERR_GENIUS_DIST_ENV";
+inline constexpr const char* kDistRendezvous = "ERR_GENIUS_DIST_RENDEZVOUS";
+inline constexpr const char* kDistPeer = "ERR_GENIUS_DIST_PEER";
 }  // namespace code
 
 class Error : public std::runtime_error {

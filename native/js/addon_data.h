@@ -11,6 +11,7 @@ struct AddonData {
   Napi::FunctionReference modelConstructor;
   Napi::FunctionReference kvCacheConstructor;
   Napi::FunctionReference trainerConstructor;
+  Napi::FunctionReference processGroupConstructor;
 };
 
 inline AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
