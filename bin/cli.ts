@@ -4,6 +4,7 @@ import { version } from '../lib';
 import { isGeniusError } from '../lib/errors';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
+import { launchCommand } from './commands/launch';
 import { optimizeCommand } from './commands/optimize';
 import { sftCommand } from './commands/sft';
 import { exploreCommand } from './commands/explore';
@@ -25,8 +26,9 @@ const commands = [
   generateCommand,
   serveCommand,
   benchCommand,
+  launchCommand,
 ] as CommandModule<object, never>[];
-const COMMANDS = commands.map((command) => String(command.command).split(' ')[0]);
+export const COMMANDS = commands.map((command) => String(command.command).split(' ')[0]);
 
 export async function main(argv: string[]): Promise<void> {
   try {

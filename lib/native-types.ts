@@ -397,6 +397,10 @@ export interface NativeGroupOptions {
   worldSize: number;
   masterAddr: string;
   masterPort: number;
+  /** Whether this rank hosts the store; default: rank 0. */
+  hostStore?: boolean;
+  /** Where the run's keys go in the store. */
+  storePrefix: string;
   timeoutMs: number;
   /** 'cpu' (Gloo) or 'cuda:N' (NCCL). */
   device?: string;

@@ -59,6 +59,8 @@ describe('the launch environment', () => {
       localWorldSize: 2,
       masterAddr: '127.0.0.1',
       masterPort: 29500,
+      agentStore: false,
+      restartCount: 0,
     });
     expect(readLaunchEnvironment({ PATH: '/bin' })).toBeUndefined();
   });

@@ -15,6 +15,10 @@ export interface LaunchEnvironment {
   /** Where rank 0 hosts the store at which the ranks meet. */
   masterAddr: string;
   masterPort: number;
+  /** Set by torchrun (TORCHELASTIC_USE_AGENT_STORE=True): its agent hosts the store, not rank 0. */
+  agentStore: boolean;
+  /** Which start of the run this is: 0, then 1 after the first restart (TORCHELASTIC_RESTART_COUNT). */
+  restartCount: number;
 }
 
 /** The variables, in the order they are checked. */
@@ -37,8 +41,8 @@ function badEnvironment(problem: string): never {
  */
 export function readLaunchEnvironment(env: NodeJS.ProcessEnv = process.env): LaunchEnvironment | undefined {
   if (env.RANK === undefined && env.WORLD_SIZE === undefined) return undefined;
-  const read = (name: (typeof LAUNCH_VARIABLES)[number]): string => {
-    const value = env[name];
+  const read = (name: string, fallback?: string): string => {
+    const value = env[name] ?? fallback;
     if (value === undefined || value.trim() === '') {
       badEnvironment(
         `${name} is not set (a distributed run needs all of ${LAUNCH_VARIABLES.join(', ')}, as torchrun sets them)`,
@@ -46,8 +50,8 @@ export function readLaunchEnvironment(env: NodeJS.ProcessEnv = process.env): Lau
     }
     return value.trim();
   };
-  const integer = (name: (typeof LAUNCH_VARIABLES)[number], min: number, max: number): number => {
-    const text = read(name);
+  const integer = (name: string, min: number, max: number, fallback?: string): number => {
+    const text = read(name, fallback);
     const value = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(value) || value < min || value > max) {
       badEnvironment(`${name}=${text} must be an integer in [${min}, ${max}]`);
@@ -60,5 +64,8 @@ export function readLaunchEnvironment(env: NodeJS.ProcessEnv = process.env): Lau
   const localRank = integer('LOCAL_RANK', 0, localWorldSize - 1);
   const masterAddr = read('MASTER_ADDR');
   const masterPort = integer('MASTER_PORT', 1, 65535);
-  return { rank, worldSize, localRank, localWorldSize, masterAddr, masterPort };
+  // torchrun's own: a run started without it is on its first start, with rank 0 hosting the store.
+  const agentStore = env.TORCHELASTIC_USE_AGENT_STORE === 'True';
+  const restartCount = integer('TORCHELASTIC_RESTART_COUNT', 0, 1 << 20, '0');
+  return { rank, worldSize, localRank, localWorldSize, masterAddr, masterPort, agentStore, restartCount };
 }

@@ -51,6 +51,8 @@ export class ProcessGroup implements Disposable {
       worldSize,
       masterAddr,
       masterPort,
+      hostStore: rank === 0 && !launch.agentStore,
+      storePrefix: `genius/attempt_${launch.restartCount}`,
       timeoutMs: Math.max(1, Math.round(timeoutSeconds * 1000)),
       device: options.device ?? 'cpu',
     });

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <utility>
@@ -78,23 +79,24 @@ std::string LocalAddressTowards(const std::string& host, int64_t port) {
 c10::intrusive_ptr<c10d::Store> ConnectStore(const GroupOptions& options) {
   c10d::TCPStoreOptions store;
   store.port = static_cast<uint16_t>(options.masterPort);
-  store.isServer = options.rank == 0;
+  store.isServer = options.hostStore;
   store.numWorkers = static_cast<size_t>(options.worldSize);
   store.waitWorkers = true;
   store.timeout = options.timeout;
   try {
-    return c10::make_intrusive<c10d::TCPStore>(options.masterAddr, store);
+    return c10::make_intrusive<c10d::PrefixStore>(options.storePrefix,
+                                                  c10::make_intrusive<c10d::TCPStore>(options.masterAddr, store));
   } catch (const c10::Error& error) {
-    if (options.rank == 0 && (Mentions(error, "EADDRINUSE") || Mentions(error, "address already in use"))) {
+    if (options.hostStore && (Mentions(error, "EADDRINUSE") || Mentions(error, "address already in use"))) {
       Fail(code::kDistRendezvous, "MASTER_PORT=" + std::to_string(options.masterPort) + " is in use on " +
                                       options.masterAddr + " (another run?): rank 0 cannot host the store there");
     }
-    if (options.rank == 0) {
+    if (options.hostStore) {
       Fail(code::kDistRendezvous, "WORLD_SIZE=" + std::to_string(options.worldSize) +
                                       ": not every rank reached rank 0's store at " + Endpoint(options) + " within " +
                                       Seconds(options.timeout) + " (" + Reason(error) + ")");
     }
-    Fail(code::kDistRendezvous, "rank 0's store at " + Endpoint(options) + " did not answer within " +
+    Fail(code::kDistRendezvous, "the store at " + Endpoint(options) + " did not answer within " +
                                     Seconds(options.timeout) + " (is rank 0 running, with the same MASTER_ADDR and " +
                                     "MASTER_PORT?): " + Reason(error));
   }

@@ -20,8 +20,12 @@ namespace genius::dist {
 struct GroupOptions {
   int64_t rank = 0;
   int64_t worldSize = 1;
-  std::string masterAddr;  // rank 0's host, where the store listens
+  std::string masterAddr;  // where the store listens
   int64_t masterPort = 0;
+  // Whether this rank hosts the store (rank 0, unless torchrun's agent hosts it: TORCHELASTIC_USE_AGENT_STORE).
+  bool hostStore = false;
+  // The run's keys in the store, apart from other attempts' (a restart meets the agent's store again).
+  std::string storePrefix;
   // How long joining may wait for every rank, and a collective for its peers.
   std::chrono::milliseconds timeout{0};
   // Where the collectives' tensors live: Gloo for the CPU, NCCL for CUDA (builds against a CUDA libtorch only).

@@ -28,6 +28,8 @@ dist::GroupOptions ReadGroupOptions(const Napi::Value& value) {
   options.masterAddr = ReadString(object.Get("masterAddr"), "options.masterAddr");
   if (options.masterAddr.empty()) Invalid("options.masterAddr", "a host name or address");
   options.masterPort = ReadInteger(object.Get("masterPort"), "options.masterPort", 1, 65535);
+  options.hostStore = BoolOr(object, "options", "hostStore", options.rank == 0);
+  options.storePrefix = ReadString(object.Get("storePrefix"), "options.storePrefix");
   options.timeout =
       std::chrono::milliseconds(ReadInteger(object.Get("timeoutMs"), "options.timeoutMs", 1, kMaxTimeoutMs));
   if (Has(object, "device")) options.device = ReadDevice(object.Get("device"), "options.device");
@@ -87,7 +89,8 @@ std::shared_ptr<dist::ProcessGroup> ProcessGroupHandle::Live() const {
   return group_;
 }
 
-// createProcessGroup({rank, worldSize, masterAddr, masterPort, timeoutMs, device?}, asyncOptions)
+// createProcessGroup({rank, worldSize, masterAddr, masterPort, hostStore?, storePrefix, timeoutMs, device?},
+// asyncOptions)
 // -> Promise<NativeProcessGroup>, once every rank has joined.
 Napi::Value ProcessGroupHandle::Create(const Napi::CallbackInfo& info) {
   const dist::GroupOptions options = ReadGroupOptions(Arg(info, 0, "options"));
