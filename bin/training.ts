@@ -13,6 +13,8 @@ import type { StepMetrics, TrainOptions } from '../lib/train/optimize';
 import { DEFAULT_MAX_LENGTH, DEFAULT_TRAIN_OPTIONS, type TrainSettings } from '../lib/train/options';
 import type { RunPreset } from '../lib/train/presets';
 import { sequenceLimit, type EncodeReport } from '../lib/train/sequences';
+import { fromRankZero, type ProcessGroup } from '../lib/dist/process-group';
+import { distFlags, type DistArgs } from './dist-flags';
 import { Interrupt } from './interrupt';
 import { MODEL_DTYPES, placementFlags, type PlacementArgs } from './placement-flags';
 
@@ -32,7 +34,7 @@ export interface OptimizerArgs {
 }
 
 /** What `optimize` and `sft` take besides the optimiser's flags. */
-export interface TrainingArgs extends OptimizerArgs, PlacementArgs {
+export interface TrainingArgs extends OptimizerArgs, PlacementArgs, DistArgs {
   out: string;
   tokenizer?: string;
   steps?: number;
@@ -99,7 +101,7 @@ export function optimizerOptionsOf(args: OptimizerArgs): Partial<TrainSettings> 
 }
 
 export function trainingFlags<T>(yargs: Argv<T>, defaults: Readonly<TrainSettings>): Argv<T & TrainingArgs> {
-  return optimizerFlags(placementFlags(yargs), defaults)
+  return optimizerFlags(distFlags(placementFlags(yargs)), defaults)
     .option('out', {
       type: 'string',
       demandOption: true,
@@ -174,10 +176,13 @@ export function lossOptionsOf(
 
 /**
  * Checks --out before any work (a directory that can be written: new, empty, or with --resume a run of ours) and
- * says whether it holds a run to resume.
+ * says whether it holds a run to resume; rank 0 checks for all the ranks of a group.
  */
-export async function resumable(args: TrainingArgs): Promise<{ completed: boolean } | undefined> {
-  const state = await claimCheckpointDirectory(args.out, 'out', args.resume);
+export async function resumable(
+  args: TrainingArgs,
+  group: ProcessGroup | undefined,
+): Promise<{ completed: boolean } | undefined> {
+  const state = await fromRankZero(group, () => claimCheckpointDirectory(args.out, 'out', args.resume));
   return state && { completed: state.completed };
 }
 
@@ -190,13 +195,19 @@ export async function tokenizerAndEos(
   return { tokenizer, eosTokenId: endOfTurnId(model, tokenizer) };
 }
 
-/** The options every training run takes from the flags. */
-export function trainOptions(args: TrainingArgs, sourceDir: string, signal: AbortSignal): TrainOptions {
+/** The options every training run takes from the flags (and the group of a data-parallel run). */
+export function trainOptions(
+  args: TrainingArgs,
+  sourceDir: string,
+  signal: AbortSignal,
+  group: ProcessGroup | undefined,
+): TrainOptions {
   return {
     ...optimizerOptionsOf(args),
     steps: args.steps,
     seed: args.seed,
     checkpointLayers: args['checkpoint-layers'],
+    group,
     signal,
     checkpoint: {
       dir: args.out,
@@ -258,17 +269,23 @@ function describeStep(step: StepMetrics, preference: boolean): string {
   return parts.join('  ');
 }
 
-/** Runs the steps, printing each; Ctrl-C stops at the next step (the last checkpoint stays in --out). */
+/**
+ * Runs the steps, printing each (rank 0 alone, for a group: the ranks' metrics are the same); Ctrl-C stops at the
+ * next step (the last checkpoint stays in --out).
+ */
 export async function printSteps(
   args: TrainingArgs,
   interrupt: Interrupt,
   preference: boolean,
   steps: AsyncGenerator<StepMetrics>,
+  group: ProcessGroup | undefined,
 ): Promise<void> {
   let last: StepMetrics | undefined;
+  const lead = (group?.rank ?? 0) === 0;
   try {
     for await (const step of steps) {
       last = step;
+      if (!lead) continue;
       if (args.json) {
         const { examples, ...fields } = step;
         const count = preference ? { pairs: examples } : { sequences: examples };
@@ -285,5 +302,6 @@ export async function printSteps(
     process.exitCode = 130;
     return;
   }
+  if (!lead) return;
   console.error(last ? `done: ${args.out} holds the model after step ${last.step}` : `${args.out} is already complete`);
 }

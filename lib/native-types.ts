@@ -342,6 +342,8 @@ export interface NativeTrainerOptions extends PreferenceLossOptions {
   vocabChunk?: number;
   autocastBf16?: boolean;
   checkpointLayers?: boolean;
+  /** Data parallelism over the group's ranks. */
+  group?: NativeProcessGroup;
 }
 
 export interface NativePreferenceBatch {

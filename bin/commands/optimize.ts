@@ -8,6 +8,7 @@ import { readPairs } from '../../lib/data/pairs';
 import { optimize } from '../../lib/train/optimize';
 import { encodePairs } from '../../lib/train/sequences';
 import { DEFAULT_TRAIN_OPTIONS } from '../../lib/train/options';
+import { joinLaunchedRun } from '../dist-flags';
 import { Interrupt } from '../interrupt';
 import {
   lossOptionsOf,
@@ -41,7 +42,8 @@ export const optimizeCommand: CommandModule<object, OptimizeArgs> = {
       }) as unknown as Argv<OptimizeArgs>,
   handler: async (args) => {
     using interrupt = new Interrupt();
-    const resumed = await resumable(args);
+    using group = await joinLaunchedRun(args);
+    const resumed = await resumable(args, group);
     const read = await readPairs(args.pairs, { skipBad: args['skip-bad'], requireAdvantages: args.loss === 'aco' });
     using model = await Model.load(resumed ? args.out : args.model, { device: args.device, dtype: args.dtype });
     const { tokenizer, eosTokenId } = await tokenizerAndEos(args.tokenizer ?? args.model, model);
@@ -49,9 +51,9 @@ export const optimizeCommand: CommandModule<object, OptimizeArgs> = {
     const { pairs, report } = encodePairs(tokenizer, read.records, { maxLength: length, eosTokenId });
     reportData(args.pairs, read, report, length, pairs.length);
     const options = {
-      ...trainOptions(args, resumed ? args.out : args.model, interrupt.signal),
+      ...trainOptions(args, resumed ? args.out : args.model, interrupt.signal, group),
       ...lossOptionsOf(args),
     };
-    await printSteps(args, interrupt, true, optimize(model, pairs, options));
+    await printSteps(args, interrupt, true, optimize(model, pairs, options), group);
   },
 };

@@ -12,6 +12,7 @@ import { readSftExamples } from '../../lib/data/sft-examples';
 import { supervisedFineTune } from '../../lib/train/optimize';
 import { encodeSftExamples } from '../../lib/train/sequences';
 import { DEFAULT_SFT_OPTIONS } from '../../lib/train/options';
+import { joinLaunchedRun } from '../dist-flags';
 import { Interrupt } from '../interrupt';
 import { UsageError } from '../usage';
 import {
@@ -62,7 +63,8 @@ export const sftCommand: CommandModule<object, SftArgs> = {
       }) as unknown as Argv<SftArgs>,
   handler: async (args) => {
     using interrupt = new Interrupt();
-    const resumed = await resumable(args);
+    using group = await joinLaunchedRun(args);
+    const resumed = await resumable(args, group);
     const read = await readSftExamples(args.data, { skipBad: args['skip-bad'] });
     const source = args.model ?? (args.tokenizer as string);
     const { model, cleanup } =
@@ -80,8 +82,8 @@ export const sftCommand: CommandModule<object, SftArgs> = {
       const length = maxLength(args, model);
       const { sequences, report } = encodeSftExamples(tokenizer, read.records, { maxLength: length, eosTokenId });
       reportData(args.data, read, report, length, sequences.length);
-      const options = trainOptions(args, resumed ? args.out : source, interrupt.signal);
-      await printSteps(args, interrupt, false, supervisedFineTune(model, sequences, options));
+      const options = trainOptions(args, resumed ? args.out : source, interrupt.signal, group);
+      await printSteps(args, interrupt, false, supervisedFineTune(model, sequences, options), group);
     } finally {
       model.dispose();
       await cleanup();

@@ -9,7 +9,7 @@
  *   using group = await ProcessGroup.join(launch, { timeoutSeconds: 600 });
  *   await group.allReduce([gradients]);
  */
-import { ErrorCode, GeniusError, invalidArgument } from '../errors';
+import { ErrorCode, GeniusError, invalidArgument, isGeniusError } from '../errors';
 import { native } from '../native';
 import type { NativeProcessGroup } from '../native-types';
 import { Tensor } from '../tensor';
@@ -119,4 +119,30 @@ export class ProcessGroup implements Disposable {
     if (this.#handle === undefined) throw new GeniusError(ErrorCode.Disposed, 'this process group was disposed');
     return this.#handle;
   }
+}
+
+/**
+ * Runs `work` on rank 0 alone and settles every rank as it settled: with its result (anything JSON can hold), or
+ * its error, code and message. For what one rank decides for all: claiming a directory, reading what it holds.
+ * Without a group, `work` simply runs.
+ */
+export async function fromRankZero<T>(group: ProcessGroup | undefined, work: () => Promise<T>): Promise<T> {
+  if (group === undefined) return await work();
+  let outcome: { value?: T; error?: { code: ErrorCode; message: string } } = {};
+  let thrown: unknown;
+  if (group.rank === 0) {
+    try {
+      outcome = { value: await work() };
+    } catch (error) {
+      thrown = error;
+      const { code, message } = isGeniusError(error)
+        ? error
+        : { code: ErrorCode.Internal, message: `rank 0 failed: ${String(error)}` };
+      outcome = { error: { code, message } };
+    }
+  }
+  const [shared] = await group.allGatherJson(outcome);
+  if (thrown !== undefined) throw thrown;
+  if (shared.error) throw new GeniusError(shared.error.code, `on rank 0: ${shared.error.message}`);
+  return shared.value as T;
 }

@@ -9,10 +9,16 @@
  * shuffle per epoch, with the linear warm-up schedule of the reference; with a checkpoint directory the run is saved every `every` steps (or each
  * epoch) and at the end, and `resume` continues a saved run exactly where it stopped. The reference model is the
  * starting policy, frozen: its log-probs are taken once, before the first step, and saved with the run.
+ *
+ * With a process group (options.group) the run is data-parallel: a step's batch is microBatch × gradAccum × the
+ * group's size examples, rank r training on those at positions r, r + size, ... of it; the reference log-probs
+ * are shared out the same way; rank 0 alone claims and writes the checkpoint directory. A run resumes on another
+ * number of ranks as long as the batch stays the same (microBatch × gradAccum × ranks).
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { CallOptions } from '../async';
+import { fromRankZero, type ProcessGroup } from '../dist/process-group';
 import { ErrorCode, GeniusError, invalidArgument } from '../errors';
 import { Model } from '../model/model';
 import type { DType } from '../native-types';
@@ -106,7 +112,7 @@ function settingsOf(
     lr: settings.lr,
     warmupRatio: settings.warmupRatio,
     microBatch: settings.microBatch,
-    gradAccum: settings.gradAccum,
+    batchSize: plan.batchSize,
     totalSteps: plan.totalSteps,
     seed: settings.seed,
     maxGradNorm: settings.maxGradNorm,
@@ -143,9 +149,12 @@ async function resumedState(
   objective: Objective,
   settings: Record<string, unknown>,
   data: string,
+  group: ProcessGroup | undefined,
 ): Promise<TrainingState | undefined> {
   if (checkpoint === undefined) return undefined;
-  const state = await claimCheckpointDirectory(checkpoint.dir, 'checkpoint.dir', checkpoint.resume ?? false);
+  const claim = (): Promise<TrainingState | undefined> =>
+    claimCheckpointDirectory(checkpoint.dir, 'checkpoint.dir', checkpoint.resume ?? false);
+  const state = await fromRankZero(group, claim);
   if (state === undefined) return undefined;
   if (path.resolve(model.dir) !== path.resolve(checkpoint.dir)) {
     invalidArgument(
@@ -174,16 +183,32 @@ function pick(reference: ReferenceLogprobs, indices: readonly number[]): Referen
   };
 }
 
-/** Σ log πref of the pairs' responses: from `referenceModel` when given, else from the trainer's model as it is now. */
+/**
+ * Σ log πref of the pairs' responses: from `referenceModel` when given, else from the trainer's model as it is now.
+ * The ranks of a group score their shares (pairs r, r + size, ...) and gather the others'.
+ */
 async function referenceLogprobs(
   trainer: Trainer,
   referenceModel: Model | undefined,
   pairs: readonly TrainingPair[],
   options: TrainOptions,
 ): Promise<ReferenceLogprobs> {
-  if (referenceModel === undefined) return await trainer.referenceLogprobs(pairs, options);
-  using scorer = await Trainer.create(referenceModel, options, options);
-  return await scorer.referenceLogprobs(pairs, options);
+  const { group } = options;
+  const share = group ? pairs.filter((_, i) => i % group.size === group.rank) : pairs;
+  let scored: ReferenceLogprobs;
+  if (referenceModel === undefined) scored = await trainer.referenceLogprobs(share, options);
+  else {
+    using scorer = await Trainer.create(referenceModel, { ...options, group: undefined }, options);
+    scored = await scorer.referenceLogprobs(share, options);
+  }
+  if (!group) return scored;
+  const shares = await group.allGatherJson({
+    chosen: Array.from(scored.chosen),
+    rejected: Array.from(scored.rejected),
+  });
+  const pick = (side: 'chosen' | 'rejected'): Float64Array =>
+    Float64Array.from(pairs, (_, i) => shares[i % group.size][side][Math.floor(i / group.size)]);
+  return { chosen: pick('chosen'), rejected: pick('rejected') };
 }
 
 async function* train(model: Model, objective: Objective, given: TrainOptions): AsyncGenerator<StepMetrics> {
@@ -198,12 +223,14 @@ async function* train(model: Model, objective: Objective, given: TrainOptions): 
   // The trainer and the native calls read the resolved settings, so that no default is decided twice.
   const options: TrainOptions = { ...given, ...resolved };
   const { lr, seed } = resolved;
-  const plan = planSteps(examples, resolved.microBatch * resolved.gradAccum, resolved.epochs, options.steps);
+  const { group } = options;
+  const ranks = group?.size ?? 1;
+  const plan = planSteps(examples, resolved.microBatch * resolved.gradAccum * ranks, resolved.epochs, options.steps);
   const warmup = warmupSteps(plan.totalSteps, resolved.warmupRatio);
   const settings = settingsOf(objective, resolved, options, plan);
   const data = fingerprint(objective);
   const { checkpoint } = options;
-  const resumed = await resumedState(model, checkpoint, objective, settings, data);
+  const resumed = await resumedState(model, checkpoint, objective, settings, data, group);
   if (resumed?.completed) return;
 
   using trainer = await Trainer.create(model, options, options);
@@ -219,7 +246,11 @@ async function* train(model: Model, objective: Objective, given: TrainOptions): 
 
   let savedStep = resumed?.step;
   const save = async (step: number): Promise<void> => {
-    if (checkpoint === undefined) return;
+    // The ranks' weights and optimizers are the same: rank 0 writes them for all.
+    if (checkpoint === undefined || (group?.rank ?? 0) !== 0) {
+      savedStep = step;
+      return;
+    }
     const completed = step === plan.totalSteps;
     const state: TrainingState = {
       format: 'genius-native-training',
@@ -253,7 +284,8 @@ async function* train(model: Model, objective: Objective, given: TrainOptions): 
     const epoch = Math.floor(step / plan.stepsPerEpoch);
     if (order?.epoch !== epoch) order = { epoch, indices: epochOrder(examples, seed, epoch) };
     const start = (step % plan.stepsPerEpoch) * plan.batchSize;
-    const indices = order.indices.slice(start, start + plan.batchSize);
+    const batch = order.indices.slice(start, start + plan.batchSize);
+    const indices = group ? batch.filter((_, i) => i % ranks === group.rank) : batch;
     const rate = linearWarmupRate(lr, step, plan.totalSteps, warmup);
     const began = performance.now();
     let result: StepResult;

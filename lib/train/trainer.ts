@@ -8,11 +8,13 @@
  * One step is one AdamW update over a whole batch: micro-batches of `microBatch` pairs (or sequences) run
  * forward and backward in turn and their gradients add up (gradient accumulation), then the global gradient
  * norm is clipped and the optimizer steps. A NaN or infinite loss or gradient throws ERR_GENIUS_NON_FINITE
- * and leaves the weights and the optimizer as they were.
+ * and leaves the weights and the optimizer as they were. With a process group (options.group) the ranks train
+ * together, data-parallel: each passes its share of the step's examples (an empty share is allowed).
  */
 import { cancellable, type CallOptions } from '../async';
 import { invalidArgument } from '../errors';
 import { Model, writeModelDirectory, type SaveOptions } from '../model/model';
+import { ProcessGroup } from '../dist/process-group';
 import { native } from '../native';
 import type { NativeStepMetrics, NativeTrainer, PreferenceLossOptions } from '../native-types';
 import { packSequences, type TrainingPair, type TrainingSequence } from './sequences';
@@ -34,6 +36,12 @@ export interface TrainerOptions extends PreferenceLossOptions {
   autocast?: boolean;
   /** Recompute each decoder layer in backward instead of keeping its activations. Default false. */
   checkpointLayers?: boolean;
+  /**
+   * Data parallelism: each step's examples are this rank's share of the batch (possibly none), and gradients and
+   * metrics are summed over the group's ranks, so every rank applies the update of the whole batch. The ranks start
+   * from rank 0's weights.
+   */
+  group?: ProcessGroup;
 }
 
 /** What one optimizer step did. */
@@ -53,12 +61,20 @@ export class Trainer implements Disposable {
 
   static async create(model: Model, options: TrainerOptions = {}, callOptions: CallOptions = {}): Promise<Trainer> {
     const modelHandle = Model.handleOf(model, 'model');
-    const { adamBeta1, adamBeta2, adamEps, autocast, ...rest } = options;
+    const { adamBeta1, adamBeta2, adamEps, autocast, group, ...rest } = options;
     const onCuda = modelHandle.describe().device.startsWith('cuda');
+    const groupHandle = group && ProcessGroup.handleOf(group, 'options.group');
     const handle = await cancellable(callOptions, (cancel) =>
       native().createTrainer(
         modelHandle,
-        { ...rest, beta1: adamBeta1, beta2: adamBeta2, eps: adamEps, autocastBf16: autocast ?? onCuda },
+        {
+          ...rest,
+          beta1: adamBeta1,
+          beta2: adamBeta2,
+          eps: adamEps,
+          autocastBf16: autocast ?? onCuda,
+          group: groupHandle,
+        },
         { cancel },
       ),
     );
@@ -75,7 +91,7 @@ export class Trainer implements Disposable {
     lr: number,
     options: CallOptions = {},
   ): Promise<StepResult> {
-    if (pairs.length === 0) invalidArgument('pairs', 'a non-empty array');
+    if (pairs.length === 0 && !this.options.group) invalidArgument('pairs', 'a non-empty array');
     const batch = {
       chosen: packSequences(pairs.map((pair) => pair.chosen)),
       rejected: packSequences(pairs.map((pair) => pair.rejected)),
@@ -89,7 +105,7 @@ export class Trainer implements Disposable {
 
   /** One update of next-token cross-entropy over the response tokens of `sequences` (their token mean). */
   async sftStep(sequences: readonly TrainingSequence[], lr: number, options: CallOptions = {}): Promise<StepResult> {
-    if (sequences.length === 0) invalidArgument('sequences', 'a non-empty array');
+    if (sequences.length === 0 && !this.options.group) invalidArgument('sequences', 'a non-empty array');
     return await cancellable(options, (cancel) => this.handle.sftStep(packSequences(sequences), lr, { cancel }));
   }
 

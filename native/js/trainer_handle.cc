@@ -11,6 +11,7 @@
 #include "js/async_work.h"
 #include "js/bindings.h"
 #include "js/model_handle.h"
+#include "js/process_group_handle.h"
 #include "js/tagged.h"
 
 namespace genius::js {
@@ -38,18 +39,21 @@ train::TrainerOptions ReadTrainerOptions(const Napi::Value& value) {
   options.chunks.vocab = IntegerOr(object, "options", "vocabChunk", options.chunks.vocab, 1, kMaxChunk);
   options.autocastBf16 = BoolOr(object, "options", "autocastBf16", false);
   options.checkpointLayers = BoolOr(object, "options", "checkpointLayers", false);
+  if (Has(object, "group")) options.group = ProcessGroupHandle::GroupOf(object.Get("group"), "options.group");
   return options;
 }
 
 // {tokens, lengths, promptLengths}: Int32Arrays; sequence i is the next lengths[i] tokens, its first
-// promptLengths[i] the prompt. Every sequence must fit the model and score at least one token.
-train::SequenceSet ReadSequences(const Napi::Value& value, const std::string& name, const model::ModelConfig& config) {
+// promptLengths[i] the prompt. Every sequence must fit the model and score at least one token. None at all only
+// for a trainer of a process group, whose other ranks may have the step's examples.
+train::SequenceSet ReadSequences(const Napi::Value& value, const std::string& name, const train::Trainer& trainer,
+                                 const model::ModelConfig& config) {
   const Napi::Object object = ReadObject(value, name);
   train::SequenceSet set;
   set.tokens = ReadInt32Array(object.Get("tokens"), name + ".tokens");
   const std::vector<int32_t> lengths = ReadInt32Array(object.Get("lengths"), name + ".lengths");
   const std::vector<int32_t> promptLengths = ReadInt32Array(object.Get("promptLengths"), name + ".promptLengths");
-  if (lengths.empty()) Invalid(name + ".lengths", "non-empty (one entry per sequence)");
+  if (lengths.empty() && !trainer.distributed()) Invalid(name + ".lengths", "non-empty (one entry per sequence)");
   if (promptLengths.size() != lengths.size()) {
     Invalid(name + ".promptLengths", "as long as " + name + ".lengths (" + std::to_string(lengths.size()) + ")");
   }
@@ -183,6 +187,10 @@ Napi::Value TrainerHandle::Create(const Napi::CallbackInfo& info) {
   state->weightsLock = ModelHandle::WeightsLockOf(info[0], "model");
   state->modelDisposed = ModelHandle::DisposedFlagOf(info[0], "model");
   const train::TrainerOptions options = ReadTrainerOptions(info[1]);
+  if (options.group && options.group->device().type() != state->model->device().type()) {
+    Invalid("options.group", "a process group on the model's device (" + state->model->device().str() + "), not " +
+                                 options.group->device().str());
+  }
   using Created = std::shared_ptr<State>;
   return RunAsync<Created>(
       info.Env(), info[2],
@@ -207,8 +215,8 @@ Napi::Value TrainerHandle::PreferenceStep(const Napi::CallbackInfo& info) {
   const model::ModelConfig& config = state->model->config();
   const Napi::Object object = ReadObject(Arg(info, 0, "batch"), "batch");
   train::PreferenceBatch batch;
-  batch.chosen = ReadSequences(object.Get("chosen"), "batch.chosen", config);
-  batch.rejected = ReadSequences(object.Get("rejected"), "batch.rejected", config);
+  batch.chosen = ReadSequences(object.Get("chosen"), "batch.chosen", *state->trainer, config);
+  batch.rejected = ReadSequences(object.Get("rejected"), "batch.rejected", *state->trainer, config);
   const size_t pairs = batch.chosen.size();
   if (batch.rejected.size() != batch.chosen.size()) {
     Invalid("batch.rejected", "as many sequences as batch.chosen (" + std::to_string(pairs) + ")");
@@ -237,7 +245,8 @@ Napi::Value TrainerHandle::PreferenceStep(const Napi::CallbackInfo& info) {
 // sftStep(sequences, lr, asyncOptions) -> Promise<metrics>
 Napi::Value TrainerHandle::SftStep(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
-  train::SequenceSet sequences = ReadSequences(Arg(info, 0, "sequences"), "sequences", state->model->config());
+  train::SequenceSet sequences =
+      ReadSequences(Arg(info, 0, "sequences"), "sequences", *state->trainer, state->model->config());
   const double lr = ReadLearningRate(Arg(info, 1, "lr"));
   return RunAsync<train::StepMetrics>(
       info.Env(), info[2],
@@ -251,7 +260,8 @@ Napi::Value TrainerHandle::SftStep(const Napi::CallbackInfo& info) {
 // score(sequences, asyncOptions) -> Promise<{sum: Float64Array, mean: Float64Array}>
 Napi::Value TrainerHandle::Score(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
-  train::SequenceSet sequences = ReadSequences(Arg(info, 0, "sequences"), "sequences", state->model->config());
+  train::SequenceSet sequences =
+      ReadSequences(Arg(info, 0, "sequences"), "sequences", *state->trainer, state->model->config());
   return RunAsync<train::SequenceScores>(
       info.Env(), info[1],
       [state, sequences = std::move(sequences)](const WorkContext& context) {

@@ -21,6 +21,8 @@ namespace {
 
 // torch.nn.utils.clip_grad_norm_'s guard against dividing by a zero norm.
 constexpr double kClipEpsilon = 1e-6;
+// Gradient bytes summed over the ranks per all-reduce: PyTorch DDP's default bucket size.
+constexpr int64_t kGradientBucketBytes = int64_t{25} << 20;
 
 // The names of optimizer-state tensors in a state file, per parameter.
 const std::string kExpAvg = "exp_avg/";
@@ -44,6 +46,9 @@ at::Tensor PerPair(const std::vector<double>& values, int64_t start, int64_t cou
 }
 
 double Item(const at::Tensor& tensor) { return tensor.item<double>(); }
+
+// A running sum's value; 0 when nothing was added (a rank with no example of the step).
+double SumOf(const at::Tensor& total) { return total.defined() ? Item(total) : 0.0; }
 
 // While a step runs the model's weights collect gradients; however it ends (done, non-finite,
 // cancelled, failed), they leave it as plain tensors again, and no gradient is kept anywhere.
@@ -82,6 +87,16 @@ Trainer::Trainer(std::shared_ptr<const model::Transformer> model, TrainerOptions
     at::Tensor master = ownMasters ? weight.detach().to(at::kFloat) : weight;
     parameters_.push_back({name, weight, master, Decays(name)});
   }
+  if (options_.group) {
+    // Every rank starts from rank 0's weights, as DDP does: files read on different machines could differ.
+    at::NoGradGuard noGrad;
+    for (Parameter& parameter : parameters_) {
+      at::Tensor values = parameter.master.contiguous();
+      options_.group->Broadcast(values, 0);
+      if (!values.is_same(parameter.master)) parameter.master.copy_(values);
+      if (!parameter.master.is_same(parameter.weight)) parameter.weight.copy_(parameter.master);
+    }
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -103,14 +118,15 @@ StepMetrics Trainer::Update(double lr, const std::function<StepMetrics()>& accum
   GENIUS_PHASE("train.optimizer");
 
   at::NoGradGuard noGrad;
+  for (const Parameter& parameter : parameters_) {
+    if (!parameter.weight.grad().defined() || parameter.master.is_same(parameter.weight)) continue;
+    parameter.master.mutable_grad() = parameter.weight.grad().to(at::kFloat);
+    parameter.weight.mutable_grad().reset();
+  }
+  SumGradientsOverRanks();
   std::vector<at::Tensor> gradients;
   for (const Parameter& parameter : parameters_) {
-    if (!parameter.weight.grad().defined()) continue;
-    if (!parameter.master.is_same(parameter.weight)) {
-      parameter.master.mutable_grad() = parameter.weight.grad().to(at::kFloat);
-      parameter.weight.mutable_grad().reset();
-    }
-    gradients.push_back(parameter.master.grad());
+    if (parameter.master.grad().defined()) gradients.push_back(parameter.master.grad());
   }
   // As torch.nn.utils.clip_grad_norm_ computes it: the norm of the per-tensor norms.
   std::vector<at::Tensor> norms;
@@ -131,6 +147,40 @@ StepMetrics Trainer::Update(double lr, const std::function<StepMetrics()>& accum
     if (!parameter.master.is_same(parameter.weight)) parameter.weight.copy_(parameter.master);
   }
   return metrics;
+}
+
+std::vector<double> Trainer::SumOverRanks(std::vector<double> values) const {
+  if (!options_.group || values.empty()) return values;
+  std::vector<at::Tensor> tensors{at::tensor(values, at::kDouble).to(model_->device())};
+  options_.group->AllReduce(tensors);
+  const at::Tensor summed = tensors[0].to(at::kCPU).contiguous();
+  return {summed.data_ptr<double>(), summed.data_ptr<double>() + summed.numel()};
+}
+
+void Trainer::SumGradientsOverRanks() {
+  if (!options_.group) return;
+  GENIUS_PHASE("train.all_reduce");
+  // A rank that trained on no example, or whose examples left a parameter unused, has no gradient for it; it sums
+  // zeros, unless no rank has one, as a single process would leave that parameter alone.
+  std::vector<double> ranksWithGradient;
+  for (const Parameter& parameter : parameters_) ranksWithGradient.push_back(parameter.master.grad().defined());
+  ranksWithGradient = SumOverRanks(std::move(ranksWithGradient));
+  std::vector<at::Tensor> bucket;
+  int64_t bucketBytes = 0;
+  const auto sum = [&] {
+    options_.group->AllReduce(bucket);
+    bucket.clear();
+    bucketBytes = 0;
+  };
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    if (ranksWithGradient[i] == 0) continue;
+    at::Tensor& gradient = parameters_[i].master.mutable_grad();
+    gradient = gradient.defined() ? gradient.contiguous() : at::zeros_like(parameters_[i].master);
+    bucket.push_back(gradient);
+    bucketBytes += static_cast<int64_t>(gradient.nbytes());
+    if (bucketBytes >= kGradientBucketBytes) sum();
+  }
+  if (!bucket.empty()) sum();
 }
 
 // One multi-tensor kernel per weight-decay group, where torch::optim::AdamW ran some ten elementwise ops per
@@ -164,8 +214,8 @@ void Trainer::AdamWStep(double lr) {
 StepMetrics Trainer::PreferenceStep(const PreferenceBatch& batch, double lr, const Checkpoint& checkpoint) {
   return Update(lr, [&] {
     const int64_t pairs = batch.chosen.size();
+    const double allPairs = SumOverRanks({static_cast<double>(pairs)})[0];
     StepMetrics metrics;
-    metrics.examples = pairs;
     at::Tensor lossSum, chosenSum, rejectedSum, correct;
     const auto add = [](at::Tensor& total, const at::Tensor& value) {
       total = total.defined() ? total + value : value;
@@ -198,34 +248,39 @@ StepMetrics Trainer::PreferenceStep(const PreferenceBatch& batch, double lr, con
         inputs.rejectedAdvantage = PerPair(batch.rejectedAdvantage, start, count, policy.sum);
       }
       const PreferenceLoss loss = ComputePreferenceLoss(inputs, options_.loss);
-      // Each micro-batch adds its share of the mean over all the step's pairs.
+      // Each micro-batch adds its share of the mean over all the step's pairs (on every rank).
       {
         GENIUS_PHASE("train.backward");
-        (loss.losses.sum() / static_cast<double>(pairs)).backward();
+        (loss.losses.sum() / allPairs).backward();
       }
       add(lossSum, loss.losses.detach().sum());
       add(chosenSum, loss.chosenRewards.sum());
       add(rejectedSum, loss.rejectedRewards.sum());
       add(correct, loss.chosenRewards.gt(loss.rejectedRewards).sum());
     }
-    const double n = static_cast<double>(pairs);
-    metrics.loss = Item(lossSum) / n;
-    metrics.chosenReward = Item(chosenSum) / n;
-    metrics.rejectedReward = Item(rejectedSum) / n;
-    metrics.accuracy = Item(correct) / n;
+    const std::vector<double> sums = SumOverRanks(
+        {SumOf(lossSum), SumOf(chosenSum), SumOf(rejectedSum), SumOf(correct), static_cast<double>(metrics.tokens)});
+    metrics.examples = static_cast<int64_t>(allPairs);
+    metrics.loss = sums[0] / allPairs;
+    metrics.chosenReward = sums[1] / allPairs;
+    metrics.rejectedReward = sums[2] / allPairs;
+    metrics.accuracy = sums[3] / allPairs;
     metrics.margin = metrics.chosenReward - metrics.rejectedReward;
+    metrics.tokens = static_cast<int64_t>(sums[4]);
     return metrics;
   });
 }
 
 StepMetrics Trainer::SftStep(const SequenceSet& sequences, double lr, const Checkpoint& checkpoint) {
   return Update(lr, [&] {
-    StepMetrics metrics;
-    metrics.examples = sequences.size();
-    int64_t responseTokens = 0;
+    double responseTokens = 0;
     for (int64_t i = 0; i < sequences.size(); ++i) {
-      responseTokens += sequences.View(i).length - sequences.promptLengths[i];
+      responseTokens += static_cast<double>(sequences.View(i).length - sequences.promptLengths[i]);
     }
+    const std::vector<double> counts = SumOverRanks({static_cast<double>(sequences.size()), responseTokens});
+    const double allResponseTokens = counts[1];
+    StepMetrics metrics;
+    metrics.examples = static_cast<int64_t>(counts[0]);
     at::Tensor nllSum;
     for (int64_t start = 0; start < sequences.size(); start += options_.microBatch) {
       checkpoint();
@@ -240,10 +295,12 @@ StepMetrics Trainer::SftStep(const SequenceSet& sequences, double lr, const Chec
         logprobs = ResponseLogprobs(*model_, packed, LayerRunner(), options_.chunks);
       }
       const at::Tensor nll = -logprobs.sum.sum();
-      (nll / static_cast<double>(responseTokens)).backward();
+      (nll / allResponseTokens).backward();
       nllSum = nllSum.defined() ? nllSum + nll.detach() : nll.detach();
     }
-    metrics.loss = Item(nllSum) / static_cast<double>(responseTokens);
+    const std::vector<double> sums = SumOverRanks({SumOf(nllSum), static_cast<double>(metrics.tokens)});
+    metrics.loss = sums[0] / allResponseTokens;
+    metrics.tokens = static_cast<int64_t>(sums[1]);
     return metrics;
   });
 }

@@ -9,6 +9,12 @@
 // (lr 5e-7) are not lost. On CUDA, `autocastBf16` runs a float32 model's forward and backward under
 // bfloat16 autocast, as the reference trains (accelerate --mixed_precision bf16).
 //
+// Data parallelism: with a process group, every rank holds the whole model and optimizer and steps on its share of
+// each batch (possibly none). Counts and metrics are summed over the ranks first, so that every rank scales its
+// gradients by the whole batch; after backward the gradients are summed over the ranks in buckets of about
+// kGradientBucketBytes (one all-reduce each, after the whole backward: no overlap with it), so every rank applies the
+// same update and the weights stay equal. The ranks start from rank 0's weights.
+//
 // Not thread-safe: the caller serialises Step, Score, SaveState and LoadState with everything else
 // that reads the model's weights (the JS handle does, with the model's weights lock).
 #pragma once
@@ -20,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/process_group.h"
 #include "model/transformer.h"
 #include "train/logprobs.h"
 #include "train/preference_loss.h"
@@ -43,6 +50,7 @@ struct TrainerOptions {
   bool checkpointLayers = false;  // activation checkpointing of every decoder layer
   PreferenceLossOptions loss;     // preference steps
   LogprobChunks chunks;
+  std::shared_ptr<dist::ProcessGroup> group;  // data parallelism over its ranks; null: this process alone
 };
 
 // Many sequences in one flat buffer, as they cross from JS.
@@ -102,6 +110,9 @@ class Trainer {
   // them (transformers' causal-LM loss over the whole batch, whatever the micro-batching).
   StepMetrics SftStep(const SequenceSet& sequences, double lr, const Checkpoint& checkpoint);
 
+  // Whether steps are data-parallel over a process group's ranks.
+  bool distributed() const { return options_.group != nullptr; }
+
   // Response log-probs of each sequence under the current weights, without grad: the reference
   // log-probs of a frozen copy of the policy, taken before the first step.
   SequenceScores Score(const SequenceSet& sequences, const Checkpoint& checkpoint) const;
@@ -128,6 +139,10 @@ class Trainer {
   };
   // Runs `accumulate` (forward and backward over the micro-batches), then clips and updates.
   StepMetrics Update(double lr, const std::function<StepMetrics()>& accumulate);
+  // `values` summed over the ranks (unchanged without a group).
+  std::vector<double> SumOverRanks(std::vector<double> values) const;
+  // The float32 gradients summed over the ranks; a parameter that has a gradient on any rank gets one on all.
+  void SumGradientsOverRanks();
   model::Transformer::LayerRunner LayerRunner() const;
   bool Autocast() const;
 
