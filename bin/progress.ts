@@ -22,21 +22,24 @@ function duration(seconds: number): string {
 }
 
 export class ProgressReporter {
-  readonly #mode: 'bar' | 'plain' | 'json';
+  readonly #mode: 'bar' | 'plain' | 'json' | 'silent';
   #bar: SingleBar | undefined;
   #lastPlain = -Infinity;
   /** Items done when this reporter began (a resumed run's), which say nothing about the current speed. */
   #initialDone: number | undefined;
 
+  /** `silent`: a rank other than 0 of a distributed run, whose progress rank 0 reports. */
   constructor(
     private readonly label: string,
     private readonly unit: string,
     json: boolean,
+    silent = false,
   ) {
-    this.#mode = json ? 'json' : process.stderr.isTTY ? 'bar' : 'plain';
+    this.#mode = silent ? 'silent' : json ? 'json' : process.stderr.isTTY ? 'bar' : 'plain';
   }
 
   update(state: ProgressState): void {
+    if (this.#mode === 'silent') return;
     this.#initialDone ??= state.done;
     const tokensPerSecond = state.elapsedSeconds > 0 ? state.generatedTokens / state.elapsedSeconds : 0;
     if (this.#mode === 'json') {
@@ -73,6 +76,7 @@ export class ProgressReporter {
 
   /** A message between updates (it does not tear the bar). */
   note(message: string): void {
+    if (this.#mode === 'silent') return;
     if (this.#mode === 'json') console.log(JSON.stringify({ event: 'note', message }));
     // Clear the bar's line; the bar redraws itself below the message at its next update.
     else if (this.#bar !== undefined) process.stderr.write(`\r\x1b[2K${message}\n`);

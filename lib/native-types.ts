@@ -244,6 +244,11 @@ export interface SamplingOptions {
   /** 0 disables. */
   topK?: number;
   seed?: number;
+  /**
+   * One seed per sample (inputs × n, input by input): each sample then draws from a random stream of its own, so
+   * that it samples the same tokens whatever else shares the call. Default: the call's samples share `seed`'s.
+   */
+  sampleSeeds?: number[];
   /** Default: the model's eos ids (generation_config.json merged with config.json). */
   eosTokenIds?: number[];
   /** Per vocabulary token: 1 where its text contains a stop string (see stopStringMask). */

@@ -2,11 +2,12 @@
 import type { CommandModule } from 'yargs';
 import { Model, Tokenizer, evaluate, evaluationReport, readLabeledQueries, type QueryResult } from '../../lib';
 import { writeJsonLines } from '../../lib/data/jsonl';
+import { distFlags, joinLaunchedRun, type DistArgs } from '../dist-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
 
-interface EvalArgs extends PlacementArgs {
+interface EvalArgs extends PlacementArgs, DistArgs {
   model: string;
   data: string;
   'n-samples': number;
@@ -24,7 +25,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
   describe: 'Measure answer accuracy on queries with ground-truth responses',
   builder: (yargs) =>
-    placementFlags(yargs)
+    distFlags(placementFlags(yargs))
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
       .option('data', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction, response}' })
       .option('n-samples', { type: 'number', default: 0, describe: 'k sampled answers per query besides greedy' })
@@ -37,8 +38,11 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   handler: async (args) => {
     const queries = await readLabeledQueries(args.data);
     const tokenizer = await Tokenizer.fromDir(args.model);
+    using group = await joinLaunchedRun(args);
+    // The ranks share the queries; rank 0 reports for all.
+    const lead = (group?.rank ?? 0) === 0;
     using interrupt = new Interrupt();
-    const progress = new ProgressReporter('eval', 'queries', args.json);
+    const progress = new ProgressReporter('eval', 'queries', args.json, !lead);
     const results: QueryResult[] = [];
     try {
       using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
@@ -49,6 +53,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         batchSize: args['batch-size'],
         seed: args.seed,
         signal: interrupt.signal,
+        group,
       });
       for await (const event of events) {
         if (event.type === 'progress') progress.update(event);
@@ -63,6 +68,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     } finally {
       progress.stop();
     }
+    if (!lead) return;
     if (args.out !== undefined) await writeJsonLines(args.out, results);
     const report = evaluationReport(results);
     if (args.json) {

@@ -1,16 +1,27 @@
 /** `genius-native explore`: foresight sampling over unlabeled queries into a run directory of records. */
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { Genius, Model, Tokenizer, openExploreRun, readQueries, resolveExploreOptions } from '../../lib';
+import {
+  Genius,
+  Model,
+  RECORDS_FILE,
+  Tokenizer,
+  openExploreRun,
+  readQueries,
+  resolveExploreOptions,
+  type ExploreRun,
+} from '../../lib';
+import { fromRankZero } from '../../lib/dist/process-group';
 import { checkOutputDirectory } from '../../lib/data/output-directory';
 import { fittingQueries } from '../../lib/genius/query-lengths';
 import { readModelConfig } from '../../lib/model/config';
+import { distFlags, joinLaunchedRun, type DistArgs } from '../dist-flags';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
 
-interface ExploreArgs extends ExploreFlagArgs, PlacementArgs {
+interface ExploreArgs extends ExploreFlagArgs, PlacementArgs, DistArgs {
   model: string;
   queries: string;
   out: string;
@@ -23,7 +34,7 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
   command: 'explore',
   describe: 'Explore unlabeled queries with foresight sampling; write one record per query',
   builder: (yargs) =>
-    exploreFlags(placementFlags(yargs))
+    exploreFlags(distFlags(placementFlags(yargs)))
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
       .option('queries', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction}' })
       .option('out', { type: 'string', demandOption: true, describe: 'run directory (records.jsonl, explore.json)' })
@@ -53,34 +64,43 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       args['skip-long'],
     );
     const settings = { model: path.resolve(args.model), queries: path.resolve(args.queries), options };
-    await using run = await openExploreRun(args.out, settings, args.resume);
+    using group = await joinLaunchedRun(args);
+    // Rank 0 keeps the run directory; every rank explores its share and gets every record.
+    let run: ExploreRun | undefined;
+    const finished = await fromRankZero(group, async () => {
+      run = await openExploreRun(args.out, settings, args.resume);
+      return run.finished;
+    });
     using interrupt = new Interrupt();
-    const progress = new ProgressReporter('explore', 'queries', args.json);
+    const progress = new ProgressReporter('explore', 'queries', args.json, run === undefined);
     if (skipped.length > 0) progress.note(`explore: ${skipped.length} queries too long for the model left out`);
+    const recordsFile = path.join(args.out, RECORDS_FILE);
     let written = 0;
     try {
       using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
       const genius = new Genius(model, tokenizer, options);
-      for await (const event of genius.explore(queries, { signal: interrupt.signal, skip: run.finished })) {
+      for await (const event of genius.explore(queries, { signal: interrupt.signal, skip: finished, group })) {
         if (event.type === 'progress') {
           progress.update({ ...event, done: event.queriesDone, total: event.queriesTotal });
         } else if (event.type === 'record') {
-          await run.append(event.record);
+          await run?.append(event.record);
           written++;
         }
       }
     } catch (error) {
       if (!interrupt.stopped(error)) throw error;
       progress.stop();
-      progress.note(`explore: stopped; ${run.recordsFile} holds every finished query (continue with --resume)`);
+      progress.note(`explore: stopped; ${recordsFile} holds every finished query (continue with --resume)`);
       process.exitCode = 130;
       return;
     } finally {
       progress.stop();
+      await run?.close();
     }
-    const total = run.finished.length + written;
+    if (run === undefined) return;
+    const total = finished.length + written;
     if (args.json) {
-      console.log(JSON.stringify({ event: 'done', records: total, written, skipped, file: run.recordsFile }));
-    } else console.error(`explore: ${total} records in ${run.recordsFile} (${written} new)`);
+      console.log(JSON.stringify({ event: 'done', records: total, written, skipped, file: recordsFile }));
+    } else console.error(`explore: ${total} records in ${recordsFile} (${written} new)`);
   },
 };

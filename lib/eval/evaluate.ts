@@ -4,6 +4,8 @@
  * truth in genius-native.
  */
 import type { LabeledQuery, QueryId } from '../data/queries';
+import { gatherRound, rounds } from '../dist/rounds';
+import type { ProcessGroup } from '../dist/process-group';
 import { deriveSeed } from '../genius/random';
 import { endOfResponseIds, responseText } from '../genius/responses';
 import { Model } from '../model/model';
@@ -24,6 +26,11 @@ export interface EvaluateOptions {
   batchSize?: number;
   seed?: number;
   signal?: AbortSignal;
+  /**
+   * The ranks of a distributed run share the queries, batch by batch (lib/dist/rounds.ts), and every rank gets every
+   * result, in query order. Every rank must call evaluate with the same queries and options.
+   */
+  group?: ProcessGroup;
 }
 
 export interface Answer {
@@ -62,7 +69,9 @@ export interface EvaluationReport {
 }
 
 /** `options` over the defaults, each checked (the signal is left out). */
-export function resolveEvaluateOptions(options: EvaluateOptions = {}): Required<Omit<EvaluateOptions, 'signal'>> {
+export function resolveEvaluateOptions(
+  options: EvaluateOptions = {},
+): Required<Omit<EvaluateOptions, 'signal' | 'group'>> {
   if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object');
   const { samples = 0, temperature = 0.6, maxTokens = 1024, batchSize = 16, seed = 0 } = options;
   if (!Number.isInteger(samples) || samples < 0) invalidArgument('samples', 'an integer >= 0');
@@ -81,7 +90,7 @@ export async function* evaluate(
   options: EvaluateOptions = {},
 ): AsyncGenerator<EvaluationEvent> {
   const { samples, temperature, maxTokens, batchSize, seed } = resolveEvaluateOptions(options);
-  const { signal } = options;
+  const { signal, group } = options;
   Model.handleOf(model, 'model');
   Tokenizer.check(tokenizer);
   tokenizer.checkFits(model);
@@ -105,41 +114,47 @@ export async function* evaluate(
   });
   yield progress();
 
-  for (let start = 0; start < queries.length; start += batchSize) {
-    const batch = queries.slice(start, start + batchSize);
-    const prompts = batch.map((query) => encodeStepPrompt(tokenizer, query.instruction));
-    const truths = batch.map((query) => extractAnswer(query.response));
-    const answers = async (n: number, sampling: { temperature: number; seed?: number }): Promise<Answer[]> => {
-      const generation = await model.generate(prompts, {
-        n,
-        maxNewTokens: maxTokens,
-        eosTokenIds,
-        signal,
-        ...sampling,
-      });
-      generatedTokens += generation.samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
-      return generation.samples.map((sample) => {
-        const response = responseText(tokenizer, sample.tokens);
-        const answer = extractAnswer(response);
-        const meanLogprob = meanTokenLogprob(sample.logprobSum, sample.tokens.length);
-        return { response, answer, correct: answersMatch(answer, truths[sample.input]), meanLogprob };
-      });
-    };
-    const greedy = await answers(1, { temperature: 0 });
-    yield progress();
-    const sampled = samples > 0 ? await answers(samples, { temperature, seed: deriveSeed(seed, 'eval', start) }) : [];
-    for (const [index, query] of batch.entries()) {
-      done++;
-      yield {
-        type: 'result',
-        result: {
+  for (const { mine: batch = [] } of rounds(queries, batchSize, group)) {
+    const results: QueryResult[] = [];
+    if (batch.length > 0) {
+      const prompts = batch.map((query) => encodeStepPrompt(tokenizer, query.instruction));
+      const truths = batch.map((query) => extractAnswer(query.response));
+      const answers = async (n: number, sampling: { temperature: number; sampleSeeds?: number[] }) => {
+        const generation = await model.generate(prompts, {
+          n,
+          maxNewTokens: maxTokens,
+          eosTokenIds,
+          signal,
+          ...sampling,
+        });
+        generatedTokens += generation.samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
+        return generation.samples.map((sample): Answer => {
+          const response = responseText(tokenizer, sample.tokens);
+          const answer = extractAnswer(response);
+          const meanLogprob = meanTokenLogprob(sample.logprobSum, sample.tokens.length);
+          return { response, answer, correct: answersMatch(answer, truths[sample.input]), meanLogprob };
+        });
+      };
+      const greedy = await answers(1, { temperature: 0 });
+      yield progress();
+      // Each sample's stream is its query's: the same answers in any batch, on any rank.
+      const sampleSeeds = batch.flatMap((query) =>
+        Array.from({ length: samples }, (_, j) => deriveSeed(seed, 'eval', query.id, j)),
+      );
+      const sampled = samples > 0 ? await answers(samples, { temperature, sampleSeeds }) : [];
+      for (const [index, query] of batch.entries()) {
+        results.push({
           id: query.id,
           question: query.instruction,
           truth: truths[index],
           greedy: greedy[index],
           samples: sampled.slice(index * samples, (index + 1) * samples),
-        },
-      };
+        });
+      }
+    }
+    for (const result of await gatherRound(group, results)) {
+      done++;
+      yield { type: 'result', result };
     }
     yield progress();
   }

@@ -9,12 +9,14 @@
  * The phases are functions over the batch's state, in the order they run: a step is sampleCandidates, rollOut and
  * selectBeams; after the last step, sampleFinalParts and selectAnswer.
  *
- * The native random stream is shared by a call's rows, so a query's samples depend on the batch it is in: each
- * call's seed is derived from the run's seed, the step, the phase and the batch's query ids, and a batch repeats
- * exactly when it is explored again. Re-sampling draws come from a stream of the query's own.
+ * Every sample has a random stream of its own, seeded from the run's seed, the phase, the step, the query and the
+ * beam or candidate it extends (like vLLM's per-request seeds): a query's draws do not depend on the batch it is
+ * in, so its record is the same whatever the queries in flight and however the queries are shared between ranks
+ * (up to the rounding of batched arithmetic, which a batch of the same queries repeats exactly). Re-sampling
+ * draws come from a stream of the query's own.
  */
 import type { CallOptions } from '../async';
-import type { Query, QueryId } from '../data/queries';
+import type { Query } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
 import type { Generation, KvCache, Sample, SamplingOptions } from '../model/model';
 import { trimAtStop } from '../text/stop-strings';
@@ -65,8 +67,6 @@ export interface CallStats {
 /** The exploration of a batch, which its phases advance. */
 interface BatchState {
   context: ExploreContext;
-  /** The batch's query ids, which every call's seed names. */
-  ids: QueryId[];
   queries: QueryState[];
   /**
    * The last step's candidates, whose rows the next call continues; none before the first step, when the next
@@ -109,7 +109,6 @@ export async function* exploreBatch(
   const { options } = context;
   const batch: BatchState = {
     context,
-    ids: queries.map((query) => query.id),
     queries: queries.map((query) => ({
       query,
       beams: initialBeams(options.beams),
@@ -143,12 +142,11 @@ async function* sampleCandidates(
   step: number,
 ): AsyncGenerator<CallStats, Pool[]> {
   const { options, newlineMask } = batch.context;
-  const generation = await extend(batch, liveBeams(active), options.rollouts, {
+  const generation = await extend(batch, liveBeams(active), options.rollouts, ['candidates', step], {
     maxNewTokens: options.maxTokens,
     temperature: options.stepTemperature,
     stopTokenMask: newlineMask,
     keepCache: true,
-    seed: callSeed(batch, 'candidates', step),
   });
   batch.cache?.dispose();
   batch.cache = generation.cache;
@@ -173,26 +171,31 @@ async function* rollOut(
   step: number,
 ): AsyncGenerator<CallStats, Map<Candidate, Continuation>> {
   const { sampler, options, eosTokenIds, signal } = batch.context;
+  // Each rollout's stream is its candidate's: the query's, and the candidate's place among the query's.
   const rolledOut = pools.flatMap((pool) =>
-    pool.foresight ? pool.candidates.filter((candidate) => !candidate.ended) : [],
+    pool.foresight
+      ? pool.candidates.flatMap((candidate, index) =>
+          candidate.ended ? [] : [{ candidate, seed: streamSeed(batch, ['rollouts', step], pool.state, index) }],
+        )
+      : [],
   );
   const rollouts = new Map<Candidate, Continuation>();
   if (rolledOut.length === 0) return rollouts;
   const generation = await sampler.continue(
     batch.cache!,
-    rolledOut.map((candidate) => candidate.row),
+    rolledOut.map(({ candidate }) => candidate.row),
     {
       n: 1,
       maxNewTokens: options.maxTokens,
       temperature: options.rolloutTemperature,
-      seed: callSeed(batch, 'rollouts', step),
+      sampleSeeds: rolledOut.map(({ seed }) => seed),
       eosTokenIds,
       signal,
     },
   );
   generation.samples.forEach((sample, index) => {
     const rollout = continuation(batch, sample);
-    if (rollout) rollouts.set(rolledOut[index], rollout);
+    if (rollout) rollouts.set(rolledOut[index].candidate, rollout);
   });
   yield callStats(generation);
   return rollouts;
@@ -223,10 +226,9 @@ async function* sampleFinalParts(batch: BatchState): AsyncGenerator<CallStats, M
   const sources = liveBeams(batch.queries);
   const parts = new Map<Beam, Continuation>();
   if (sources.length === 0) return parts;
-  const generation = await extend(batch, sources, 1, {
+  const generation = await extend(batch, sources, 1, ['final', options.foresightSteps], {
     maxNewTokens: options.finalMaxTokens,
     temperature: options.rolloutTemperature,
-    seed: callSeed(batch, 'final', options.foresightSteps),
   });
   generation.samples.forEach((sample, index) => {
     const { state, beam } = sources[index];
@@ -251,19 +253,31 @@ function selectAnswer(batch: BatchState, state: QueryState, parts: Map<Beam, Con
   return explorationRecord(state.query, state.steps, state.beams, finals, answer);
 }
 
-/** Samples n continuations of each source: from the prompts before the first step, else from the cache. */
-async function extend(batch: BatchState, sources: Source[], n: number, sampling: SamplingOptions): Promise<Generation> {
+/**
+ * Samples n continuations of each source: from the prompts before the first step, else from the cache. Sample j of
+ * a source draws from the stream of (call, query, beam, j).
+ */
+async function extend(
+  batch: BatchState,
+  sources: Source[],
+  n: number,
+  call: CallName,
+  sampling: SamplingOptions,
+): Promise<Generation> {
   const { sampler, tokenizer, options, eosTokenIds, signal } = batch.context;
+  const sampleSeeds = sources.flatMap(({ state, beam }) =>
+    Array.from({ length: n }, (_, j) => streamSeed(batch, call, state, beam, j)),
+  );
   if (batch.cache !== undefined) {
     return sampler.continue(
       batch.cache,
       sources.map(({ state, beam }) => state.beams[beam].row),
-      { ...sampling, n, eosTokenIds, signal },
+      { ...sampling, n, sampleSeeds, eosTokenIds, signal },
     );
   }
   // Every beam is live and is just the prompt, so sources run query by query, beam by beam, as the samples do.
   const prompts = batch.queries.map(({ query }) => encodeStepPrompt(tokenizer, query.instruction));
-  return sampler.generate(prompts, { ...sampling, n: options.beams * n, eosTokenIds, signal });
+  return sampler.generate(prompts, { ...sampling, n: options.beams * n, sampleSeeds, eosTokenIds, signal });
 }
 
 /** The live beams of `of`, query by query, beam by beam: the order of a call's inputs. */
@@ -271,9 +285,12 @@ function liveBeams(of: QueryState[]): Source[] {
   return of.flatMap((state) => state.beams.flatMap((beam, index) => (beam.ended ? [] : [{ state, beam: index }])));
 }
 
-/** A call's seed: the run's, the phase's, the step's and the batch's, so a batch repeats exactly. */
-function callSeed(batch: BatchState, phase: string, step: number): number {
-  return deriveSeed(batch.context.options.seed, phase, step, ...batch.ids);
+/** A native call of the exploration: its phase and step. */
+type CallName = [phase: string, step: number];
+
+/** The seed of one sample's stream: the run's, the call's, its query's and where in the query it is. */
+function streamSeed(batch: BatchState, call: CallName, state: QueryState, ...place: number[]): number {
+  return deriveSeed(batch.context.options.seed, ...call, state.query.id, ...place);
 }
 
 function sampledCandidate(batch: BatchState, beam: number, sample: Sample, row: number): Candidate {

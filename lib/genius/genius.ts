@@ -12,6 +12,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { PreferencePair } from '../data/pairs';
+import { gatherRound, rounds } from '../dist/rounds';
+import type { ProcessGroup } from '../dist/process-group';
 import type { Query, QueryId } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
 import { Model } from '../model/model';
@@ -70,6 +72,12 @@ export interface ExploreCallOptions {
   signal?: AbortSignal;
   /** Ids of queries already explored (a resumed run): no record is given for them. */
   skip?: Iterable<QueryId>;
+  /**
+   * The ranks of a distributed run share the queries, batch by batch (lib/dist/rounds.ts), and every rank gets every
+   * record, in query order, once each round of batches is done. Every rank must call explore with the same queries,
+   * options and skip.
+   */
+  group?: ProcessGroup;
 }
 
 /** A key that tells the number 1 from the string '1'. */
@@ -95,12 +103,12 @@ export class Genius {
 
   /**
    * Explores `queries` in batches of options.queriesInFlight, by position. A batch that holds a skipped query but
-   * not only skipped ones is explored whole, so that its other queries get exactly the samples of an uninterrupted
-   * run (a batch's rows share the random stream); only the unskipped records are given.
+   * not only skipped ones is explored whole, so that its other queries get exactly the records of an uninterrupted
+   * run (the same batched arithmetic); only the unskipped records are given.
    */
   async *explore(
     queries: readonly Query[],
-    { signal, skip = [] }: ExploreCallOptions = {},
+    { signal, skip = [], group }: ExploreCallOptions = {},
   ): AsyncGenerator<GeniusEvent> {
     const finished = new Set([...skip].map(queryKey));
     const context: ExploreContext = {
@@ -123,28 +131,30 @@ export class Genius {
     const snapshot = (): ExploreProgress => ({ ...progress, elapsedSeconds: (performance.now() - started) / 1000 });
     yield snapshot();
 
-    const { queriesInFlight } = this.options;
-    for (let start = 0; start < queries.length; start += queriesInFlight) {
-      const batch = queries.slice(start, start + queriesInFlight);
-      if (batch.every((query) => finished.has(queryKey(query.id)))) continue;
-      const run = exploreBatch(context, batch);
-      let records: ExplorationRecord[];
-      try {
-        for (;;) {
-          const call = await run.next();
-          if (call.done) {
-            records = call.value;
-            break;
+    const explored = (batch: Query[] | undefined): boolean =>
+      batch === undefined || batch.every((query) => finished.has(queryKey(query.id)));
+    for (const { batches, mine } of rounds(queries, this.options.queriesInFlight, group)) {
+      if (batches.every(explored)) continue;
+      let records: ExplorationRecord[] = [];
+      if (!explored(mine)) {
+        const run = exploreBatch(context, mine!);
+        try {
+          for (;;) {
+            const call = await run.next();
+            if (call.done) {
+              records = call.value;
+              break;
+            }
+            progress.generatedTokens += call.value.generatedTokens;
+            progress.computedTokens += call.value.computedTokens;
+            yield snapshot();
           }
-          progress.generatedTokens += call.value.generatedTokens;
-          progress.computedTokens += call.value.computedTokens;
-          yield snapshot();
+        } finally {
+          // A consumer that stops iterating leaves the batch suspended: returning it disposes its caches.
+          await run.return([]);
         }
-      } finally {
-        // A consumer that stops iterating leaves the batch suspended: returning it disposes its caches.
-        await run.return([]);
       }
-      for (const record of records) {
+      for (const record of await gatherRound(group, records)) {
         if (finished.has(queryKey(record.id))) continue;
         progress.queriesDone++;
         yield { type: 'record', record };

@@ -181,9 +181,21 @@ export class Model implements Disposable {
   }
 
   private request(options: SamplingOptions): Omit<NativeGenerateRequest, 'prompts' | 'cache' | 'rows'> {
-    const { n, maxNewTokens, temperature, topP, topK, seed, eosTokenIds, stopTokenMask, stopSequences, keepCache } =
-      options;
-    return { n, maxNewTokens, temperature, topP, topK, seed, eosTokenIds, stopTokenMask, stopSequences, keepCache };
+    const { n, maxNewTokens, temperature, topP, topK, seed, sampleSeeds, eosTokenIds, stopTokenMask } = options;
+    const { stopSequences, keepCache } = options;
+    return {
+      n,
+      maxNewTokens,
+      temperature,
+      topP,
+      topK,
+      seed,
+      sampleSeeds,
+      eosTokenIds,
+      stopTokenMask,
+      stopSequences,
+      keepCache,
+    };
   }
 
   private async run(request: NativeGenerateRequest, options: GenerateOptions): Promise<Generation> {

@@ -71,6 +71,19 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   if (parsed.sampling.temperature < 0) Invalid("request.temperature", ">= 0 (0 is greedy)");
   if (!(parsed.sampling.topP > 0 && parsed.sampling.topP <= 1)) Invalid("request.topP", "in (0, 1]");
   parsed.seed = static_cast<uint64_t>(IntegerOr(request, "request", "seed", 0, 0, kMaxSeed));
+  const Napi::Value sampleSeeds = request.Get("sampleSeeds");
+  if (!sampleSeeds.IsUndefined()) {
+    const size_t inputs = parsed.from ? parsed.fromRows.size() : parsed.prompts.size();
+    const size_t samples = inputs * static_cast<size_t>(parsed.samplesPerInput);
+    if (!sampleSeeds.IsArray() || sampleSeeds.As<Napi::Array>().Length() != samples) {
+      Invalid("request.sampleSeeds", "an array of " + std::to_string(samples) + " seeds, one per sample (inputs × n)");
+    }
+    const Napi::Array array = sampleSeeds.As<Napi::Array>();
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      parsed.sampleSeeds.push_back(
+          static_cast<uint64_t>(ReadInteger(array.Get(i), ElementName("request.sampleSeeds", i), 0, kMaxSeed)));
+    }
+  }
   parsed.keepCache = BoolOr(request, "request", "keepCache", false);
 
   const Napi::Value eos = request.Get("eosTokenIds");

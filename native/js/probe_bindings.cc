@@ -60,7 +60,8 @@ Napi::Value SampleTokens(const Napi::CallbackInfo& info) {
   rollout::Draw draw;
   if (path == "aten") {
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-    draw = rollout::SampleTokens(logits.cpu(), sampling, generator);
+    const at::Tensor cpuLogits = logits.cpu();
+    draw = rollout::SampleTokens(cpuLogits, sampling, at::rand({cpuLogits.size(0), 1}, generator, cpuLogits.options()));
   } else if (path == "kernel") {
 #ifdef GENIUS_WITH_CUDA
     if (!logits.is_cuda()) Fail(code::kInvalidArgument, "the sampling kernel needs CUDA logits");

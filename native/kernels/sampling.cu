@@ -56,14 +56,17 @@ struct Sum {
 
 // One block per row.
 __global__ void SampleKernel(const float* __restrict__ logits, int64_t vocab, float temperature, float topP,
-                             int64_t topK, uint64_t seed, uint64_t step, const bool* __restrict__ stopMask,
-                             const int64_t* __restrict__ eosIds, int64_t eosCount, int64_t* __restrict__ tokens,
-                             float* __restrict__ logprobs, bool* __restrict__ finished) {
+                             int64_t topK, uint64_t seed, uint64_t step, const int64_t* __restrict__ rowSeeds,
+                             const bool* __restrict__ stopMask, const int64_t* __restrict__ eosIds, int64_t eosCount,
+                             int64_t* __restrict__ tokens, float* __restrict__ logprobs, bool* __restrict__ finished) {
   __shared__ float sharedFloat[kThreads / 32];
   __shared__ float bestScore[kThreads / 32];
   __shared__ int64_t bestToken[kThreads / 32];
   const int64_t row = blockIdx.x;
   const float* rowLogits = logits + row * vocab;
+  // A row with a seed of its own is a stream of its own; else the rows are the streams of the call's seed.
+  const uint64_t streamSeed = rowSeeds != nullptr ? static_cast<uint64_t>(rowSeeds[row]) : seed;
+  const int64_t stream = rowSeeds != nullptr ? 0 : row;
 
   float localMax = -FLT_MAX;
   for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) localMax = fmaxf(localMax, rowLogits[i]);
@@ -120,7 +123,7 @@ __global__ void SampleKernel(const float* __restrict__ logits, int64_t vocab, fl
     const float logit = rowLogits[i];
     if (logit < cutoff) continue;
     const float candidate =
-        greedy ? logit : (logit - maximum) / temperature + LogInverseExponential(seed, step, row, i);
+        greedy ? logit : (logit - maximum) / temperature + LogInverseExponential(streamSeed, step, stream, i);
     if (candidate > score) {
       score = candidate;
       token = i;
@@ -157,8 +160,8 @@ __global__ void SampleKernel(const float* __restrict__ logits, int64_t vocab, fl
 }  // namespace
 
 void SampleTokensCuda(const at::Tensor& logits, double temperature, double topP, int64_t topK, uint64_t seed,
-                      uint64_t step, const at::Tensor& stopMask, const at::Tensor& eosIds, at::Tensor& tokens,
-                      at::Tensor& logprobs, at::Tensor& finished) {
+                      uint64_t step, const at::Tensor& rowSeeds, const at::Tensor& stopMask, const at::Tensor& eosIds,
+                      at::Tensor& tokens, at::Tensor& logprobs, at::Tensor& finished) {
   TORCH_CHECK(logits.is_cuda() && logits.scalar_type() == at::kFloat && logits.dim() == 2 && logits.is_contiguous(),
               "SampleTokensCuda: logits must be a contiguous float32 CUDA matrix");
   const c10::cuda::CUDAGuard guard(logits.device());
@@ -166,6 +169,7 @@ void SampleTokensCuda(const at::Tensor& logits, double temperature, double topP,
   if (rows == 0) return;
   SampleKernel<<<rows, kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
       logits.data_ptr<float>(), vocab, static_cast<float>(temperature), static_cast<float>(topP), topK, seed, step,
+      rowSeeds.defined() ? rowSeeds.data_ptr<int64_t>() : nullptr,
       stopMask.defined() ? stopMask.data_ptr<bool>() : nullptr, eosIds.defined() ? eosIds.data_ptr<int64_t>() : nullptr,
       eosIds.defined() ? eosIds.numel() : 0, tokens.data_ptr<int64_t>(), logprobs.data_ptr<float>(),
       finished.data_ptr<bool>());

@@ -115,7 +115,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
                                   ? request.stop.stopTokenMask.to(at::kCPU, at::kBool).contiguous()
                                   : at::Tensor();
   const bool* stopMaskData = stopMask.defined() ? stopMask.data_ptr<bool>() : nullptr;
-  TokenSampler sampler(model.device(), request.sampling, request.seed);
+  TokenSampler sampler(model.device(), request.sampling, request.seed, request.sampleSeeds);
 
   std::vector<int64_t> rowSample(inputs * n);  // cache row -> sample index
   for (int64_t i = 0; i < inputs * n; ++i) rowSample[i] = i;
@@ -128,7 +128,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
     checkpoint(step);
     const Draw draw = [&] {
       GENIUS_PHASE("rollout.sample");
-      return sampler.Next(logits);
+      return sampler.Next(logits, rowSample);
     }();
     const at::Tensor tokens = draw.tokens.to(at::kCPU);
     const at::Tensor logprobs = draw.logprobs.to(at::kCPU, at::kFloat);

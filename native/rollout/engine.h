@@ -5,7 +5,7 @@
 //
 // Determinism: for a given seed, model, dtype, device and batch the output is the same on every
 // run. The same prompt in a different batch (other prompts, other n) may draw other tokens, because
-// the random stream is shared by the rows of a step.
+// the random stream is shared by the rows of a step, unless each sample has a seed of its own.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -38,6 +38,9 @@ struct GenerateRequest {
   int64_t maxNewTokens = 0;
   SamplingOptions sampling;
   uint64_t seed = 0;
+  // One per sample (input-major), or none: sample s then draws from its own stream, (sampleSeeds[s], step), and
+  // samples the same tokens in any batch (given the same logits); without them the call's rows share `seed`'s.
+  std::vector<uint64_t> sampleSeeds;
   StopConditions stop;
   bool keepCache = false;  // return the final cache, one row per sample, for continuation
 };

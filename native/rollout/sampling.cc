@@ -44,7 +44,7 @@ at::Tensor FilteredProbabilities(const at::Tensor& logits, const at::Tensor& log
 
 }  // namespace
 
-Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, at::Generator& generator) {
+Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, const at::Tensor& uniforms) {
   const at::Tensor logNormalizer = at::logsumexp(logits, -1, /*keepdim=*/true);
   at::Tensor tokens;
   if (options.temperature == 0.0) {
@@ -57,7 +57,7 @@ Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, at::
     // mass reaches it, so a token of probability 0 (filtered) is never drawn.
     const at::Tensor cumulative = FilteredProbabilities(logits, logNormalizer, options).cumsum_(-1);
     const at::Tensor total = cumulative.narrow(-1, cumulative.size(-1) - 1, 1);
-    const at::Tensor draw = at::rand(total.sizes(), generator, cumulative.options()).neg_().add_(1).mul_(total);
+    const at::Tensor draw = uniforms.neg().add_(1).mul_(total);
     // A NaN distribution (non-finite logits) searches past the end: clamped, its token's log-prob is NaN,
     // which Generate refuses as it refuses a greedy draw from such logits.
     tokens = at::searchsorted(cumulative, draw, /*out_int32=*/false, /*right=*/false)
@@ -70,11 +70,12 @@ Draw SampleTokens(const at::Tensor& logits, const SamplingOptions& options, at::
 }
 
 #ifdef GENIUS_WITH_CUDA
-Draw SampleTokensKernel(const at::Tensor& logits, const SamplingOptions& options, uint64_t seed, uint64_t step) {
+Draw SampleTokensKernel(const at::Tensor& logits, const SamplingOptions& options, uint64_t seed, uint64_t step,
+                        const at::Tensor& rowSeeds) {
   const at::Tensor input = logits.to(at::kFloat).contiguous();
   Draw draw{at::empty({input.size(0)}, input.options().dtype(at::kLong)), at::empty({input.size(0)}, input.options())};
   at::Tensor finished = at::zeros({input.size(0)}, input.options().dtype(at::kBool));
-  kernels::SampleTokensCuda(input, options.temperature, options.topP, options.topK, seed, step, at::Tensor(),
+  kernels::SampleTokensCuda(input, options.temperature, options.topP, options.topK, seed, step, rowSeeds, at::Tensor(),
                             at::Tensor(), draw.tokens, draw.logprobs, finished);
   return draw;
 }
@@ -89,8 +90,21 @@ at::Generator MakeGenerator(const at::Device& device, uint64_t seed) {
 }
 }  // namespace
 
-TokenSampler::TokenSampler(const at::Device& device, SamplingOptions options, uint64_t seed)
-    : options_(options), seed_(seed), generator_(MakeGenerator(device, seed)) {
+// splitmix64's finaliser (Steele, Lea and Flood 2014): 64 well-mixed bits of a counter.
+uint64_t Mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+double SampleUniform(uint64_t seed, uint64_t step) {
+  return static_cast<double>(Mix(seed ^ Mix(step)) >> 11) * 0x1.0p-53;  // 53 random bits, as a double holds
+}
+
+TokenSampler::TokenSampler(const at::Device& device, SamplingOptions options, uint64_t seed,
+                           std::vector<uint64_t> sampleSeeds)
+    : options_(options), seed_(seed), sampleSeeds_(std::move(sampleSeeds)), generator_(MakeGenerator(device, seed)) {
 #ifdef GENIUS_WITH_CUDA
   useKernel_ = device.is_cuda();
 #else
@@ -98,13 +112,29 @@ TokenSampler::TokenSampler(const at::Device& device, SamplingOptions options, ui
 #endif
 }
 
-Draw TokenSampler::Next(const at::Tensor& logits) {
+Draw TokenSampler::Next(const at::Tensor& logits, const std::vector<int64_t>& rowSamples) {
   const uint64_t step = step_++;
+  const bool ownStreams = !sampleSeeds_.empty();
+  std::vector<int64_t> rowSeeds;
+  if (ownStreams) {
+    for (const int64_t sample : rowSamples) rowSeeds.push_back(static_cast<int64_t>(sampleSeeds_[sample]));
+  }
 #ifdef GENIUS_WITH_CUDA
-  if (useKernel_) return SampleTokensKernel(logits, options_, seed_, step);
+  if (useKernel_) {
+    return SampleTokensKernel(logits, options_, seed_, step,
+                              ownStreams ? at::tensor(rowSeeds, at::kLong).to(logits.device()) : at::Tensor());
+  }
 #endif
-  (void)step;
-  return SampleTokens(logits, options_, generator_);
+  if (options_.temperature == 0.0) return SampleTokens(logits, options_, at::Tensor());
+  at::Tensor uniforms;
+  if (ownStreams) {
+    std::vector<double> draws;
+    for (const int64_t seed : rowSeeds) draws.push_back(SampleUniform(static_cast<uint64_t>(seed), step));
+    uniforms = at::tensor(draws, at::kDouble).unsqueeze(1).to(logits.options());
+  } else {
+    uniforms = at::rand({logits.size(0), 1}, generator_, logits.options());
+  }
+  return SampleTokens(logits, options_, uniforms);
 }
 
 }  // namespace genius::rollout
