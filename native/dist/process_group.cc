@@ -21,12 +21,95 @@
 
 namespace genius::dist {
 
+namespace {
+
+// Tells, once a collective has failed, which ranks stopped answering. While it lives every rank adds to a counter of
+// its own in the store, from a thread of its own, so that a rank busy computing still beats and a dead or stopped
+// process does not; the counters that stand still over a few beats are the ranks that died or hang. It talks to the
+// store over a connection of its own (a clone), so that it never waits behind another call.
+class Heartbeat {
+ public:
+  Heartbeat(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank, int64_t worldSize,
+            std::chrono::milliseconds interval)
+      : store_(store->clone()), rank_(rank), worldSize_(worldSize), interval_(interval) {
+    // A store that does not answer within a few beats is as good as gone.
+    store_->setTimeout(4 * interval_);
+    thread_ = std::thread([this] { Beat(); });
+  }
+  ~Heartbeat() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  Heartbeat(const Heartbeat&) = delete;
+  Heartbeat& operator=(const Heartbeat&) = delete;
+
+  // The other ranks whose counters stand still over three beats. Throws c10::Error when the store does not answer.
+  std::vector<int64_t> SilentRanks() {
+    const std::vector<int64_t> before = Counters();
+    std::this_thread::sleep_for(3 * interval_);
+    const std::vector<int64_t> after = Counters();
+    std::vector<int64_t> silent;
+    for (int64_t rank = 0; rank < worldSize_; ++rank) {
+      if (rank != rank_ && after[rank] == before[rank]) silent.push_back(rank);
+    }
+    return silent;
+  }
+
+ private:
+  static std::string Key(int64_t rank) { return "alive/" + std::to_string(rank); }
+
+  std::vector<int64_t> Counters() {
+    const std::lock_guard<std::mutex> lock(storeMutex_);
+    std::vector<int64_t> counters;
+    for (int64_t rank = 0; rank < worldSize_; ++rank) counters.push_back(store_->add(Key(rank), 0));
+    return counters;
+  }
+
+  void Beat() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      try {
+        const std::lock_guard<std::mutex> storeLock(storeMutex_);
+        store_->add(Key(rank_), 1);
+      } catch (const c10::Error&) {
+        // The store is gone (its host died, or the run is ending): SilentRanks tells the caller.
+      }
+      lock.lock();
+      wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    }
+  }
+
+  c10::intrusive_ptr<c10d::Store> store_;
+  const int64_t rank_;
+  const int64_t worldSize_;
+  const std::chrono::milliseconds interval_;
+  std::mutex storeMutex_;  // one call at a time on the connection
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
 struct ProcessGroup::Engine {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Backend> backend;
+  std::unique_ptr<Heartbeat> heartbeat;
 };
 
 namespace {
+
+// A beat every twentieth of the timeout (within [50 ms, 2 s]): telling the silent ranks takes three beats, a
+// small share of the time a hung rank has already cost.
+std::chrono::milliseconds BeatInterval(std::chrono::milliseconds timeout) {
+  return std::clamp(timeout / 20, std::chrono::milliseconds(50), std::chrono::milliseconds(2000));
+}
 
 std::string Seconds(std::chrono::milliseconds timeout) {
   return c10::str(static_cast<double>(timeout.count()) / 1000.0, " s");
@@ -36,9 +119,11 @@ std::string Endpoint(const GroupOptions& options) {
   return "MASTER_ADDR=" + options.masterAddr + " MASTER_PORT=" + std::to_string(options.masterPort);
 }
 
-// A c10d error's message, without the C++ context and backtrace libtorch appends after its first line.
-std::string Reason(const c10::Error& error) {
-  const std::string& message = error.msg();
+// An error's message without the C++ context and backtrace libtorch appends after its first line. Gloo's own
+// errors (a peer's connection reset) are not c10::Errors.
+std::string Reason(const std::exception& error) {
+  const auto* torchError = dynamic_cast<const c10::Error*>(&error);
+  const std::string message = torchError != nullptr ? torchError->msg() : error.what();
   return message.substr(0, message.find('\n'));
 }
 
@@ -121,8 +206,10 @@ ProcessGroup::ProcessGroup(GroupOptions options, std::unique_ptr<Engine> engine)
     : options_(std::move(options)), engine_(std::move(engine)) {}
 
 ProcessGroup::~ProcessGroup() {
-  // Joins the backend's threads and closes its connections before the store they met through goes.
-  if (engine_ && engine_->backend) engine_->backend->shutdown();
+  // Stops beating, then joins the backend's threads and closes its connections before the store they met through
+  // goes.
+  engine_->heartbeat.reset();
+  engine_->backend->shutdown();
 }
 
 std::shared_ptr<ProcessGroup> ProcessGroup::Join(const GroupOptions& options) {
@@ -147,6 +234,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::Join(const GroupOptions& options) {
                                     ": the ranks met at the store but could not all connect to each other within " +
                                     Seconds(options.timeout) + ": " + Reason(error));
   }
+  engine->heartbeat =
+      std::make_unique<Heartbeat>(engine->store, options.rank, options.worldSize, BeatInterval(options.timeout));
   return std::shared_ptr<ProcessGroup>(new ProcessGroup(options, std::move(engine)));
 }
 
@@ -155,10 +244,21 @@ void ProcessGroup::Run(const char* what, Issue issue) {
   const int64_t number = ++collectives_;
   try {
     issue(*engine_->backend)->wait(options_.timeout);
-  } catch (const c10::Error& error) {
-    Fail(code::kDistPeer, std::string(what) + " (collective " + std::to_string(number) + ") failed on rank " +
-                              std::to_string(options_.rank) + " of " + std::to_string(options_.worldSize) + ": " +
-                              Reason(error));
+  } catch (const std::exception& error) {
+    const std::string failed = std::string(what) + " (collective " + std::to_string(number) + ") failed on rank " +
+                               std::to_string(options_.rank) + " of " + std::to_string(options_.worldSize) + ": " +
+                               Reason(error);
+    std::string culprits;
+    try {
+      for (const int64_t rank : engine_->heartbeat->SilentRanks()) {
+        culprits += (culprits.empty() ? "rank " : ", rank ") + std::to_string(rank);
+      }
+      culprits = culprits.empty() ? "" : culprits + " stopped answering (died or hangs); ";
+    } catch (const c10::Error&) {
+      culprits = "the store at " + Endpoint(options_) +
+                 " stopped answering: its host (rank 0, unless torchrun's agent holds it) died or hangs; ";
+    }
+    Fail(code::kDistPeer, culprits + failed);
   }
 }
 

@@ -2,7 +2,7 @@
  * Runs a distributed run's ranks as Node child processes on 127.0.0.1, each with torchrun's environment (RANK,
  * WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), as `torchrun` or `genius-native launch` would.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -37,35 +37,56 @@ export interface RankResult {
   stderr: string;
 }
 
+export interface StartedRank {
+  child: ChildProcess;
+  /** Its output so far. */
+  readonly stdout: string;
+  /** Settles when it has exited. */
+  result: Promise<RankResult>;
+}
+
 /**
- * Runs the TypeScript file `script` with `args` as `worldSize` ranks and resolves with each one's exit, in rank
- * order. A rank still running after `timeoutMs` is killed (its signal then says so), so a hang fails a test
- * instead of stalling it.
+ * Starts the TypeScript file `script` with `args` as `worldSize` ranks. A rank still running after `timeoutMs` is
+ * killed (its signal then says so), so a hang fails a test instead of stalling it.
  */
+export function startRanks(
+  script: string,
+  args: string[],
+  worldSize: number,
+  timeoutMs: number,
+  port: number,
+): StartedRank[] {
+  return Array.from({ length: worldSize }, (_, rank) => {
+    const child = spawn(process.execPath, ['--require', registerTs, script, ...args], {
+      env: { ...process.env, ...launchEnvironment(rank, worldSize, port) },
+    });
+    const output = { stdout: '', stderr: '' };
+    child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const result = new Promise<RankResult>((resolve) =>
+      child.on('close', (status, signal) => {
+        clearTimeout(timer);
+        resolve({ rank, status, signal, ...output });
+      }),
+    );
+    return {
+      child,
+      get stdout() {
+        return output.stdout;
+      },
+      result,
+    };
+  });
+}
+
+/** Runs `script` as `worldSize` ranks (as startRanks) and resolves with each one's exit, in rank order. */
 export async function runRanks(
   script: string,
   args: string[],
   worldSize: number,
   timeoutMs: number,
-  port?: number,
 ): Promise<RankResult[]> {
-  const masterPort = port ?? (await freePort());
-  return await Promise.all(
-    Array.from({ length: worldSize }, (_, rank) => {
-      const child = spawn(process.execPath, ['--require', registerTs, script, ...args], {
-        env: { ...process.env, ...launchEnvironment(rank, worldSize, masterPort) },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      return new Promise<RankResult>((resolve) =>
-        child.on('close', (status, signal) => {
-          clearTimeout(timer);
-          resolve({ rank, status, signal, stdout, stderr });
-        }),
-      );
-    }),
-  );
+  const ranks = startRanks(script, args, worldSize, timeoutMs, await freePort());
+  return await Promise.all(ranks.map((rank) => rank.result));
 }
