@@ -5,7 +5,15 @@
  * embedded model and data, with the embedded preset).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULT_EXPLORE_OPTIONS, REJECTED_SAMPLINGS, type DType, type RejectedSampling } from '../../lib';
+import {
+  DEFAULT_EXPLORE_OPTIONS,
+  ErrorCode,
+  GeniusError,
+  REJECTED_SAMPLINGS,
+  readLaunchEnvironment,
+  type DType,
+  type RejectedSampling,
+} from '../../lib';
 import { gainText } from '../../lib/eval/report';
 import { runPipeline, type PipelineOptions } from '../../lib/genius/pipeline';
 import { DEFAULT_TRAIN_OPTIONS } from '../../lib/train/options';
@@ -86,6 +94,14 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         describe: 'JSON lines on stdout',
       }) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
+    const launch = readLaunchEnvironment();
+    if (launch !== undefined && launch.worldSize > 1) {
+      throw new GeniusError(
+        ErrorCode.DistEnv,
+        `train does not run as several ranks yet (WORLD_SIZE=${launch.worldSize}): run its stages, explore, pairs ` +
+          'and optimize, under the launcher',
+      );
+    }
     const { seed, ...explore } = exploreOptionsOf(args);
     const options: Omit<PipelineOptions, 'signal'> = {
       model: args.model,
