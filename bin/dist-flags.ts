@@ -25,12 +25,12 @@ export function distFlags<T>(yargs: Argv<T>): Argv<T & DistArgs> {
  * environment, or WORLD_SIZE=1). Under a launch `--device cuda` is this rank's GPU, cuda:LOCAL_RANK, and
  * args.device says so from then on.
  */
-export async function joinLaunchedRun(args: DistArgs & PlacementArgs): Promise<ProcessGroup | undefined> {
+export async function joinLaunchedRun(args: DistArgs & Partial<PlacementArgs>): Promise<ProcessGroup | undefined> {
   const launch = readLaunchEnvironment();
   if (launch === undefined || launch.worldSize === 1) return undefined;
   if (args.device === 'cuda') args.device = `cuda:${launch.localRank}`;
   return await ProcessGroup.join(launch, {
     timeoutSeconds: args['dist-timeout'],
-    device: args.device.startsWith('cuda') ? args.device : 'cpu',
+    device: args.device?.startsWith('cuda') ? args.device : 'cpu',
   });
 }

@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readSafetensors } from '../lib/testing';
 import { runCli } from './helpers/cli';
-import { freePort, runRanks } from './helpers/ranks';
+import { freePort, launchArgs, runRanks } from './helpers/ranks';
+import { readWeights } from './helpers/weights';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-data-parallel-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -44,13 +44,6 @@ const optimizeArgs = (out: string, gradAccum: number): string[] => [
   ...['--steps', '1', '--seed', '5', '--json'],
 ];
 
-async function weights(checkpoint: string): Promise<Map<string, Float32Array>> {
-  const tensors = await readSafetensors(path.join(checkpoint, 'model.safetensors'));
-  const values = new Map(Object.entries(tensors).map(([name, tensor]) => [name, tensor.toArray() as Float32Array]));
-  Object.values(tensors).forEach((tensor) => tensor.dispose());
-  return values;
-}
-
 /**
  * The largest difference between two checkpoints' weights, relative to the weight's scale: max |a − b| / max |a| over
  * the elements of each weight tensor. (Element by element, a weight that one step brings near 0 would turn the last
@@ -58,7 +51,7 @@ async function weights(checkpoint: string): Promise<Map<string, Float32Array>> {
  * the order of the sum, one process's or the ranks', decides the last bits.)
  */
 async function largestRelativeDifference(a: string, b: string): Promise<number> {
-  const [left, right] = [await weights(a), await weights(b)];
+  const [left, right] = [await readWeights(a), await readWeights(b)];
   expect([...right.keys()].sort()).toEqual([...left.keys()].sort());
   let largest = 0;
   for (const [name, values] of left) {
@@ -103,11 +96,7 @@ describe('one step over 4 pairs', () => {
 
   it('on 2 ranks started by launch, 2 pairs each, gives the weights of 1 process', async () => {
     const out = path.join(dir, 'launch');
-    const port = String(await freePort());
-    const result = runCli(
-      ['launch', '--nproc-per-node', '2', '--master-port', port, '--', ...optimizeArgs(out, 2)],
-      300_000,
-    );
+    const result = runCli([...(await launchArgs()), ...optimizeArgs(out, 2)], 300_000);
     expect(result.stderr).not.toMatch(/ERR_GENIUS/);
     expect(result.status).toBe(0);
     // Rank 0 alone reports the step, and its metrics are the whole batch's.

@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readSafetensors } from '../lib/testing';
 import { runCli } from './helpers/cli';
-import { freePort, startRanks, type StartedRank } from './helpers/ranks';
+import { freePort, launchArgs, startRanks, type StartedRank } from './helpers/ranks';
+import { readWeights } from './helpers/weights';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-faults-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -66,13 +66,10 @@ describe('a data-parallel run whose rank 1 is killed mid-run', () => {
     ...['--model', modelDir, '--pairs', pairsFile, '--out', out, '--dist-timeout', String(TIMEOUT_SECONDS)],
     ...['--lr', '1e-4', '--batch-size', '1', '--grad-accum', '1', '--steps', '24', '--save-steps', '1'],
   ];
-  const launch = async (...flags: string[]): Promise<string[]> => [
-    ...['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), ...flags, '--'],
-  ];
   const uninterrupted = path.join(dir, 'uninterrupted');
 
   beforeAll(async () => {
-    const result = runCli([...(await launch()), ...optimizeArgs(uninterrupted)], 300_000);
+    const result = runCli([...(await launchArgs()), ...optimizeArgs(uninterrupted)], 300_000);
     expect(result.status).toBe(0);
   });
 
@@ -98,32 +95,26 @@ describe('a data-parallel run whose rank 1 is killed mid-run', () => {
   }
 
   async function expectUninterruptedWeights(out: string): Promise<void> {
-    const read = async (checkpoint: string): Promise<Record<string, number[]>> => {
-      const tensors = await readSafetensors(path.join(checkpoint, 'model.safetensors'));
-      const values = Object.fromEntries(
-        Object.entries(tensors).map(([name, tensor]) => [name, Array.from(tensor.toArray() as Float32Array)]),
-      );
-      Object.values(tensors).forEach((tensor) => tensor.dispose());
-      return values;
-    };
+    const read = async (checkpoint: string): Promise<Record<string, number[]>> =>
+      Object.fromEntries([...(await readWeights(checkpoint))].map(([name, values]) => [name, Array.from(values)]));
     // The same steps from the same checkpointed state: the same weights, bit for bit.
     expect(await read(out)).toEqual(await read(uninterrupted));
   }
 
   it('fails, naming the rank, and --resume ends with the weights of an uninterrupted run', async () => {
     const out = path.join(dir, 'resumed');
-    const killed = await killRankOne([...(await launch()), ...optimizeArgs(out)]);
+    const killed = await killRankOne([...(await launchArgs()), ...optimizeArgs(out)]);
     expect(killed.status).not.toBe(0);
     // The launcher names the rank and stops the others (the test above checks what a rank left alone says).
     expect(killed.stderr).toMatch(/launch: rank 1 exited with code 137; stopping the other ranks/);
-    const resumed = runCli([...(await launch()), ...optimizeArgs(out), '--resume'], 300_000);
+    const resumed = runCli([...(await launchArgs()), ...optimizeArgs(out), '--resume'], 300_000);
     expect(resumed.status).toBe(0);
     await expectUninterruptedWeights(out);
   });
 
   it('with --max-restarts 1 restarts the ranks, resuming, to the same weights', async () => {
     const out = path.join(dir, 'restarted');
-    const restarted = await killRankOne([...(await launch('--max-restarts', '1')), ...optimizeArgs(out)]);
+    const restarted = await killRankOne([...(await launchArgs('--max-restarts', '1')), ...optimizeArgs(out)]);
     expect(restarted.stderr).toMatch(/restarting all ranks \(restart 1 of 1\)/);
     expect(restarted.status).toBe(0);
     await expectUninterruptedWeights(out);

@@ -4,6 +4,8 @@
  * code, restarts all of them with --max-restarts, and passes a signal on to every rank.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { runCli } from './helpers/cli';
 import { freePort } from './helpers/ranks';
@@ -71,11 +73,18 @@ test('a failed rank stops the others; the launcher exits with its code', () => {
 });
 
 test('--max-restarts starts every rank again, told which restart it is', () => {
+  // On the first start rank 1 fails once rank 0 has said it started (a file says so), then rank 0 waits to be
+  // stopped; on the restart both succeed.
+  const started = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-launch-'));
   const once = [
+    "const fs = require('node:fs');",
     'const { RANK, TORCHELASTIC_RESTART_COUNT: restart } = process.env;',
     'console.log(`rank ${RANK} start ${restart}`);',
-    "if (RANK === '1' && restart === '0') process.exit(4);",
-    "if (restart === '0') setTimeout(() => {}, 600000);",
+    `const mark = ${JSON.stringify(path.join(started, 'rank-0'))} + restart;`,
+    "if (RANK === '0') fs.writeFileSync(mark, '');",
+    'const fail = () => (fs.existsSync(mark) ? process.exit(4) : setTimeout(fail, 10));',
+    "if (RANK === '1' && restart === '0') fail();",
+    "if (RANK === '0' && restart === '0') setTimeout(() => {}, 600000);",
   ].join('\n');
   const result = runCli(['launch', '--nproc-per-node', '2', '--max-restarts', '1', '--', 'node', '-e', once], 60_000);
   expect(result.status).toBe(0);
@@ -90,6 +99,7 @@ test('--max-restarts starts every rank again, told which restart it is', () => {
   );
   expect(always.status).toBe(5);
   expect(always.stderr).toMatch(/no restart left \(--max-restarts 1\)/);
+  fs.rmSync(started, { recursive: true, force: true });
 });
 
 test('a signal to the launcher reaches every rank', async () => {

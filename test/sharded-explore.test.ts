@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Genius, Model, Tokenizer, readQueries, type ExplorationRecord } from '../lib';
 import { runCli, type CliResult } from './helpers/cli';
-import { freePort } from './helpers/ranks';
+import { freePort, launchArgs } from './helpers/ranks';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-sharded-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -50,7 +50,7 @@ const records = (run: string): string => fs.readFileSync(path.join(run, 'records
 
 /** `args` as 2 ranks under `genius-native launch`. */
 async function launched(args: string[]): Promise<CliResult> {
-  return runCli(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', ...args], 300_000);
+  return runCli([...(await launchArgs()), ...args], 300_000);
 }
 
 /** Expects `actual` to be `expected`, but for numbers, which may differ by the rounding of batched arithmetic. */

@@ -66,11 +66,12 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
     const settings = { model: path.resolve(args.model), queries: path.resolve(args.queries), options };
     using group = await joinLaunchedRun(args);
     // Rank 0 keeps the run directory; every rank explores its share and gets every record.
-    let run: ExploreRun | undefined;
+    let opened: ExploreRun | undefined;
     const finished = await fromRankZero(group, async () => {
-      run = await openExploreRun(args.out, settings, args.resume);
-      return run.finished;
+      opened = await openExploreRun(args.out, settings, args.resume);
+      return opened.finished;
     });
+    await using run = opened;
     using interrupt = new Interrupt();
     const progress = new ProgressReporter('explore', 'queries', args.json, run === undefined);
     if (skipped.length > 0) progress.note(`explore: ${skipped.length} queries too long for the model left out`);
@@ -95,7 +96,6 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       return;
     } finally {
       progress.stop();
-      await run?.close();
     }
     if (run === undefined) return;
     const total = finished.length + written;

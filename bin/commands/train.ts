@@ -5,18 +5,11 @@
  * embedded model and data, with the embedded preset).
  */
 import type { Argv, CommandModule } from 'yargs';
-import {
-  DEFAULT_EXPLORE_OPTIONS,
-  ErrorCode,
-  GeniusError,
-  REJECTED_SAMPLINGS,
-  readLaunchEnvironment,
-  type DType,
-  type RejectedSampling,
-} from '../../lib';
+import { DEFAULT_EXPLORE_OPTIONS, REJECTED_SAMPLINGS, type DType, type RejectedSampling } from '../../lib';
 import { gainText } from '../../lib/eval/report';
 import { runPipeline, type PipelineOptions } from '../../lib/genius/pipeline';
 import { DEFAULT_TRAIN_OPTIONS } from '../../lib/train/options';
+import { distFlags, joinLaunchedRun, type DistArgs } from '../dist-flags';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
@@ -30,7 +23,7 @@ import {
 } from '../training';
 import { MODEL_DTYPES } from '../placement-flags';
 
-interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs {
+interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs, DistArgs {
   model?: string;
   queries?: string;
   eval?: string;
@@ -53,7 +46,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Run Genius end to end: evaluate, explore → pairs → optimise (per iteration), evaluate, report',
   builder: (yargs) =>
-    optimizerFlags(preferenceFlags(exploreFlags(yargs), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS)
+    optimizerFlags(preferenceFlags(exploreFlags(distFlags(yargs)), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS)
       .option('model', { type: 'string', describe: 'starting policy [default: the embedded model, models/default]' })
       .option('queries', {
         type: 'string',
@@ -94,14 +87,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         describe: 'JSON lines on stdout',
       }) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
-    const launch = readLaunchEnvironment();
-    if (launch !== undefined && launch.worldSize > 1) {
-      throw new GeniusError(
-        ErrorCode.DistEnv,
-        `train does not run as several ranks yet (WORLD_SIZE=${launch.worldSize}): run its stages, explore, pairs ` +
-          'and optimize, under the launcher',
-      );
-    }
+    using group = await joinLaunchedRun(args);
+    // The ranks run one run; rank 0 reports it.
+    const lead = (group?.rank ?? 0) === 0;
     const { seed, ...explore } = exploreOptionsOf(args);
     const options: Omit<PipelineOptions, 'signal'> = {
       model: args.model,
@@ -124,11 +112,12 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       else console.error(message);
     };
     using interrupt = new Interrupt();
-    const progress = new ProgressReporter('explore', 'queries', args.json);
+    const progress = new ProgressReporter('explore', 'queries', args.json, !lead);
     let dir = args.out;
     let startingModel: string | undefined;
     try {
-      for await (const event of runPipeline({ ...options, signal: interrupt.signal })) {
+      for await (const event of runPipeline({ ...options, signal: interrupt.signal, group })) {
+        if (!lead) continue;
         switch (event.type) {
           case 'start':
             dir = event.dir;

@@ -129,6 +129,9 @@ ${JSON.stringify(summary.settings, null, 2)}
 `;
 }
 
+/** The report's markdown, in the run directory. */
+export const REPORT_FILE = 'report.md';
+
 /** Writes report.md and report.svg into `dir` (each atomically) and returns the markdown's path. */
 export async function writeReport(dir: string, summary: RunSummary): Promise<string> {
   const write = async (name: string, text: string): Promise<string> => {
@@ -137,5 +140,5 @@ export async function writeReport(dir: string, summary: RunSummary): Promise<str
     return file;
   };
   await write('report.svg', reportSvg(summary));
-  return await write('report.md', reportMarkdown(summary));
+  return await write(REPORT_FILE, reportMarkdown(summary));
 }

@@ -6,6 +6,7 @@
  * and which tells a resumed iteration where the killed one stopped.
  */
 import type { PreferencePair } from '../data/pairs';
+import type { ProcessGroup } from '../dist/process-group';
 import type { Query, QueryId } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
 import type { Model } from '../model/model';
@@ -51,12 +52,14 @@ export interface IterationOptions {
   /** Absent: the iteration runs in memory. */
   store?: IterationStore;
   signal?: AbortSignal;
+  /** The ranks of a distributed run: they explore shares of the queries and optimise data-parallel. */
+  group?: ProcessGroup;
 }
 
 /** Explores with `genius` (its model is the policy, trained in place), makes the pairs and optimises. */
 export async function* geniusIteration(genius: Genius, options: IterationOptions): AsyncGenerator<IterationEvent> {
   const { model, tokenizer } = genius;
-  const { store, signal } = options;
+  const { store, signal, group } = options;
   let pairs: PreferencePair[];
   let file: string | undefined;
   if (store?.pairs !== undefined) {
@@ -67,7 +70,7 @@ export async function* geniusIteration(genius: Genius, options: IterationOptions
     const kept = store?.records ?? [];
     pairs = kept.flatMap((record) => recordPairs(record, tokenizer, genius.options));
     const skip: QueryId[] = kept.map((record) => record.id);
-    for await (const event of genius.explore(options.queries, { signal, skip })) {
+    for await (const event of genius.explore(options.queries, { signal, skip, group })) {
       if (event.type === 'record') await store?.appendRecord(event.record);
       if (event.type === 'pair') pairs.push(event.pair);
       yield event;
@@ -87,6 +90,7 @@ export async function* geniusIteration(genius: Genius, options: IterationOptions
     referenceModel: options.referenceModel,
     checkpoint: store?.checkpoint,
     signal,
+    group,
   });
   for await (const metrics of steps) yield { type: 'step', metrics };
 }

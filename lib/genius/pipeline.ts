@@ -13,6 +13,10 @@
  *
  * Ground truth is read by the evaluation stages only: exploration reads the queries through readQueries, which
  * drops `response`.
+ *
+ * With a process group (`group`) the run is one run over its ranks: they explore and evaluate shares of the queries
+ * and train data-parallel (lib/dist/), while rank 0 alone decides from the directory (what a resumed run finished)
+ * and writes it; the other ranks' events are those of the work, without the evaluation reports.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +26,7 @@ import { TensorBoardWriter, type Scalar } from '../data/tensorboard';
 import type { PreferencePair } from '../data/pairs';
 import { readLabeledQueries, readQueries, type LabeledQuery, type Query, type QueryId } from '../data/queries';
 import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
+import { fromRankZero, type ProcessGroup } from '../dist/process-group';
 import { EMBEDDED_MODEL_DIR, EMBEDDED_QUERIES, EMBEDDED_TEST } from '../embedded';
 import { invalidArgument } from '../errors';
 import { pairedBootstrap, type GainInterval } from '../eval/bootstrap';
@@ -33,7 +38,7 @@ import {
   type EvaluationReport,
   type QueryResult,
 } from '../eval/evaluate';
-import { writeReport, type RunEvaluation, type RunStep } from '../eval/report';
+import { REPORT_FILE, writeReport, type RunEvaluation, type RunStep } from '../eval/report';
 import { Model, type LoadOptions } from '../model/model';
 import { Tokenizer } from '../text/tokenizer';
 import { readTrainingState } from '../train/checkpoint';
@@ -43,7 +48,7 @@ import { Genius, type ExploreProgress } from './genius';
 import { geniusIteration, ReferencePolicy, type IterationEvent } from './iteration';
 import { resolveExploreOptions, type ExploreOptions } from './options';
 import { fittingQueries } from './query-lengths';
-import { openExploreRun } from './run-directory';
+import { openExploreRun, type ExploreRun } from './run-directory';
 
 export interface PipelineOptions {
   /** The starting policy, a model directory. Default: the embedded model (models/default). */
@@ -80,6 +85,8 @@ export interface PipelineOptions {
   updateReference?: boolean;
   load?: Omit<LoadOptions, 'signal'>;
   signal?: AbortSignal;
+  /** The ranks of a distributed run, every one of which runs runPipeline with the same options. */
+  group?: ProcessGroup;
 }
 
 /** The settings a run reads, each resolved, as train.json holds them. */
@@ -242,17 +249,24 @@ async function readRunInputs(settings: RunSettings, model: Model): Promise<RunIn
 }
 
 export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerator<PipelineEvent> {
-  const settings = resolveRunSettings(options);
+  const { signal, group } = options;
+  const lead = (group?.rank ?? 0) === 0;
+  // Rank 0's decision for every rank (its timestamped default directory, what the directory holds).
+  const decide = <T>(work: () => Promise<T>): Promise<T> => fromRankZero(group, work);
+  const resolved = resolveRunSettings(options);
+  const settings = { ...resolved, out: await decide(async () => resolved.out) };
   const { out, load } = settings;
-  const { signal } = options;
   const started = performance.now();
   const resume = options.resume ?? false;
   // Everything the run reads is read and checked before its directory is claimed: a mistake found after the
   // claim would leave a directory that refuses the corrected command.
-  await checkRunDirectory(settings, resume);
+  await decide(() => checkRunDirectory(settings, resume));
   // The policy: the starting model, or the last finished iteration's checkpoint when resuming.
-  let finished = 0;
-  while (finished < settings.iterations && (await finishedCheckpoint(checkpointDir(out, finished + 1)))) finished++;
+  const finished = await decide(async () => {
+    let count = 0;
+    while (count < settings.iterations && (await finishedCheckpoint(checkpointDir(out, count + 1)))) count++;
+    return count;
+  });
   let policyDir = finished === 0 ? settings.model : checkpointDir(out, finished);
   let policy = await Model.load(policyDir, { ...load, signal });
   const inputs = await readRunInputs(settings, policy).catch((error: unknown) => {
@@ -262,12 +276,12 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
   const { tokenizer, queries } = inputs;
 
   try {
-    await claimRunDirectory(settings, resume);
+    await decide(() => claimRunDirectory(settings, resume));
     yield { type: 'start', dir: out, settings, skipped: inputs.skipped };
     const metricsFile = path.join(out, METRICS_FILE);
-    const steps = (await completeLines(metricsFile)) as RunStep[];
-    await using metrics = await JsonLinesAppender.open(metricsFile);
-    await using board = await TensorBoardWriter.open(out);
+    const steps = lead ? ((await completeLines(metricsFile)) as RunStep[]) : [];
+    await using metrics = lead ? await JsonLinesAppender.open(metricsFile) : undefined;
+    await using board = lead ? await TensorBoardWriter.open(out) : undefined;
     const evaluations: RunEvaluation[] = [];
     let first: QueryResult[] | undefined;
     let gain: GainInterval | undefined;
@@ -275,19 +289,21 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
     const evaluateInto = async function* (model: Model, iteration: number): AsyncGenerator<PipelineEvent> {
       if (settings.eval === null) return;
       const file = evaluationFile(out, iteration);
-      let fresh = false;
-      if (!(await exists(file))) {
+      const fresh = !(await decide(() => exists(file)));
+      if (fresh) {
         yield { type: 'stage', stage: 'evaluate', iteration };
         const results: QueryResult[] = [];
         for await (const event of evaluate(model, tokenizer, inputs.evalQueries ?? [], {
           ...settings.evaluation,
           signal,
+          group,
         })) {
           if (event.type === 'result') results.push(event.result);
         }
-        await writeFileAtomic(file, JSON.stringify({ report: evaluationReport(results), results }, null, 2));
-        fresh = true;
+        if (lead) await writeFileAtomic(file, JSON.stringify({ report: evaluationReport(results), results }, null, 2));
       }
+      // The report is rank 0's to write and give.
+      if (!lead) return;
       const { report, results } = JSON.parse(await fs.readFile(file, 'utf8')) as {
         report: EvaluationReport;
         results: QueryResult[];
@@ -299,7 +315,7 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       }
       evaluations.push({ iteration, report });
       // An evaluation a resumed run reads back was logged when it was made.
-      if (fresh) await board.scalars(iteration, evaluationScalars(report, iteration > 0 ? gain : undefined));
+      if (fresh) await board?.scalars(iteration, evaluationScalars(report, iteration > 0 ? gain : undefined));
       yield { type: 'evaluation', iteration, report, results, gain: iteration > 0 ? gain : undefined, file };
     };
     using reference = new ReferencePolicy(
@@ -308,7 +324,7 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
     // Each evaluation follows its iteration's optimisation; a run killed in between evaluates on resuming. A resumed
     // run yields the evaluations of the iterations it finished before, so that every run reports them all.
     for (let iteration = 0; iteration < finished; iteration++) {
-      if (await exists(evaluationFile(out, iteration))) yield* evaluateInto(policy, iteration);
+      if (await decide(() => exists(evaluationFile(out, iteration)))) yield* evaluateInto(policy, iteration);
     }
     yield* evaluateInto(policy, finished);
     for (let iteration = finished + 1; iteration <= settings.iterations; iteration++) {
@@ -316,26 +332,34 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       const checkpoint = checkpointDir(out, iteration);
       const pairsFile = path.join(dir, 'pairs.jsonl');
       // Killed mid-optimisation: the pairs are made, and the policy continues from the saved step.
-      const optimizing = await exists(path.join(checkpoint, 'training_state'));
+      const optimizing = await decide(() => exists(path.join(checkpoint, 'training_state')));
       if (optimizing) {
         policy.dispose();
         policy = await Model.load(checkpoint, { ...load, signal });
       }
       const genius = new Genius(policy, tokenizer, settings.explore);
       const explored = { model: path.resolve(policyDir), queries: settings.queries, options: genius.options };
-      await using run = await openExploreRun(dir, explored, await exists(dir));
+      // Rank 0 keeps the iteration's records; every rank starts from the records and pairs it kept.
+      let opened: ExploreRun | undefined;
+      const kept = await decide(async () => {
+        opened = await openExploreRun(dir, explored, await exists(dir));
+        const pairs = optimizing ? ((await readJsonLines(pairsFile)) as PreferencePair[]) : undefined;
+        return { records: opened.records, pairs };
+      });
+      await using run = opened;
       const events = geniusIteration(genius, {
         queries,
         train: settings.train,
         maxLength: settings.maxLength,
         referenceModel: await reference.of(iteration),
         signal,
+        group,
         store: {
-          records: run.records,
-          pairs: optimizing ? ((await readJsonLines(pairsFile)) as PreferencePair[]) : undefined,
-          appendRecord: (record) => run.append(record),
+          records: kept.records,
+          pairs: kept.pairs,
+          appendRecord: async (record) => await run?.append(record),
           savePairs: async (pairs) => {
-            await writeJsonLines(pairsFile, pairs);
+            if (lead) await writeJsonLines(pairsFile, pairs);
             return pairsFile;
           },
           checkpoint: { dir: checkpoint, sourceDir: settings.model, resume: optimizing },
@@ -349,15 +373,15 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
         if (event.type === 'progress') exploration = event;
         if (event.type === 'stage' && event.stage === 'pairs' && exploration && exploration.elapsedSeconds > 0) {
           const tokensPerSecond = exploration.generatedTokens / exploration.elapsedSeconds;
-          await board.scalars(iteration, [{ tag: 'explore/tokens_per_second', value: tokensPerSecond }]);
+          await board?.scalars(iteration, [{ tag: 'explore/tokens_per_second', value: tokensPerSecond }]);
         }
         if (event.type === 'step') {
           trained = true;
           const { metrics: m } = event;
           const step: RunStep = { iteration, step: m.step, loss: m.loss, margin: m.margin, accuracy: m.accuracy };
           steps.push(step);
-          await metrics.append({ ...step, lr: m.lr, gradNorm: m.gradNorm, tokensPerSecond: m.tokensPerSecond });
-          await board.scalars(stepsBefore + m.step, [
+          await metrics?.append({ ...step, lr: m.lr, gradNorm: m.gradNorm, tokensPerSecond: m.tokensPerSecond });
+          await board?.scalars(stepsBefore + m.step, [
             { tag: 'train/loss', value: m.loss },
             { tag: 'train/reward_margin', value: m.margin },
             { tag: 'train/reward_accuracy', value: m.accuracy },
@@ -375,13 +399,14 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       }
       yield* evaluateInto(policy, iteration);
     }
-    const report = await writeReport(out, {
+    const summary = {
       evaluations,
       gain,
       steps,
       settings: settings as unknown as Record<string, unknown>,
       seconds: (performance.now() - started) / 1000,
-    });
+    };
+    const report = lead ? await writeReport(out, summary) : path.join(out, REPORT_FILE);
     yield { type: 'done', model: policyDir, dir: out, report };
   } finally {
     policy.dispose();

@@ -90,3 +90,8 @@ export async function runRanks(
   const ranks = startRanks(script, args, worldSize, timeoutMs, await freePort());
   return await Promise.all(ranks.map((rank) => rank.result));
 }
+
+/** The arguments that run a command as 2 ranks under `genius-native launch` (on a free port), before the command. */
+export async function launchArgs(...flags: string[]): Promise<string[]> {
+  return ['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), ...flags, '--'];
+}
