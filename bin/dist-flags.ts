@@ -20,6 +20,19 @@ export function distFlags<T>(yargs: Argv<T>): Argv<T & DistArgs> {
   }) as Argv<T & DistArgs>;
 }
 
+/** What a command that trains adds: --shard-optimizer. */
+export interface ShardArgs extends DistArgs {
+  'shard-optimizer': boolean;
+}
+
+export function shardFlags<T>(yargs: Argv<T>): Argv<T & ShardArgs> {
+  return distFlags(yargs).option('shard-optimizer', {
+    type: 'boolean',
+    default: false,
+    describe: "under torchrun or launch: share AdamW's moments out between the ranks (ZeRO-1); the same weights",
+  }) as Argv<T & ShardArgs>;
+}
+
 /**
  * The process group of the run this process is a rank of, joined; undefined when it runs alone (no launch
  * environment, or WORLD_SIZE=1). Under a launch `--device cuda` is this rank's GPU, cuda:LOCAL_RANK, and

@@ -14,7 +14,7 @@ import { DEFAULT_MAX_LENGTH, DEFAULT_TRAIN_OPTIONS, type TrainSettings } from '.
 import type { RunPreset } from '../lib/train/presets';
 import { sequenceLimit, type EncodeReport } from '../lib/train/sequences';
 import { fromRankZero, type ProcessGroup } from '../lib/dist/process-group';
-import { distFlags, type DistArgs } from './dist-flags';
+import { shardFlags, type ShardArgs } from './dist-flags';
 import { Interrupt } from './interrupt';
 import { MODEL_DTYPES, placementFlags, type PlacementArgs } from './placement-flags';
 
@@ -34,7 +34,7 @@ export interface OptimizerArgs {
 }
 
 /** What `optimize` and `sft` take besides the optimiser's flags. */
-export interface TrainingArgs extends OptimizerArgs, PlacementArgs, DistArgs {
+export interface TrainingArgs extends OptimizerArgs, PlacementArgs, ShardArgs {
   out: string;
   tokenizer?: string;
   steps?: number;
@@ -101,7 +101,7 @@ export function optimizerOptionsOf(args: OptimizerArgs): Partial<TrainSettings> 
 }
 
 export function trainingFlags<T>(yargs: Argv<T>, defaults: Readonly<TrainSettings>): Argv<T & TrainingArgs> {
-  return optimizerFlags(distFlags(placementFlags(yargs)), defaults)
+  return optimizerFlags(shardFlags(placementFlags(yargs)), defaults)
     .option('out', {
       type: 'string',
       demandOption: true,
@@ -208,6 +208,7 @@ export function trainOptions(
     seed: args.seed,
     checkpointLayers: args['checkpoint-layers'],
     group,
+    shardOptimizer: args['shard-optimizer'],
     signal,
     checkpoint: {
       dir: args.out,

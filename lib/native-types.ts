@@ -349,6 +349,8 @@ export interface NativeTrainerOptions extends PreferenceLossOptions {
   checkpointLayers?: boolean;
   /** Data parallelism over the group's ranks. */
   group?: NativeProcessGroup;
+  /** ZeRO-1 over the group's ranks. */
+  shardOptimizer?: boolean;
 }
 
 export interface NativePreferenceBatch {

@@ -159,3 +159,24 @@ test('a run stopped after step 1 on 2 ranks and resumed on 1 ends as the uninter
   // another order; they stay within 1e-5, the bound of the trainer's parity with PyTorch.
   expect(await largestRelativeDifference(whole, resumed)).toBeLessThanOrEqual(1e-5);
 });
+
+test('--shard-optimizer (ZeRO-1) keeps the weights and the optimizer state of an unsharded run', async () => {
+  const script = path.join(__dirname, 'helpers', 'train-rank.ts');
+  const run = async (out: string, shardOptimizer: boolean, stopAfter?: number): Promise<void> => {
+    const settings = { model: modelDir, pairs: pairsFile, out, gradAccum: 2, shardOptimizer, stopAfter };
+    const ranks = await runRanks(script, [JSON.stringify(settings)], 2, 300_000);
+    for (const rank of ranks) expect(rank.stdout).toBe('');
+  };
+  const [plain, sharded] = [path.join(dir, 'unsharded'), path.join(dir, 'sharded')];
+  await run(plain, false, 1);
+  await run(sharded, true, 1);
+  // After step 1: the same weights, and the moments each rank kept, gathered by rank 0, are the whole state.
+  const file = (run: string, name: string): Buffer => fs.readFileSync(path.join(run, name));
+  for (const name of ['model.safetensors', 'training_state/optimizer.safetensors']) {
+    expect(file(sharded, name).equals(file(plain, name))).toBe(true);
+  }
+  // Resumed from that state, sharded again, to the end: the weights of the unsharded run, bit for bit.
+  await run(plain, false);
+  await run(sharded, true);
+  expect(file(sharded, 'model.safetensors').equals(file(plain, 'model.safetensors'))).toBe(true);
+});

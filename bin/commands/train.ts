@@ -9,7 +9,7 @@ import { DEFAULT_EXPLORE_OPTIONS, REJECTED_SAMPLINGS, type DType, type RejectedS
 import { gainText } from '../../lib/eval/report';
 import { runPipeline, type PipelineOptions } from '../../lib/genius/pipeline';
 import { DEFAULT_TRAIN_OPTIONS } from '../../lib/train/options';
-import { distFlags, joinLaunchedRun, type DistArgs } from '../dist-flags';
+import { joinLaunchedRun, shardFlags, type ShardArgs } from '../dist-flags';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
@@ -23,7 +23,7 @@ import {
 } from '../training';
 import { MODEL_DTYPES } from '../placement-flags';
 
-interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs, DistArgs {
+interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs, ShardArgs {
   model?: string;
   queries?: string;
   eval?: string;
@@ -46,7 +46,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Run Genius end to end: evaluate, explore → pairs → optimise (per iteration), evaluate, report',
   builder: (yargs) =>
-    optimizerFlags(preferenceFlags(exploreFlags(distFlags(yargs)), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS)
+    optimizerFlags(preferenceFlags(exploreFlags(shardFlags(yargs)), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS)
       .option('model', { type: 'string', describe: 'starting policy [default: the embedded model, models/default]' })
       .option('queries', {
         type: 'string',
@@ -106,6 +106,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       skipLong: args['skip-long'],
       updateReference: args['update-reference'],
       load: { device: args.device, dtype: args.dtype },
+      shardOptimizer: args['shard-optimizer'],
     };
     const say = (message: string): void => {
       if (args.json) console.log(JSON.stringify({ event: 'note', message }));

@@ -87,6 +87,8 @@ export interface PipelineOptions {
   signal?: AbortSignal;
   /** The ranks of a distributed run, every one of which runs runPipeline with the same options. */
   group?: ProcessGroup;
+  /** With a group, share the optimizer's moments out between the ranks (ZeRO-1; the same weights). Default false. */
+  shardOptimizer?: boolean;
 }
 
 /** The settings a run reads, each resolved, as train.json holds them. */
@@ -349,7 +351,7 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       await using run = opened;
       const events = geniusIteration(genius, {
         queries,
-        train: settings.train,
+        train: { ...settings.train, shardOptimizer: options.shardOptimizer },
         maxLength: settings.maxLength,
         referenceModel: await reference.of(iteration),
         signal,

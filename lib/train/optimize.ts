@@ -13,7 +13,8 @@
  * With a process group (options.group) the run is data-parallel: a step's batch is microBatch × gradAccum × the
  * group's size examples, rank r training on those at positions r, r + size, ... of it; the reference log-probs
  * are shared out the same way; rank 0 alone claims and writes the checkpoint directory. A run resumes on another
- * number of ranks as long as the batch stays the same (microBatch × gradAccum × ranks).
+ * number of ranks as long as the batch stays the same (microBatch × gradAccum × ranks). `shardOptimizer` shares
+ * AdamW's moments out between the ranks (ZeRO-1) for the same weights.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -198,7 +199,11 @@ async function referenceLogprobs(
   let scored: ReferenceLogprobs;
   if (referenceModel === undefined) scored = await trainer.referenceLogprobs(share, options);
   else {
-    using scorer = await Trainer.create(referenceModel, { ...options, group: undefined }, options);
+    using scorer = await Trainer.create(
+      referenceModel,
+      { ...options, group: undefined, shardOptimizer: false },
+      options,
+    );
     scored = await scorer.referenceLogprobs(share, options);
   }
   if (!group) return scored;
@@ -246,12 +251,17 @@ async function* train(model: Model, objective: Objective, given: TrainOptions): 
 
   let savedStep = resumed?.step;
   const save = async (step: number): Promise<void> => {
-    // The ranks' weights and optimizers are the same: rank 0 writes them for all.
-    if (checkpoint === undefined || (group?.rank ?? 0) !== 0) {
+    if (checkpoint === undefined) return;
+    const completed = step === plan.totalSteps;
+    // The ranks' weights and optimizers are the same: rank 0 writes them for all, gathering a sharded optimizer's
+    // state from the other ranks, which take part in saveState (and write nothing).
+    if ((group?.rank ?? 0) !== 0) {
+      if (trainer.options.shardOptimizer && !completed) {
+        await trainer.saveState(path.join(checkpoint.dir, STATE_DIR, OPTIMIZER_FILE), options);
+      }
       savedStep = step;
       return;
     }
-    const completed = step === plan.totalSteps;
     const state: TrainingState = {
       format: 'genius-native-training',
       objective: objective.kind,

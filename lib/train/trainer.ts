@@ -42,6 +42,13 @@ export interface TrainerOptions extends PreferenceLossOptions {
    * from rank 0's weights.
    */
   group?: ProcessGroup;
+  /**
+   * With a group, ZeRO stage 1: each rank keeps AdamW's moments of its share of the parameters only (whole tensors,
+   * balanced by size), updates those and broadcasts them; the same weights as unsharded. saveState then gathers the
+   * moments to rank 0 (which writes them) and every rank must call it. Without a group it changes nothing. Default
+   * false.
+   */
+  shardOptimizer?: boolean;
 }
 
 /** What one optimizer step did. */
@@ -61,7 +68,7 @@ export class Trainer implements Disposable {
 
   static async create(model: Model, options: TrainerOptions = {}, callOptions: CallOptions = {}): Promise<Trainer> {
     const modelHandle = Model.handleOf(model, 'model');
-    const { adamBeta1, adamBeta2, adamEps, autocast, group, ...rest } = options;
+    const { adamBeta1, adamBeta2, adamEps, autocast, group, shardOptimizer, ...rest } = options;
     const onCuda = modelHandle.describe().device.startsWith('cuda');
     const groupHandle = group && ProcessGroup.handleOf(group, 'options.group');
     const handle = await cancellable(callOptions, (cancel) =>
@@ -74,6 +81,7 @@ export class Trainer implements Disposable {
           eps: adamEps,
           autocastBf16: autocast ?? onCuda,
           group: groupHandle,
+          shardOptimizer: group !== undefined && (shardOptimizer ?? false),
         },
         { cancel },
       ),

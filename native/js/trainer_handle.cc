@@ -40,6 +40,8 @@ train::TrainerOptions ReadTrainerOptions(const Napi::Value& value) {
   options.autocastBf16 = BoolOr(object, "options", "autocastBf16", false);
   options.checkpointLayers = BoolOr(object, "options", "checkpointLayers", false);
   if (Has(object, "group")) options.group = ProcessGroupHandle::GroupOf(object.Get("group"), "options.group");
+  options.shardOptimizer = BoolOr(object, "options", "shardOptimizer", false);
+  if (options.shardOptimizer && !options.group) Invalid("options.shardOptimizer", "given with options.group only");
   return options;
 }
 

@@ -15,6 +15,13 @@
 // kGradientBucketBytes (one all-reduce each, after the whole backward: no overlap with it), so every rank applies the
 // same update and the weights stay equal. The ranks start from rank 0's weights.
 //
+// With shardOptimizer (ZeRO-1) the parameters are shared out between the ranks, whole tensors balanced by size: a rank
+// keeps AdamW's moments of its own parameters only (a 1/ranks share of the optimizer's memory; the float32 masters
+// stay whole), updates them, then every rank broadcasts its parameters to the others. The update is the same, so the
+// weights are those of an unsharded run. SaveState gathers the moments to rank 0, which writes them: every rank
+// calls it at the same step; LoadState reads a whole state file on every rank, so a run resumes on any number of
+// ranks, sharded or not.
+//
 // Not thread-safe: the caller serialises Step, Score, SaveState and LoadState with everything else
 // that reads the model's weights (the JS handle does, with the model's weights lock).
 #pragma once
@@ -51,6 +58,9 @@ struct TrainerOptions {
   PreferenceLossOptions loss;     // preference steps
   LogprobChunks chunks;
   std::shared_ptr<dist::ProcessGroup> group;  // data parallelism over its ranks; null: this process alone
+  // ZeRO stage 1, with a group: each rank keeps AdamW's moments of its share of the parameters only, updates
+  // those, and sends them to the others (see Trainer).
+  bool shardOptimizer = false;
 };
 
 // Many sequences in one flat buffer, as they cross from JS.
@@ -118,7 +128,8 @@ class Trainer {
   SequenceScores Score(const SequenceSet& sequences, const Checkpoint& checkpoint) const;
 
   // The optimizer's state (and the float32 masters of a low-precision model) as `path`, a
-  // safetensors file; LoadState restores it exactly (ERR_GENIUS_BAD_FILE when it does not fit).
+  // safetensors file; LoadState restores it exactly (ERR_GENIUS_BAD_FILE when it does not fit). A data-parallel
+  // trainer writes on rank 0 only.
   void SaveState(const std::string& path) const;
   void LoadState(const std::string& path);
   // The model as a Hugging Face checkpoint in `dtype` (model/weights.h's SaveWeights), written from the float32
@@ -136,6 +147,8 @@ class Trainer {
     // AdamW's state, like the master's; undefined until the parameter's first update. step is a float32
     // scalar on the device, as the fused kernel takes it.
     at::Tensor expAvg, expAvgSq, step;
+    int64_t owner = 0;     // the rank that keeps its AdamW state (every rank when not sharded)
+    bool updated = false;  // whether it has had an update: its state exists, on its owner
   };
   // Runs `accumulate` (forward and backward over the micro-batches), then clips and updates.
   StepMetrics Update(double lr, const std::function<StepMetrics()>& accumulate);
@@ -143,6 +156,11 @@ class Trainer {
   std::vector<double> SumOverRanks(std::vector<double> values) const;
   // The float32 gradients summed over the ranks; a parameter that has a gradient on any rank gets one on all.
   void SumGradientsOverRanks();
+  bool Sharded() const { return options_.group && options_.shardOptimizer; }
+  bool Owns(const Parameter& parameter) const { return !Sharded() || parameter.owner == options_.group->rank(); }
+  // For each rank in turn, the tensors `of` gives of the parameters that rank owns go from it to every rank, in one
+  // flat buffer: the owner sends them, and every other rank receives them into what `of` gives it.
+  void BroadcastFromOwners(const std::function<std::vector<at::Tensor>(const Parameter&)>& of) const;
   model::Transformer::LayerRunner LayerRunner() const;
   bool Autocast() const;
 

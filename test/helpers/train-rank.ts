@@ -1,8 +1,8 @@
 /**
  * One rank (or a process alone) of test/data-parallel.test.ts's resume check: `optimize` on the embedded model from
  * the library, with the process group of its launch environment when it has one. argv[2] is a JSON object:
- * {model, pairs, out, gradAccum, stopAfter?}. With stopAfter it stops after that many steps (the checkpoint of every
- * step is kept); an `out` that holds a run is resumed.
+ * {model, pairs, out, gradAccum, stopAfter?, shardOptimizer?}. With stopAfter it stops after that many steps (the
+ * checkpoint of every step is kept); an `out` that holds a run is resumed.
  */
 import fs from 'node:fs';
 import { Model, Tokenizer, encodePairs, optimize, readLaunchEnvironment, readPairs } from '../../lib';
@@ -14,6 +14,7 @@ interface Args {
   out: string;
   gradAccum: number;
   stopAfter?: number;
+  shardOptimizer?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     microBatch: 1,
     gradAccum: args.gradAccum,
     group,
+    shardOptimizer: args.shardOptimizer,
     checkpoint: { dir: args.out, every: 1, sourceDir: args.model, resume },
   });
   for await (const step of steps) {
