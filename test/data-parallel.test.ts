@@ -180,3 +180,22 @@ test('--shard-optimizer (ZeRO-1) keeps the weights and the optimizer state of an
   await run(sharded, true);
   expect(file(sharded, 'model.safetensors').equals(file(plain, 'model.safetensors'))).toBe(true);
 });
+
+test("a step with fewer examples than ranks leaves a rank without any, and still gives 1 process's weights", async () => {
+  // 3 pairs in steps of 2: the second step's one pair goes to rank 0, and rank 1 sums zeros.
+  const three = path.join(dir, 'three.jsonl');
+  fs.writeFileSync(three, fs.readFileSync(pairsFile, 'utf8').split('\n').slice(0, 3).join('\n') + '\n');
+  const script = path.join(__dirname, 'helpers', 'train-rank.ts');
+  const run = async (out: string, ranks: number, gradAccum: number): Promise<void> => {
+    const settings = { model: modelDir, pairs: three, out, gradAccum };
+    for (const rank of await runRanks(script, [JSON.stringify(settings)], ranks, 300_000)) {
+      expect(rank.stdout).toBe('');
+    }
+  };
+  const [alone, ranks] = [path.join(dir, 'three-alone'), path.join(dir, 'three-ranks')];
+  await run(alone, 1, 2);
+  await run(ranks, 2, 1);
+  const state = JSON.parse(fs.readFileSync(path.join(ranks, 'training_state', 'trainer_state.json'), 'utf8'));
+  expect(state).toMatchObject({ step: 2, totalSteps: 2, completed: true });
+  expect(await largestRelativeDifference(alone, ranks)).toBeLessThanOrEqual(1e-5);
+});
