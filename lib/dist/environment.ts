@@ -3,7 +3,7 @@
  * LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT. `torchrun`, `genius-native launch` and Slurm (through torchrun)
  * set them for every process they start; a process with neither RANK nor WORLD_SIZE set runs on its own.
  */
-import { ErrorCode, GeniusError } from '../errors';
+import { ErrorCode, GeniusError, invalidArgument } from '../errors';
 
 export interface LaunchEnvironment {
   /** This process's rank among all of the run's, in [0, worldSize). */
@@ -40,6 +40,7 @@ function badEnvironment(problem: string): never {
  * set. Throws ERR_GENIUS_DIST_ENV naming the variable that is missing, not an integer or out of range.
  */
 export function readLaunchEnvironment(env: NodeJS.ProcessEnv = process.env): LaunchEnvironment | undefined {
+  if (typeof env !== 'object' || env === null) invalidArgument('env', 'an object of environment variables');
   if (env.RANK === undefined && env.WORLD_SIZE === undefined) return undefined;
   const read = (name: string, fallback?: string): string => {
     const value = env[name] ?? fallback;

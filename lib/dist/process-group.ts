@@ -41,6 +41,8 @@ export class ProcessGroup implements Disposable {
    * ERR_GENIUS_DIST_RENDEZVOUS when MASTER_PORT is taken or not every rank arrives within the timeout.
    */
   static async join(launch: LaunchEnvironment, options: JoinOptions = {}): Promise<ProcessGroup> {
+    if (typeof launch !== 'object' || launch === null) invalidArgument('launch', 'a launch environment (readLaunchEnvironment)');
+    if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object');
     const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_DIST_TIMEOUT_SECONDS;
     if (!(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)) {
       invalidArgument('timeoutSeconds', 'a number of seconds > 0');
