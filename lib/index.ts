@@ -60,7 +60,8 @@ export {
   resolveSampling,
   type SamplingSettings,
 } from './model/generation-defaults';
-export { Tokenizer, type ChatMessage } from './text/tokenizer';
+export { Tokenizer, type ChatMessage, type ChatTextPart, type ChatTemplateOptions } from './text/tokenizer';
+export { type ChatTemplateArgs } from './text/chat-template-args';
 export { chatPrompt, stepPrompt } from './text/steps';
 export { stopStringMask, trimAtStop } from './text/stop-strings';
 export { endOfResponseIds, responseText } from './genius/responses';
@@ -105,6 +106,7 @@ export {
   evaluationReport,
   majorityAnswer,
   type EvaluateOptions,
+  type EvaluateSettings,
   type EvaluationEvent,
   type EvaluationReport,
   type QueryResult,

@@ -5,8 +5,9 @@ import { writeJsonLines } from '../../lib/data/jsonl';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
+import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface EvalArgs extends PlacementArgs {
+interface EvalArgs extends PlacementArgs, ChatTemplateFlagArgs {
   model: string;
   data: string;
   'n-samples': number;
@@ -24,7 +25,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
   describe: 'Measure answer accuracy on queries with ground-truth responses',
   builder: (yargs) =>
-    placementFlags(yargs)
+    chatTemplateFlags(placementFlags(yargs), 'each query is rendered with them')
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
       .option('data', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction, response}' })
       .option('n-samples', { type: 'number', default: 0, describe: 'k sampled answers per query besides greedy' })
@@ -48,6 +49,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         maxTokens: args['max-tokens'],
         batchSize: args['batch-size'],
         seed: args.seed,
+        chatTemplate: { kwargs: args['chat-template-kwargs'] },
         signal: interrupt.signal,
       });
       for await (const event of events) {

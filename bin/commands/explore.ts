@@ -9,8 +9,9 @@ import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
+import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface ExploreArgs extends ExploreFlagArgs, PlacementArgs {
+interface ExploreArgs extends ExploreFlagArgs, PlacementArgs, ChatTemplateFlagArgs {
   model: string;
   queries: string;
   out: string;
@@ -23,7 +24,10 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
   command: 'explore',
   describe: 'Explore unlabeled queries with foresight sampling; write one record per query',
   builder: (yargs) =>
-    exploreFlags(placementFlags(yargs))
+    chatTemplateFlags(
+      exploreFlags(placementFlags(yargs)),
+      "each query is rendered with them, recorded in explore.json with the time the run's prompts are stamped with",
+    )
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
       .option('queries', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction}' })
       .option('out', { type: 'string', demandOption: true, describe: 'run directory (records.jsonl, explore.json)' })
@@ -40,7 +44,8 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       }) as unknown as Argv<ExploreArgs>,
   handler: async (args) => {
     // Everything is read and checked against the model before the run directory is made or any work done.
-    const options = resolveExploreOptions(exploreOptionsOf(args));
+    const chatTemplate = { kwargs: args['chat-template-kwargs'] ?? {} };
+    const options = resolveExploreOptions({ ...exploreOptionsOf(args), chatTemplate });
     await checkOutputDirectory(args.out, 'out');
     const tokenizer = await Tokenizer.fromDir(args.model);
     const config = readModelConfig(args.model);
@@ -51,6 +56,7 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       tokenizer,
       config.maxPositions,
       args['skip-long'],
+      chatTemplate,
     );
     const settings = { model: path.resolve(args.model), queries: path.resolve(args.queries), options };
     await using run = await openExploreRun(args.out, settings, args.resume);
@@ -60,7 +66,8 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
     let written = 0;
     try {
       using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
-      const genius = new Genius(model, tokenizer, options);
+      // The run's own options: a resumed run's chat template keeps the time it started with.
+      const genius = new Genius(model, tokenizer, run.settings.options);
       for await (const event of genius.explore(queries, { signal: interrupt.signal, skip: run.finished })) {
         if (event.type === 'progress') {
           progress.update({ ...event, done: event.queriesDone, total: event.queriesTotal });

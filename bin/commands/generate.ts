@@ -14,8 +14,9 @@ import {
 import { readJsonLineRecords, recordObject, RecordError } from '../../lib/data/jsonl';
 import { UsageError } from '../usage';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
+import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface GenerateArgs extends PlacementArgs {
+interface GenerateArgs extends PlacementArgs, ChatTemplateFlagArgs {
   model: string;
   prompt?: string;
   input?: string;
@@ -50,7 +51,8 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
   command: 'generate',
   describe: 'Sample continuations of prompts with a model directory',
   builder: (yargs) =>
-    placementFlags(yargs)
+    chatTemplateFlags(placementFlags(yargs), 'with --chat')
+      .implies('chat-template-kwargs', 'chat')
       .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory' })
       .option('prompt', { type: 'string', describe: 'one prompt text' })
       .option('input', { type: 'string', describe: 'JSONL file of {"prompt"} or {"instruction"} objects' })
@@ -84,7 +86,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     tokenizer.checkFits(model);
     // The chat template writes its own special tokens; a plain prompt gets the tokenizer's (BOS, say).
     const prompts = texts.map((text) =>
-      args.chat ? tokenizer.encode(chatPrompt(tokenizer, text), { addSpecialTokens: false }) : tokenizer.encode(text),
+      args.chat
+        ? tokenizer.encode(chatPrompt(tokenizer, text, { kwargs: args['chat-template-kwargs'] }), {
+            addSpecialTokens: false,
+          })
+        : tokenizer.encode(text),
     );
     const eosTokenIds = endOfResponseIds(model, tokenizer);
     const used = { temperature: sampling.temperature, top_p: sampling.topP, top_k: sampling.topK };

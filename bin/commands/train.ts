@@ -21,8 +21,9 @@ import {
   type PreferenceArgs,
 } from '../training';
 import { MODEL_DTYPES } from '../placement-flags';
+import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs {
+interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs, ChatTemplateFlagArgs {
   model?: string;
   queries?: string;
   eval?: string;
@@ -45,7 +46,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Run Genius end to end: evaluate, explore → pairs → optimise (per iteration), evaluate, report',
   builder: (yargs) =>
-    optimizerFlags(preferenceFlags(exploreFlags(yargs), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS)
+    chatTemplateFlags(
+      optimizerFlags(preferenceFlags(exploreFlags(yargs), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS),
+      'each query is rendered with them (exploration and evaluation), recorded in train.json with the time ' +
+        "the run's prompts are stamped with",
+    )
       .option('model', { type: 'string', describe: 'starting policy [default: the embedded model, models/default]' })
       .option('queries', {
         type: 'string',
@@ -95,6 +100,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       resume: args.resume,
       iterations: args.iterations,
       seed,
+      chatTemplate: { kwargs: args['chat-template-kwargs'] },
       explore: { ...explore, rejected: args.rejected, shuffleSides: args['shuffle-sides'] },
       train: { ...optimizerOptionsOf(args), ...lossOptionsOf(args) },
       evaluation: { samples: args['eval-samples'] },

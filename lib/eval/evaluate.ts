@@ -7,6 +7,12 @@ import type { LabeledQuery, QueryId } from '../data/queries';
 import { deriveSeed } from '../genius/random';
 import { endOfResponseIds, responseText } from '../genius/responses';
 import { Model } from '../model/model';
+import {
+  pinChatTemplateClock,
+  resolveChatTemplateArgs,
+  type ChatTemplateArgs,
+  type ResolvedChatTemplateArgs,
+} from '../text/chat-template-args';
 import { encodeStepPrompt } from '../text/steps';
 import { Tokenizer } from '../text/tokenizer';
 import { answersMatch, extractAnswer, normalizeAnswer } from './answer';
@@ -23,6 +29,11 @@ export interface EvaluateOptions {
   /** Queries per native call. Default 16. */
   batchSize?: number;
   seed?: number;
+  /**
+   * What the chat template renders each query with besides it (kwargs, the time of strftime_now()). Default: no
+   * kwargs, and the time the evaluation starts at.
+   */
+  chatTemplate?: ChatTemplateArgs;
   signal?: AbortSignal;
 }
 
@@ -61,8 +72,13 @@ export interface EvaluationReport {
   confidentAccuracy?: number;
 }
 
+/** Evaluation options resolved: every one set, the chat template's checked. */
+export type EvaluateSettings = Required<Omit<EvaluateOptions, 'signal' | 'chatTemplate'>> & {
+  chatTemplate: ResolvedChatTemplateArgs;
+};
+
 /** `options` over the defaults, each checked (the signal is left out). */
-export function resolveEvaluateOptions(options: EvaluateOptions = {}): Required<Omit<EvaluateOptions, 'signal'>> {
+export function resolveEvaluateOptions(options: EvaluateOptions = {}): EvaluateSettings {
   if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object');
   const { samples = 0, temperature = 0.6, maxTokens = 1024, batchSize = 16, seed = 0 } = options;
   if (!Number.isInteger(samples) || samples < 0) invalidArgument('samples', 'an integer >= 0');
@@ -70,7 +86,8 @@ export function resolveEvaluateOptions(options: EvaluateOptions = {}): Required<
   if (!Number.isInteger(maxTokens) || maxTokens < 1) invalidArgument('maxTokens', 'a positive integer');
   if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('batchSize', 'a positive integer');
   if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument('seed', 'an integer >= 0');
-  return { samples, temperature, maxTokens, batchSize, seed };
+  const chatTemplate = resolveChatTemplateArgs(options.chatTemplate);
+  return { samples, temperature, maxTokens, batchSize, seed, chatTemplate };
 }
 
 /** Evaluates `queries`, yielding each query's result and progress after each native call. */
@@ -80,7 +97,9 @@ export async function* evaluate(
   queries: readonly LabeledQuery[],
   options: EvaluateOptions = {},
 ): AsyncGenerator<EvaluationEvent> {
-  const { samples, temperature, maxTokens, batchSize, seed } = resolveEvaluateOptions(options);
+  const { samples, temperature, maxTokens, batchSize, seed, ...resolved } = resolveEvaluateOptions(options);
+  // Every query is rendered at one time, the evaluation's start unless one is given.
+  const chatTemplate = pinChatTemplateClock(resolved.chatTemplate);
   const { signal } = options;
   Model.handleOf(model, 'model');
   Tokenizer.check(tokenizer);
@@ -107,7 +126,7 @@ export async function* evaluate(
 
   for (let start = 0; start < queries.length; start += batchSize) {
     const batch = queries.slice(start, start + batchSize);
-    const prompts = batch.map((query) => encodeStepPrompt(tokenizer, query.instruction));
+    const prompts = batch.map((query) => encodeStepPrompt(tokenizer, query.instruction, chatTemplate));
     const truths = batch.map((query) => extractAnswer(query.response));
     const answers = async (n: number, sampling: { temperature: number; seed?: number }): Promise<Answer[]> => {
       const generation = await model.generate(prompts, {

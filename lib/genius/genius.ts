@@ -16,6 +16,7 @@ import type { Query, QueryId } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
 import { Model } from '../model/model';
 import { resolveMaxLength, resolveTrainOptions } from '../train/options';
+import { pinChatTemplateClock } from '../text/chat-template-args';
 import { stopStringMask } from '../text/stop-strings';
 import { Tokenizer } from '../text/tokenizer';
 import { exploreBatch, type ExploreContext } from './explorer';
@@ -88,7 +89,9 @@ export class Genius {
     Model.handleOf(model, 'model');
     Tokenizer.check(tokenizer);
     tokenizer.checkFits(model);
-    this.options = resolveExploreOptions(options);
+    const resolved = resolveExploreOptions(options);
+    // Exploration and its pairs render every prompt at one time: the run's, else this object's making.
+    this.options = { ...resolved, chatTemplate: pinChatTemplateClock(resolved.chatTemplate) };
     this.#newlineMask = stopStringMask(tokenizer, ['\n']);
     this.#eosTokenIds = endOfResponseIds(model, tokenizer);
   }

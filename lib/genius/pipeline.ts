@@ -13,9 +13,13 @@
  *
  * Ground truth is read by the evaluation stages only: exploration reads the queries through readQueries, which
  * drops `response`.
+ *
+ * Exploration and evaluation render every query with the run's chat-template arguments, whose time (strftime_now's)
+ * the run pins when it starts: train.json records it, and a resumed run keeps it.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../data/atomic-file';
 import { completeLines, JsonLinesAppender, readJsonLines, writeJsonLines } from '../data/jsonl';
 import { TensorBoardWriter, type Scalar } from '../data/tensorboard';
@@ -23,18 +27,25 @@ import type { PreferencePair } from '../data/pairs';
 import { readLabeledQueries, readQueries, type LabeledQuery, type Query, type QueryId } from '../data/queries';
 import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
 import { EMBEDDED_MODEL_DIR, EMBEDDED_QUERIES, EMBEDDED_TEST } from '../embedded';
-import { invalidArgument } from '../errors';
+import { ErrorCode, GeniusError, invalidArgument } from '../errors';
 import { pairedBootstrap, type GainInterval } from '../eval/bootstrap';
 import {
   evaluate,
   evaluationReport,
   resolveEvaluateOptions,
   type EvaluateOptions,
+  type EvaluateSettings,
   type EvaluationReport,
   type QueryResult,
 } from '../eval/evaluate';
 import { writeReport, type RunEvaluation, type RunStep } from '../eval/report';
 import { Model, type LoadOptions } from '../model/model';
+import {
+  pinChatTemplateClock,
+  resolveChatTemplateArgs,
+  type ChatTemplateArgs,
+  type ResolvedChatTemplateArgs,
+} from '../text/chat-template-args';
 import { Tokenizer } from '../text/tokenizer';
 import { readTrainingState } from '../train/checkpoint';
 import { resolveMaxLength, resolveTrainOptions, type TrainSettings } from '../train/options';
@@ -65,10 +76,16 @@ export interface PipelineOptions {
   iterations?: number;
   /** The run's seed: exploration's, the data order's, the evaluation's and the bootstrap's. Default 0. */
   seed?: number;
-  explore?: Partial<Omit<ExploreOptions, 'seed'>>;
+  /**
+   * What the chat template renders each query with, in exploration and evaluation: kwargs (Qwen3's enable_thinking,
+   * say) and the time of strftime_now(). Default: no kwargs, and the time the run starts at (a resumed run's is the
+   * one its train.json holds; its kwargs must be the same).
+   */
+  chatTemplate?: ChatTemplateArgs;
+  explore?: Partial<Omit<ExploreOptions, 'seed' | 'chatTemplate'>>;
   /** The optimiser's settings over the preset's, over lib/train/options.ts. */
   train?: Partial<Omit<TrainSettings, 'seed'>>;
-  evaluation?: Omit<EvaluateOptions, 'signal' | 'seed'>;
+  evaluation?: Omit<EvaluateOptions, 'signal' | 'seed' | 'chatTemplate'>;
   /** Longest training sequence (prompt + response) in tokens; the model's positions cap it. Default 1300. */
   maxLength?: number;
   /**
@@ -91,9 +108,11 @@ export interface RunSettings {
   preset: PresetName;
   iterations: number;
   seed: number;
+  /** Its time unset until the run starts (runPipeline pins it). */
+  chatTemplate: ResolvedChatTemplateArgs;
   explore: ExploreOptions;
   train: TrainSettings;
-  evaluation: Omit<EvaluateOptions, 'signal'>;
+  evaluation: EvaluateSettings;
   maxLength: number;
   skipLong: boolean;
   updateReference: boolean;
@@ -163,6 +182,7 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
   const seed = options.seed ?? 0;
   if (options.skipLong !== undefined && typeof options.skipLong !== 'boolean') invalidArgument('skipLong', 'a boolean');
   const evalFile = options.eval === undefined ? (model === EMBEDDED_MODEL_DIR ? EMBEDDED_TEST : null) : options.eval;
+  const chatTemplate = resolveChatTemplateArgs(options.chatTemplate);
   return {
     model,
     queries: path.resolve(options.queries ?? EMBEDDED_QUERIES),
@@ -171,9 +191,10 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
     preset,
     iterations,
     seed,
-    explore: resolveExploreOptions({ ...options.explore, seed }),
+    chatTemplate,
+    explore: resolveExploreOptions({ ...options.explore, seed, chatTemplate }),
     train: resolveTrainOptions({ ...presetTrain, ...definedOf(options.train ?? {}), seed }),
-    evaluation: resolveEvaluateOptions({ ...definedOf(options.evaluation ?? {}), seed }),
+    evaluation: resolveEvaluateOptions({ ...definedOf(options.evaluation ?? {}), seed, chatTemplate }),
     maxLength: resolveMaxLength(options.maxLength),
     skipLong: options.skipLong ?? false,
     updateReference: options.updateReference ?? false,
@@ -195,6 +216,46 @@ async function checkRunDirectory(settings: RunSettings, resume: boolean): Promis
   if (!resume && entries.length > 0) {
     const holds = entries.includes(SETTINGS_FILE) ? 'a run already (resume it with --resume, or' : 'other files (';
     invalidArgument('out', `a new or empty directory: ${settings.out} holds ${holds} choose another)`);
+  }
+}
+
+/**
+ * `settings` with the chat template's time pinned: a new run's to the present (unless given), a resumed run's to
+ * the one its train.json holds. A resumed run renders as it did, so other chat-template arguments are refused.
+ */
+async function pinRunClock(settings: RunSettings, resume: boolean): Promise<RunSettings> {
+  const file = path.join(settings.out, SETTINGS_FILE);
+  const recorded = resume && (await exists(file)) ? await recordedChatTemplate(file) : undefined;
+  const chatTemplate = pinChatTemplateClock(settings.chatTemplate, recorded);
+  if (recorded !== undefined && !isDeepStrictEqual(chatTemplate, recorded)) {
+    throw new GeniusError(
+      ErrorCode.InvalidArgument,
+      `cannot resume ${settings.out} with other chat-template arguments than its own: ` +
+        `${JSON.stringify(recorded)} → ${JSON.stringify(chatTemplate)}`,
+    );
+  }
+  return {
+    ...settings,
+    chatTemplate,
+    explore: { ...settings.explore, chatTemplate },
+    evaluation: { ...settings.evaluation, chatTemplate },
+  };
+}
+
+/** The chat-template arguments a run's train.json records. */
+async function recordedChatTemplate(file: string): Promise<ResolvedChatTemplateArgs> {
+  let recorded: Partial<RunSettings>;
+  try {
+    recorded = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<RunSettings>;
+  } catch (error) {
+    throw new GeniusError(ErrorCode.BadFile, `${file}: cannot be read (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    return resolveChatTemplateArgs(recorded.chatTemplate);
+  } catch (error) {
+    throw new GeniusError(ErrorCode.BadFile, `${file}: field 'chatTemplate' ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -222,6 +283,7 @@ async function readRunInputs(settings: RunSettings, model: Model): Promise<RunIn
     tokenizer,
     maxPositions,
     settings.skipLong,
+    settings.chatTemplate,
   );
   const evalQueries =
     settings.eval === null
@@ -232,6 +294,7 @@ async function readRunInputs(settings: RunSettings, model: Model): Promise<RunIn
           tokenizer,
           maxPositions,
           settings.skipLong,
+          settings.chatTemplate,
         );
   return {
     tokenizer,
@@ -242,14 +305,15 @@ async function readRunInputs(settings: RunSettings, model: Model): Promise<RunIn
 }
 
 export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerator<PipelineEvent> {
-  const settings = resolveRunSettings(options);
+  const resume = options.resume ?? false;
+  const resolved = resolveRunSettings(options);
+  // Everything the run reads is read and checked before its directory is claimed: a mistake found after the
+  // claim would leave a directory that refuses the corrected command.
+  await checkRunDirectory(resolved, resume);
+  const settings = await pinRunClock(resolved, resume);
   const { out, load } = settings;
   const { signal } = options;
   const started = performance.now();
-  const resume = options.resume ?? false;
-  // Everything the run reads is read and checked before its directory is claimed: a mistake found after the
-  // claim would leave a directory that refuses the corrected command.
-  await checkRunDirectory(settings, resume);
   // The policy: the starting model, or the last finished iteration's checkpoint when resuming.
   let finished = 0;
   while (finished < settings.iterations && (await finishedCheckpoint(checkpointDir(out, finished + 1)))) finished++;
