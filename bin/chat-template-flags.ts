@@ -7,13 +7,15 @@ import { checkChatTemplateKwargs } from '../lib/text/chat-template-args';
 import { UsageError } from './usage';
 
 export interface ChatTemplateFlagArgs {
-  'chat-template-kwargs'?: Record<string, unknown>;
+  'chat-template-kwargs'?: string;
 }
 
 const FLAG = '--chat-template-kwargs';
 
-/** The flag's JSON, parsed and checked: a mistake is a usage error naming the flag. */
-function parseKwargs(text: string): Record<string, unknown> {
+/** The flag's template variables, parsed and checked (undefined without the flag): a mistake names the flag. */
+export function chatTemplateKwargsOf(args: ChatTemplateFlagArgs): Record<string, unknown> | undefined {
+  const text = args['chat-template-kwargs'];
+  if (text === undefined) return undefined;
   let kwargs: unknown;
   try {
     kwargs = JSON.parse(text);
@@ -25,9 +27,16 @@ function parseKwargs(text: string): Record<string, unknown> {
 }
 
 export function chatTemplateFlags<T>(yargs: Argv<T>, describe: string): Argv<T & ChatTemplateFlagArgs> {
-  return yargs.option('chat-template-kwargs', {
-    type: 'string',
-    coerce: parseKwargs,
-    describe: `${describe}: a JSON object of chat-template variables, as '{"enable_thinking": false}' (tools, documents, date_string, ...)`,
-  }) as unknown as Argv<T & ChatTemplateFlagArgs>;
+  return (
+    yargs
+      .option('chat-template-kwargs', {
+        type: 'string',
+        describe: `a JSON object of chat-template variables, as '{"enable_thinking": false}' (tools, documents, date_string, ...): ${describe}`,
+      })
+      // Checked with the other flags, before the command does anything (yargs' coerce would drop the error's code).
+      .check((args) => {
+        chatTemplateKwargsOf(args as ChatTemplateFlagArgs);
+        return true;
+      }) as unknown as Argv<T & ChatTemplateFlagArgs>
+  );
 }

@@ -16,10 +16,13 @@ import {
   recordPairs,
   resolveExploreOptions,
   type ExplorationRecord,
+  type ExploreSettings,
 } from '../lib';
 import { runReference } from './helpers/python';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-formats-'));
+/** A chat template's time as a run pins it: a local date and time. */
+const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const write = (name: string, text: string): string => {
   const file = path.join(dir, name);
@@ -159,5 +162,35 @@ describe('run directory', () => {
       await run.append(record(2));
     }
     expect((await readRecords(recordsFile)).map(({ id }) => id)).toEqual([0, 1, 2]);
+  });
+
+  it("pins the chat template's time when the run starts, keeps it when the run resumes, refuses other kwargs", async () => {
+    const out = path.join(dir, 'pinned');
+    const chatTemplate = { kwargs: { enable_thinking: false } };
+    const given = { ...settings, options: resolveExploreOptions({ chatTemplate }) };
+    const settingsFile = path.join(out, 'explore.json');
+    {
+      await using run = await openExploreRun(out, given, false);
+      expect(run.settings.options.chatTemplate).toEqual({ ...chatTemplate, now: expect.stringMatching(LOCAL_TIME) });
+      expect(JSON.parse(fs.readFileSync(settingsFile, 'utf8'))).toEqual(run.settings);
+    }
+    // As if the run had started on another day: a resumed run renders at that time, not at the clock's.
+    const recorded = JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as ExploreSettings;
+    recorded.options.chatTemplate.now = '2024-07-26T10:00:00';
+    fs.writeFileSync(settingsFile, JSON.stringify(recorded));
+    {
+      await using run = await openExploreRun(out, given, true);
+      expect(run.settings.options.chatTemplate).toEqual({ ...chatTemplate, now: '2024-07-26T10:00:00' });
+    }
+    const otherKwargs = { ...settings, options: resolveExploreOptions({ chatTemplate: { kwargs: {} } }) };
+    await expect(openExploreRun(out, otherKwargs, true)).rejects.toThrow(
+      /cannot resume .* other settings than its own:\n {2}chatTemplate: \{"kwargs":\{"enable_thinking":false\}/,
+    );
+    const otherTime = {
+      ...settings,
+      options: resolveExploreOptions({ chatTemplate: { ...chatTemplate, now: '2025-01-01T00:00:00' } }),
+    };
+    await expect(openExploreRun(out, otherTime, true)).rejects.toThrow(/"now":"2024-07-26T10:00:00"\} → .*2025-01-01/);
+    expect(JSON.parse(fs.readFileSync(settingsFile, 'utf8'))).toEqual(recorded);
   });
 });

@@ -5,7 +5,7 @@ import { writeJsonLines } from '../../lib/data/jsonl';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
-import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
 interface EvalArgs extends PlacementArgs, ChatTemplateFlagArgs {
   model: string;
@@ -49,7 +49,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         maxTokens: args['max-tokens'],
         batchSize: args['batch-size'],
         seed: args.seed,
-        chatTemplate: { kwargs: args['chat-template-kwargs'] },
+        chatTemplate: { kwargs: chatTemplateKwargsOf(args) },
         signal: interrupt.signal,
       });
       for await (const event of events) {

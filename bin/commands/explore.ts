@@ -9,7 +9,7 @@ import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
-import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
 interface ExploreArgs extends ExploreFlagArgs, PlacementArgs, ChatTemplateFlagArgs {
   model: string;
@@ -44,7 +44,7 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       }) as unknown as Argv<ExploreArgs>,
   handler: async (args) => {
     // Everything is read and checked against the model before the run directory is made or any work done.
-    const chatTemplate = { kwargs: args['chat-template-kwargs'] ?? {} };
+    const chatTemplate = { kwargs: chatTemplateKwargsOf(args) ?? {} };
     const options = resolveExploreOptions({ ...exploreOptionsOf(args), chatTemplate });
     await checkOutputDirectory(args.out, 'out');
     const tokenizer = await Tokenizer.fromDir(args.model);

@@ -14,7 +14,7 @@ import {
 import { readJsonLineRecords, recordObject, RecordError } from '../../lib/data/jsonl';
 import { UsageError } from '../usage';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
-import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
 interface GenerateArgs extends PlacementArgs, ChatTemplateFlagArgs {
   model: string;
@@ -52,13 +52,15 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
   describe: 'Sample continuations of prompts with a model directory',
   builder: (yargs) =>
     chatTemplateFlags(placementFlags(yargs), 'with --chat')
-      .implies('chat-template-kwargs', 'chat')
       .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory' })
       .option('prompt', { type: 'string', describe: 'one prompt text' })
       .option('input', { type: 'string', describe: 'JSONL file of {"prompt"} or {"instruction"} objects' })
       .conflicts('prompt', 'input')
       .check((args) => {
         if (args.prompt === undefined && args.input === undefined) throw new UsageError('give --prompt or --input');
+        if (args['chat-template-kwargs'] !== undefined && !args.chat) {
+          throw new UsageError('--chat-template-kwargs renders the chat template: give --chat too');
+        }
         return true;
       })
       .option('chat', { type: 'boolean', default: false, describe: 'wrap each prompt in the chat template' })
@@ -87,7 +89,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
     // The chat template writes its own special tokens; a plain prompt gets the tokenizer's (BOS, say).
     const prompts = texts.map((text) =>
       args.chat
-        ? tokenizer.encode(chatPrompt(tokenizer, text, { kwargs: args['chat-template-kwargs'] }), {
+        ? tokenizer.encode(chatPrompt(tokenizer, text, { kwargs: chatTemplateKwargsOf(args) }), {
             addSpecialTokens: false,
           })
         : tokenizer.encode(text),

@@ -17,7 +17,7 @@ import {
   type RejectedSampling,
 } from '../../lib';
 import { writeJsonLines } from '../../lib/data/jsonl';
-import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
 interface PairsArgs extends ChatTemplateFlagArgs {
   records: string;
@@ -82,8 +82,8 @@ export const pairsCommand: CommandModule<object, PairsArgs> = {
     }
     const tokenizer = await Tokenizer.fromDir(model);
     const records = await readRecords(located.file);
-    const chatTemplate =
-      args['chat-template-kwargs'] === undefined ? located.chatTemplate : { kwargs: args['chat-template-kwargs'] };
+    const kwargs = chatTemplateKwargsOf(args);
+    const chatTemplate = kwargs === undefined ? located.chatTemplate : { kwargs };
     const options = {
       rejected: args.rejected,
       tau: args.tau,

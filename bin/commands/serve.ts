@@ -7,7 +7,7 @@ import type { CommandModule } from 'yargs';
 import type { DType } from '../../lib';
 import { DEFAULT_SERVE_OPTIONS, startServer } from '../../lib/serve/server';
 import { MODEL_DTYPES } from '../placement-flags';
-import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
 interface ServeArgs extends ChatTemplateFlagArgs {
   model?: string;
@@ -57,7 +57,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       apiKey: args['api-key'],
       bodyLimit: args['body-limit'],
       runsDir: args.runs,
-      chatTemplateKwargs: args['chat-template-kwargs'],
+      chatTemplateKwargs: chatTemplateKwargsOf(args),
       load: { device: args.device, dtype: args.dtype },
     });
     console.error(`serve: listening on ${server.url}`);

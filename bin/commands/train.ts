@@ -21,7 +21,7 @@ import {
   type PreferenceArgs,
 } from '../training';
 import { MODEL_DTYPES } from '../placement-flags';
-import { chatTemplateFlags, type ChatTemplateFlagArgs } from '../chat-template-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
 interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs, ChatTemplateFlagArgs {
   model?: string;
@@ -100,7 +100,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       resume: args.resume,
       iterations: args.iterations,
       seed,
-      chatTemplate: { kwargs: args['chat-template-kwargs'] },
+      chatTemplate: { kwargs: chatTemplateKwargsOf(args) },
       explore: { ...explore, rejected: args.rejected, shuffleSides: args['shuffle-sides'] },
       train: { ...optimizerOptionsOf(args), ...lossOptionsOf(args) },
       evaluation: { samples: args['eval-samples'] },
