@@ -54,6 +54,7 @@ export {
   type FinishReason,
 } from './model/model';
 export type { ModelConfig } from './model/config';
+export { DEFAULT_LORA, LORA_TARGETS, isAdapterDirectory, type LoraSettings, type LoraTarget } from './model/lora';
 export {
   ENGINE_SAMPLING,
   readGenerationDefaults,

@@ -306,6 +306,23 @@ export interface NativeModelDescription {
   vocabSize: number;
   maxPositions: number;
   eosTokenIds: number[];
+  /** The LoRA adapter's settings and size, when the model has one. */
+  adapter?: NativeAdapterDescription;
+}
+
+export interface NativeAdapterDescription {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  rslora: boolean;
+  targets: string[];
+  parameters: number;
+}
+
+/** How loadModel / initModel give a model a LoRA adapter: a directory, or a new one's settings. */
+export interface NativeAdapterOptions {
+  adapter?: string;
+  lora?: { rank: number; alpha: number; dropout: number; targets: readonly string[]; rslora: boolean; seed: number };
 }
 
 export interface NativeModel {
@@ -318,7 +335,7 @@ export interface NativeModel {
 export interface NativeAddon {
   loadModel(
     dir: string,
-    options?: { device?: string; dtype?: DType },
+    options?: { device?: string; dtype?: DType } & NativeAdapterOptions,
     asyncOptions?: AsyncOptions,
   ): Promise<NativeModel>;
 }
@@ -367,7 +384,11 @@ export interface NativeStepMetrics {
 export interface NativeTrainer {
   preferenceStep(batch: NativePreferenceBatch, lr: number, options?: AsyncOptions): Promise<NativeStepMetrics>;
   sftStep(sequences: NativeSequences, lr: number, options?: AsyncOptions): Promise<NativeStepMetrics>;
-  score(sequences: NativeSequences, options?: AsyncOptions): Promise<{ sum: Float64Array; mean: Float64Array }>;
+  score(
+    sequences: NativeSequences,
+    options?: { adapter?: boolean },
+    asyncOptions?: AsyncOptions,
+  ): Promise<{ sum: Float64Array; mean: Float64Array }>;
   saveState(path: string, options?: AsyncOptions): Promise<void>;
   saveModel(dir: string, options?: { shardBytes?: number; dtype?: DType }, asyncOptions?: AsyncOptions): Promise<void>;
   loadState(path: string, options?: AsyncOptions): Promise<void>;
@@ -376,12 +397,13 @@ export interface NativeTrainer {
 
 export interface NativeModel {
   save(dir: string, options?: { shardBytes?: number; dtype?: DType }, asyncOptions?: AsyncOptions): Promise<void>;
+  saveAdapter(dir: string, options?: { dtype?: DType }, asyncOptions?: AsyncOptions): Promise<void>;
 }
 
 export interface NativeAddon {
   initModel(
     dir: string,
-    options?: { seed?: number; device?: string; dtype?: DType },
+    options?: { seed?: number; device?: string; dtype?: DType } & NativeAdapterOptions,
     asyncOptions?: AsyncOptions,
   ): Promise<NativeModel>;
   createTrainer(

@@ -2,13 +2,14 @@
  * `genius-native serve` over HTTP, with the official `openai` client and plain fetch, on the embedded model: its
  * completions are the engine's (greedy and seeded sampling equal Model.generate's), chat, streaming, requests that
  * arrive together served by one native call, client disconnects, a full queue (429), bad bodies (400), a missing key
- * (401), a body over the limit (413), and a graceful SIGTERM.
+ * (401), a body over the limit (413), a graceful SIGTERM, and a LoRA adapter served unmerged.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { EMBEDDED_MODEL_DIR, Model, Tokenizer, endOfResponseIds, responseText } from '../lib';
+import { runReference } from './helpers/python';
 import { metric, startServe, waitFor, type ServeProcess } from './helpers/serve';
 
 const KEY = 'test-key';
@@ -371,5 +372,36 @@ describe('genius-native serve: completions', () => {
     expect(((await response.json()) as { choices: unknown[] }).choices).toHaveLength(32);
     expect(await stopped).toEqual({ code: 0, signal: null });
     expect(server.log()).toMatch(/serve: stopped/);
+  });
+});
+
+describe('genius-native serve --adapter', () => {
+  it('serves the adapted model, unmerged: its greedy completion is Model.generate’s with the adapter', async () => {
+    const adapter = path.join(runsDir, 'adapter');
+    runReference('lora_reference.py', {
+      base: EMBEDDED_MODEL_DIR,
+      ops: [{ op: 'make', out: adapter, r: 4, alpha: 64, targets: ['q_proj', 'down_proj'], rslora: false, seed: 5 }],
+    });
+    const adapted = await startServe(['--adapter', adapter]);
+    try {
+      using withAdapter = await Model.load(EMBEDDED_MODEL_DIR, { adapter });
+      const prompt = 'Tom had 3 marbles.';
+      const response = await fetch(`${adapted.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'default', prompt, max_tokens: 24, temperature: 0 }),
+      });
+      const text = ((await response.json()) as { choices: { text: string }[] }).choices[0].text;
+      const { samples } = await withAdapter.generate([tokenizer.encode(prompt)], {
+        maxNewTokens: 24,
+        temperature: 0,
+        eosTokenIds: endOfResponseIds(withAdapter, tokenizer),
+      });
+      expect(text).toBe(responseText(tokenizer, samples[0].tokens));
+      const base = await generated(tokenizer.encode(prompt), { maxTokens: 24, temperature: 0, seed: 0 });
+      expect(text).not.toBe(responseText(tokenizer, base.tokens));
+    } finally {
+      await adapted.stop('SIGKILL');
+    }
   });
 });

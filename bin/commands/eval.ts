@@ -4,9 +4,10 @@ import { Model, Tokenizer, evaluate, evaluationReport, readLabeledQueries, type 
 import { writeJsonLines } from '../../lib/data/jsonl';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
+import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
 
-interface EvalArgs extends PlacementArgs {
+interface EvalArgs extends PlacementArgs, AdapterArgs {
   model: string;
   data: string;
   'n-samples': number;
@@ -24,7 +25,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
   describe: 'Measure answer accuracy on queries with ground-truth responses',
   builder: (yargs) =>
-    placementFlags(yargs)
+    adapterFlag(placementFlags(yargs))
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
       .option('data', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction, response}' })
       .option('n-samples', { type: 'number', default: 0, describe: 'k sampled answers per query besides greedy' })
@@ -41,7 +42,12 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const progress = new ProgressReporter('eval', 'queries', args.json);
     const results: QueryResult[] = [];
     try {
-      using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
+      using model = await Model.load(args.model, {
+        device: args.device,
+        dtype: args.dtype,
+        adapter: args.adapter,
+        signal: interrupt.signal,
+      });
       const events = evaluate(model, tokenizer, queries, {
         samples: args['n-samples'],
         temperature: args.temperature,

@@ -8,9 +8,10 @@ import { readModelConfig } from '../../lib/model/config';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
+import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
 
-interface ExploreArgs extends ExploreFlagArgs, PlacementArgs {
+interface ExploreArgs extends ExploreFlagArgs, PlacementArgs, AdapterArgs {
   model: string;
   queries: string;
   out: string;
@@ -23,7 +24,7 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
   command: 'explore',
   describe: 'Explore unlabeled queries with foresight sampling; write one record per query',
   builder: (yargs) =>
-    exploreFlags(placementFlags(yargs))
+    exploreFlags(adapterFlag(placementFlags(yargs)))
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
       .option('queries', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction}' })
       .option('out', { type: 'string', demandOption: true, describe: 'run directory (records.jsonl, explore.json)' })
@@ -52,14 +53,24 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       config.maxPositions,
       args['skip-long'],
     );
-    const settings = { model: path.resolve(args.model), queries: path.resolve(args.queries), options };
+    const settings = {
+      model: path.resolve(args.model),
+      ...(args.adapter !== undefined && { adapter: path.resolve(args.adapter) }),
+      queries: path.resolve(args.queries),
+      options,
+    };
     await using run = await openExploreRun(args.out, settings, args.resume);
     using interrupt = new Interrupt();
     const progress = new ProgressReporter('explore', 'queries', args.json);
     if (skipped.length > 0) progress.note(`explore: ${skipped.length} queries too long for the model left out`);
     let written = 0;
     try {
-      using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
+      using model = await Model.load(args.model, {
+        device: args.device,
+        dtype: args.dtype,
+        adapter: args.adapter,
+        signal: interrupt.signal,
+      });
       const genius = new Genius(model, tokenizer, options);
       for await (const event of genius.explore(queries, { signal: interrupt.signal, skip: run.finished })) {
         if (event.type === 'progress') {

@@ -13,9 +13,10 @@ import {
 } from '../../lib';
 import { readJsonLineRecords, recordObject, RecordError } from '../../lib/data/jsonl';
 import { UsageError } from '../usage';
+import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
 
-interface GenerateArgs extends PlacementArgs {
+interface GenerateArgs extends PlacementArgs, AdapterArgs {
   model: string;
   prompt?: string;
   input?: string;
@@ -50,7 +51,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
   command: 'generate',
   describe: 'Sample continuations of prompts with a model directory',
   builder: (yargs) =>
-    placementFlags(yargs)
+    adapterFlag(placementFlags(yargs))
       .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory' })
       .option('prompt', { type: 'string', describe: 'one prompt text' })
       .option('input', { type: 'string', describe: 'JSONL file of {"prompt"} or {"instruction"} objects' })
@@ -80,7 +81,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       readGenerationDefaults(args.model),
     );
     const tokenizer = await Tokenizer.fromDir(args.model);
-    using model = await Model.load(args.model, { device: args.device, dtype: args.dtype });
+    using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, adapter: args.adapter });
     tokenizer.checkFits(model);
     // The chat template writes its own special tokens; a plain prompt gets the tokenizer's (BOS, say).
     const prompts = texts.map((text) =>

@@ -11,6 +11,7 @@ import { runPipeline, type PipelineOptions } from '../../lib/genius/pipeline';
 import { DEFAULT_TRAIN_OPTIONS } from '../../lib/train/options';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
+import { loraFlags, newAdapterOf, type LoraArgs } from '../lora-flags';
 import { ProgressReporter } from '../progress';
 import {
   lossOptionsOf,
@@ -22,7 +23,7 @@ import {
 } from '../training';
 import { MODEL_DTYPES } from '../placement-flags';
 
-interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs {
+interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs, LoraArgs {
   model?: string;
   queries?: string;
   eval?: string;
@@ -45,7 +46,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Run Genius end to end: evaluate, explore → pairs → optimise (per iteration), evaluate, report',
   builder: (yargs) =>
-    optimizerFlags(preferenceFlags(exploreFlags(yargs), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS)
+    loraFlags(optimizerFlags(preferenceFlags(exploreFlags(yargs), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS))
       .option('model', { type: 'string', describe: 'starting policy [default: the embedded model, models/default]' })
       .option('queries', {
         type: 'string',
@@ -101,7 +102,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       maxLength: args['max-length'],
       skipLong: args['skip-long'],
       updateReference: args['update-reference'],
-      load: { device: args.device, dtype: args.dtype },
+      load: { device: args.device, dtype: args.dtype, adapter: args.adapter, lora: newAdapterOf(args, seed) },
     };
     const say = (message: string): void => {
       if (args.json) console.log(JSON.stringify({ event: 'note', message }));

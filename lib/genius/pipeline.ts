@@ -34,6 +34,7 @@ import {
   type QueryResult,
 } from '../eval/evaluate';
 import { writeReport, type RunEvaluation, type RunStep } from '../eval/report';
+import { isAdapterDirectory, resolveLora } from '../model/lora';
 import { Model, type LoadOptions } from '../model/model';
 import { Tokenizer } from '../text/tokenizer';
 import { readTrainingState } from '../train/checkpoint';
@@ -177,8 +178,14 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
     maxLength: resolveMaxLength(options.maxLength),
     skipLong: options.skipLong ?? false,
     updateReference: options.updateReference ?? false,
-    load: definedOf(options.load ?? {}),
+    load: resolveLoad(options.load ?? {}),
   };
+}
+
+/** How the run loads its model, a new LoRA adapter's settings resolved (so that train.json holds them all). */
+function resolveLoad(load: Omit<LoadOptions, 'signal'>): Omit<LoadOptions, 'signal'> {
+  const defined = definedOf(load);
+  return defined.lora === undefined ? defined : { ...defined, lora: resolveLora(defined.lora, 'load.lora') };
 }
 
 /** The entries of `options` that are defined: an undefined option (an unset flag) leaves the default in place. */
@@ -253,8 +260,17 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
   // The policy: the starting model, or the last finished iteration's checkpoint when resuming.
   let finished = 0;
   while (finished < settings.iterations && (await finishedCheckpoint(checkpointDir(out, finished + 1)))) finished++;
+  // The policy saved in `checkpoint` (a LoRA run's checkpoints are adapters over the starting model), or the
+  // starting policy.
+  const { adapter, lora, ...placement } = load;
+  const loadPolicy = (checkpoint?: string): Promise<Model> =>
+    checkpoint === undefined
+      ? Model.load(settings.model, { ...load, signal })
+      : isAdapterDirectory(checkpoint)
+        ? Model.load(settings.model, { ...placement, adapter: checkpoint, signal })
+        : Model.load(checkpoint, { ...placement, signal });
   let policyDir = finished === 0 ? settings.model : checkpointDir(out, finished);
-  let policy = await Model.load(policyDir, { ...load, signal });
+  let policy = await loadPolicy(finished === 0 ? undefined : policyDir);
   const inputs = await readRunInputs(settings, policy).catch((error: unknown) => {
     policy.dispose();
     throw error;
@@ -302,8 +318,15 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       if (fresh) await board.scalars(iteration, evaluationScalars(report, iteration > 0 ? gain : undefined));
       yield { type: 'evaluation', iteration, report, results, gain: iteration > 0 ? gain : undefined, file };
     };
+    // A LoRA run's frozen reference is the base model, its adapter off: no second copy to load. (With --adapter, the
+    // base is not the starting policy: the reference is the base, as TRL's with a PEFT model.)
+    const loraRun = adapter !== undefined || lora !== undefined;
     using reference = new ReferencePolicy(
-      settings.updateReference ? undefined : () => Model.load(settings.model, { ...load, signal }),
+      settings.updateReference
+        ? undefined
+        : loraRun
+          ? 'base'
+          : () => Model.load(settings.model, { ...placement, signal }),
     );
     // Each evaluation follows its iteration's optimisation; a run killed in between evaluates on resuming. A resumed
     // run yields the evaluations of the iterations it finished before, so that every run reports them all.
@@ -319,7 +342,7 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       const optimizing = await exists(path.join(checkpoint, 'training_state'));
       if (optimizing) {
         policy.dispose();
-        policy = await Model.load(checkpoint, { ...load, signal });
+        policy = await loadPolicy(checkpoint);
       }
       const genius = new Genius(policy, tokenizer, settings.explore);
       const explored = { model: path.resolve(policyDir), queries: settings.queries, options: genius.options };
