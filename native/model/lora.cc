@@ -78,8 +78,12 @@ LoraSettings ReadSettings(const std::string& file) {
            (value.is_array() && value.empty());
   };
   if (field("peft_type") != "LORA") bad("field 'peft_type' must be \"LORA\", got " + field("peft_type").dump());
-  for (const char* unsupported : {"use_dora", "modules_to_save", "rank_pattern", "alpha_pattern", "fan_in_fan_out",
-                                  "lora_bias", "layers_to_transform", "use_qalora", "target_parameters"}) {
+  // Every LoraConfig field that, set, makes the adapter compute something other than B·A·x on a projection's input
+  // (or adapt something other than the projections): refused rather than approximated.
+  for (const char* unsupported :
+       {"use_dora", "modules_to_save", "rank_pattern", "alpha_pattern", "fan_in_fan_out", "lora_bias",
+        "layers_to_transform", "use_qalora", "target_parameters", "trainable_token_indices", "layer_replication",
+        "alora_invocation_tokens", "arrow_config", "use_bdlora", "velora_config", "monteclora_config", "kasa_config"}) {
     if (!unset(field(unsupported))) {
       bad(std::string("field '") + unsupported + "' is " + field(unsupported).dump() +
           ": genius-native reads only plain LoRA adapters of every layer's projections");
