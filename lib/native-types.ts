@@ -200,7 +200,33 @@ export interface GradientCheck {
 }
 
 /** Checks exported for tests only, under `testing`; other modules may merge theirs in. */
+/** One decode step's draw (testing.sampleTokens): the tokens, and their log-probs under the model's own logits. */
+export interface NativeDraw {
+  tokens: NativeTensor;
+  logprobs: NativeTensor;
+}
+
 export interface NativeTesting {
+  /**
+   * One draw per row of float32 logits [rows, vocab] through the ATen sampler or the CUDA kernel. `previous` (one
+   * token-id array per row) is what each row has seen, wanted when repetitionPenalty is not 1.
+   */
+  sampleTokens(
+    logits: NativeTensor,
+    options: {
+      temperature: number;
+      topP: number;
+      topK: number;
+      minP?: number;
+      repetitionPenalty?: number;
+      previous?: number[][];
+      seed: number;
+      step: number;
+    },
+    path: 'aten' | 'kernel',
+  ): NativeDraw;
+  /** The logits after the repetition penalty on the tokens each row of `previous` has seen. */
+  penalizeRepetition(logits: NativeTensor, previous: number[][], penalty: number): NativeTensor;
   preferenceLossGradientError(inputs: NativePreferenceInputs, options?: PreferenceLossOptions): GradientCheck;
   sequenceLogprobsGradientError(
     hidden: NativeTensor,
@@ -243,6 +269,14 @@ export interface SamplingOptions {
   topP?: number;
   /** 0 disables. */
   topK?: number;
+  /** In [0, 1]: leaves out the tokens less likely than minP × the most likely one (after temperature). 0 disables. */
+  minP?: number;
+  /**
+   * > 0: divides the logit of each token its sample has seen (prompt or drawn; multiplies a negative one), as
+   * transformers' repetition_penalty does, before temperature and the filters; greedy decoding applies it too. The
+   * reported log-probs stay the model's own. Default 1 (off).
+   */
+  repetitionPenalty?: number;
   seed?: number;
   /** Default: the model's eos ids (generation_config.json merged with config.json). */
   eosTokenIds?: number[];

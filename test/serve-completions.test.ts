@@ -37,11 +37,14 @@ afterAll(async () => {
 });
 
 /** What Model.generate gives for one prompt alone, as the server's batches call it. */
-async function generated(prompt: number[], options: { maxTokens: number; temperature: number; seed: number }) {
+async function generated(
+  prompt: number[],
+  options: { maxTokens: number; temperature: number; seed: number; minP?: number; repetitionPenalty?: number },
+) {
+  const { maxTokens, ...sampling } = options;
   const { samples } = await model.generate([prompt], {
-    maxNewTokens: options.maxTokens,
-    temperature: options.temperature,
-    seed: options.seed,
+    maxNewTokens: maxTokens,
+    ...sampling,
     eosTokenIds: endOfResponseIds(model, tokenizer),
   });
   return samples[0];
@@ -122,6 +125,35 @@ describe('genius-native serve: completions', () => {
         prompt_tokens: tokenizer.encode(prompt).length,
         completion_tokens: sample.tokens.length,
       });
+    }
+  });
+
+  it("takes vLLM's repetition_penalty and min_p, as Model.generate's repetitionPenalty and minP", async () => {
+    const prompt = 'Tom had 3 marbles.';
+    for (const [temperature, seed, minP, repetitionPenalty] of [
+      [0, 0, 0, 1.3],
+      [0.8, 3, 0.1, 1.2],
+    ]) {
+      // vLLM's OpenAI server takes them as fields beside OpenAI's (the openai client's extra body).
+      const completion = await client.completions.create({
+        model: 'default',
+        prompt,
+        max_tokens: 16,
+        temperature,
+        seed,
+        min_p: minP,
+        repetition_penalty: repetitionPenalty,
+      } as OpenAI.CompletionCreateParamsNonStreaming);
+      const sample = await generated(tokenizer.encode(prompt), {
+        maxTokens: 16,
+        temperature,
+        seed,
+        minP,
+        repetitionPenalty,
+      });
+      expect(completion.choices[0].text).toBe(responseText(tokenizer, sample.tokens));
+      const plain = await generated(tokenizer.encode(prompt), { maxTokens: 16, temperature, seed });
+      expect(sample.tokens).not.toEqual(plain.tokens);
     }
   });
 
@@ -310,6 +342,9 @@ describe('genius-native serve: completions', () => {
       [{ model: 'default', prompt: 'Tom', max_tokens: 0 }, 'max_tokens'],
       [{ model: 'default', prompt: 'Tom', max_tokens: 1000 }, 'max_tokens'],
       [{ model: 'default', prompt: 'Tom', frequency_penalty: 0.5 }, 'frequency_penalty'],
+      [{ model: 'default', prompt: 'Tom', presence_penalty: 0.5 }, 'presence_penalty'],
+      [{ model: 'default', prompt: 'Tom', repetition_penalty: 0 }, 'repetition_penalty'],
+      [{ model: 'default', prompt: 'Tom', min_p: 1.5 }, 'min_p'],
       [{ model: 'default', prompt: 'Tom', logprobs: 5 }, 'logprobs'],
     ];
     for (const [body, param] of cases) {

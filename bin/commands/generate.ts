@@ -12,6 +12,7 @@ import {
   trimAtStop,
 } from '../../lib';
 import { readJsonLineRecords, recordObject, RecordError } from '../../lib/data/jsonl';
+import { generationConfigFields } from '../../lib/model/generation-defaults';
 import { UsageError } from '../usage';
 import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
@@ -25,6 +26,8 @@ interface GenerateArgs extends PlacementArgs, AdapterArgs {
   temperature?: number;
   'top-p'?: number;
   'top-k'?: number;
+  'min-p'?: number;
+  'repetition-penalty'?: number;
   n: number;
   stop: string[];
   seed: number;
@@ -65,6 +68,14 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('temperature', { type: 'number', describe: "0 is greedy (default: generation_config.json's, else 1)" })
       .option('top-p', { type: 'number', describe: "default: generation_config.json's, else 1" })
       .option('top-k', { type: 'number', describe: "0 disables (default: generation_config.json's, else 0)" })
+      .option('min-p', {
+        type: 'number',
+        describe: "drop tokens below min-p × the top one's probability (default: generation_config.json's, else 0)",
+      })
+      .option('repetition-penalty', {
+        type: 'number',
+        describe: "> 0: penalise tokens seen in the prompt or sample (default: generation_config.json's, else 1)",
+      })
       .option('n', { type: 'number', default: 1, describe: 'samples per prompt' })
       .option('stop', { type: 'string', array: true, default: [], describe: 'stop string (repeatable)' })
       .option('seed', { type: 'number', default: 0 })
@@ -75,11 +86,17 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         describe: 'JSON lines: the sampling settings used, then one object per sample',
       }),
   handler: async (args) => {
-    const texts = await readPrompts(args);
     const sampling = resolveSampling(
-      { temperature: args.temperature, topP: args['top-p'], topK: args['top-k'] },
+      {
+        temperature: args.temperature,
+        topP: args['top-p'],
+        topK: args['top-k'],
+        minP: args['min-p'],
+        repetitionPenalty: args['repetition-penalty'],
+      },
       readGenerationDefaults(args.model),
     );
+    const texts = await readPrompts(args);
     const tokenizer = await Tokenizer.fromDir(args.model);
     using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, adapter: args.adapter });
     tokenizer.checkFits(model);
@@ -88,9 +105,14 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       args.chat ? tokenizer.encode(chatPrompt(tokenizer, text), { addSpecialTokens: false }) : tokenizer.encode(text),
     );
     const eosTokenIds = endOfResponseIds(model, tokenizer);
-    const used = { temperature: sampling.temperature, top_p: sampling.topP, top_k: sampling.topK };
+    const used = generationConfigFields(sampling);
     if (args.json) console.log(JSON.stringify({ event: 'settings', ...used }));
-    else console.error(`sampling with temperature ${used.temperature}, top-p ${used.top_p}, top-k ${used.top_k}`);
+    else
+      console.error(
+        `sampling with ${Object.entries(used)
+          .map(([name, value]) => `${name} ${value}`)
+          .join(', ')}`,
+      );
     const result = await model.generate(prompts, {
       n: args.n,
       maxNewTokens: args['max-tokens'],

@@ -220,9 +220,22 @@ export class Model implements Disposable {
   }
 
   private request(options: SamplingOptions): Omit<NativeGenerateRequest, 'prompts' | 'cache' | 'rows'> {
-    const { n, maxNewTokens, temperature, topP, topK, seed, eosTokenIds, stopTokenMask, stopSequences, keepCache } =
-      options;
-    return { n, maxNewTokens, temperature, topP, topK, seed, eosTokenIds, stopTokenMask, stopSequences, keepCache };
+    const { n, maxNewTokens, temperature, topP, topK, minP, repetitionPenalty, seed } = options;
+    const { eosTokenIds, stopTokenMask, stopSequences, keepCache } = options;
+    return {
+      n,
+      maxNewTokens,
+      temperature,
+      topP,
+      topK,
+      minP,
+      repetitionPenalty,
+      seed,
+      eosTokenIds,
+      stopTokenMask,
+      stopSequences,
+      keepCache,
+    };
   }
 
   private async run(request: NativeGenerateRequest, options: GenerateOptions): Promise<Generation> {

@@ -70,6 +70,10 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   parsed.sampling.topK = IntegerOr(request, "request", "topK", 0, 0, config.vocabSize);
   if (parsed.sampling.temperature < 0) Invalid("request.temperature", ">= 0 (0 is greedy)");
   if (!(parsed.sampling.topP > 0 && parsed.sampling.topP <= 1)) Invalid("request.topP", "in (0, 1]");
+  parsed.sampling.minP = NumberOr(request, "request", "minP", 0.0);
+  if (!(parsed.sampling.minP >= 0 && parsed.sampling.minP <= 1)) Invalid("request.minP", "in [0, 1] (0 is off)");
+  parsed.sampling.repetitionPenalty = NumberOr(request, "request", "repetitionPenalty", 1.0);
+  if (!(parsed.sampling.repetitionPenalty > 0)) Invalid("request.repetitionPenalty", "> 0 (1 is off)");
   parsed.seed = static_cast<uint64_t>(IntegerOr(request, "request", "seed", 0, 0, kMaxSeed));
   parsed.keepCache = BoolOr(request, "request", "keepCache", false);
 

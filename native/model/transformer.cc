@@ -305,7 +305,7 @@ at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& toke
   const int64_t start = cache != nullptr ? cache->length : 0;
   at::Tensor positions, keyValid;
   if (cache != nullptr) {
-    positions = cache->Append(tokenValid);
+    positions = cache->Append(tokens, tokenValid);
     keyValid = cache->valid.narrow(1, 0, start + count);
   } else {
     const at::Tensor steps = tokenValid.to(at::kLong);
