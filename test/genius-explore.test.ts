@@ -220,7 +220,12 @@ describe('explore + pairs on a tiny model', () => {
   it('stops on abort with the finished records on disk, and resumes to the same records', async () => {
     const out = path.join(dir, 'aborted');
     const options = resolveExploreOptions({ ...SIZE_OPTIONS, seed: 5 });
-    const settings = { model: path.resolve(modelDir), queries: path.resolve(labelled), options };
+    const settings = {
+      model: path.resolve(modelDir),
+      queries: path.resolve(labelled),
+      queryField: 'instruction',
+      options,
+    };
     const queries = await readQueries(labelled);
     const controller = new AbortController();
     {
