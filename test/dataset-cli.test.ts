@@ -8,28 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from './helpers/cli';
 import { geniusRunFixture } from './helpers/genius-run';
-import { runReference } from './helpers/python';
+import { hubFiles, validationProblems } from './helpers/hub-datasets';
 
 const fixture = geniusRunFixture('dataset-cli');
 afterAll(() => fs.rmSync(fixture.dir, { recursive: true, force: true }));
 
 const embeddedModel = path.join(__dirname, '..', 'models', 'default');
-/** The first problems of the embedded validation split, with their integer answers. */
-const problems = fs
-  .readFileSync(path.join(__dirname, '..', 'data', 'changes', 'validation.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .slice(0, 24)
-  .map((line) => JSON.parse(line) as { instruction: string; response: string })
-  .map(({ instruction, response }) => ({ instruction, answer: Number(/\\boxed\{(-?\d+)\}/.exec(response)![1]) }));
-
-interface Reference {
-  files: Record<string, string>;
-  fields: Record<string, string[]>;
-  truths: { gsm8k: { answer: string[] }; math: { solution: string[] } };
-}
-const hub = (out: string, count: number): Reference =>
-  runReference<Reference>('dataset_files.py', { out: path.join(fixture.dir, out), problems: problems.slice(0, count) });
+const problems = validationProblems(24);
+const hub = (out: string, count: number) => hubFiles(path.join(fixture.dir, out), problems.slice(0, count));
 
 interface EvalLine {
   id: number;
@@ -53,7 +39,8 @@ describe('train on a Parquet file with named fields', () => {
     const out = path.join(fixture.dir, 'parquet-run');
     const args = fixture.trainArgs(out, gsm8k);
     args[args.indexOf('--eval') + 1] = gsm8k;
-    const result = runCli([...args, '--query-field', 'question', '--eval-query-field', 'question']);
+    args.push('--query-field', 'question', '--eval-query-field', 'question');
+    const result = runCli(args);
     // The answer field is not the default: the run is refused, before any work, naming the fields.
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
@@ -61,15 +48,7 @@ describe('train on a Parquet file with named fields', () => {
     );
     expect(fs.existsSync(out)).toBe(false);
 
-    const run = runCli([
-      ...args,
-      '--query-field',
-      'question',
-      '--eval-query-field',
-      'question',
-      '--answer-field',
-      'answer',
-    ]);
+    const run = runCli([...args, '--answer-field', 'answer']);
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.status).toBe(0);
     const events = run.stdout

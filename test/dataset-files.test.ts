@@ -9,26 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, readDataset, readLabeledQueries, readQueries, truthAnswer } from '../lib';
-import { runReference } from './helpers/python';
+import { hubFiles, validationProblems, type HubSchema as Schema } from './helpers/hub-datasets';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-dataset-files-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const problems = fs
-  .readFileSync(path.join(__dirname, '..', 'data', 'changes', 'validation.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .slice(0, 24)
-  .map((line) => JSON.parse(line) as { instruction: string; response: string })
-  .map(({ instruction, response }) => ({ instruction, answer: Number(/\\boxed\{(-?\d+)\}/.exec(response)![1]) }));
-
-type Schema = 'gsm8k' | 'math' | 'magpie';
-const reference = runReference<{
-  files: Record<string, string>;
-  fields: Record<Schema, string[]>;
-  rows: Record<Schema, Record<string, unknown>[]>;
-  truths: { gsm8k: { answer: string[] }; math: { solution: string[]; answer: string[] } };
-}>('dataset_files.py', { out: dir, problems });
+const problems = validationProblems(24);
+const reference = hubFiles(dir, problems);
 
 /** The files of `schema`, by their form (snappy, zstd, ..., list, data, lines). */
 const filesOf = (schema: Schema): [string, string][] =>

@@ -385,6 +385,8 @@ describe('eval on a tiny model', () => {
       .map((line) => JSON.parse(line) as { truth: string; samples: unknown[] });
     expect(results.map((result) => result.truth)).toEqual(['7', '42', '36']);
     for (const result of results) expect(result.samples).toHaveLength(2);
-    await expect(cli(['eval', '--model', modelDir, '--data', unlabelled])).rejects.toThrow(/no 'response'/);
+    await expect(cli(['eval', '--model', modelDir, '--data', unlabelled])).rejects.toThrow(
+      /has no field 'response' to read the ground truth from; its fields: instruction/,
+    );
   });
 });

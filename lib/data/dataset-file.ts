@@ -1,6 +1,6 @@
 /**
  * Dataset files as the Hugging Face hub ships them: the rows of a `.parquet` file (read by hyparquet, with
- * hyparquet-compressors for the codecs other than snappy: zstd, gzip, brotli, lz4), or of a JSON file — a list of
+ * hyparquet-compressors for the codecs other than snappy: zstd, gzip, brotli), or of a JSON file — a list of
  * objects, an object holding that list under "data" (the form `datasets` reads with field="data"), or JSON lines
  * (what `datasets`' to_json writes, whatever the file's extension). Rows are plain values: Parquet's 64-bit
  * integers become numbers (their decimal text beyond 2^53, where a number would round).
