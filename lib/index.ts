@@ -100,7 +100,7 @@ export {
 export type { PreferenceLossKind } from './train/preference-loss';
 
 // Evaluation.
-export { extractAnswer, normalizeAnswer, answersMatch } from './eval/answer';
+export { extractAnswer, truthAnswer, normalizeAnswer, answersMatch } from './eval/answer';
 export {
   evaluate,
   evaluationReport,
@@ -114,7 +114,16 @@ export {
 export { pairedBootstrap, type GainInterval, type BootstrapOptions } from './eval/bootstrap';
 
 // Data files (docs/formats.md).
-export { readQueries, readLabeledQueries, type Query, type LabeledQuery, type QueryId } from './data/queries';
+export {
+  readQueries,
+  readLabeledQueries,
+  DEFAULT_QUERY_FIELDS,
+  type Query,
+  type LabeledQuery,
+  type QueryId,
+  type QueryFields,
+} from './data/queries';
+export { readDataset, type Dataset, type DatasetRow } from './data/dataset-file';
 export { readRecords, parseRecord, type ExplorationRecord } from './data/records';
 export { readPairs, parsePair, type PreferencePair, type ReadPairsOptions } from './data/pairs';
 export { readSftExamples, type SftExample } from './data/sft-examples';

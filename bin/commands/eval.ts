@@ -6,10 +6,13 @@ import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
 import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
+import { answerFieldFlag, queryFieldFlag } from '../query-field-flags';
 
 interface EvalArgs extends PlacementArgs, AdapterArgs {
   model: string;
   data: string;
+  'query-field': string;
+  'answer-field': string;
   'n-samples': number;
   temperature: number;
   'max-tokens': number;
@@ -27,7 +30,13 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   builder: (yargs) =>
     adapterFlag(placementFlags(yargs))
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
-      .option('data', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction, response}' })
+      .option('data', {
+        type: 'string',
+        demandOption: true,
+        describe: 'labeled problems: Parquet, a JSON list or JSON lines (docs/formats.md)',
+      })
+      .option('query-field', queryFieldFlag('--data'))
+      .option('answer-field', answerFieldFlag('--data'))
       .option('n-samples', { type: 'number', default: 0, describe: 'k sampled answers per query besides greedy' })
       .option('temperature', { type: 'number', default: 0.6, describe: 'of the sampled answers' })
       .option('max-tokens', { type: 'number', default: 1024, describe: 'per answer' })
@@ -36,7 +45,10 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('out', { type: 'string', describe: 'JSONL of each query’s answers' })
       .option('json', { type: 'boolean', default: false, describe: 'progress and report as JSON lines' }),
   handler: async (args) => {
-    const queries = await readLabeledQueries(args.data);
+    const queries = await readLabeledQueries(args.data, {
+      queryField: args['query-field'],
+      answerField: args['answer-field'],
+    });
     const tokenizer = await Tokenizer.fromDir(args.model);
     using interrupt = new Interrupt();
     const progress = new ProgressReporter('eval', 'queries', args.json);

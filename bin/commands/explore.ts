@@ -10,10 +10,12 @@ import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
 import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
+import { queryFieldFlag } from '../query-field-flags';
 
 interface ExploreArgs extends ExploreFlagArgs, PlacementArgs, AdapterArgs {
   model: string;
   queries: string;
+  'query-field': string;
   out: string;
   resume: boolean;
   'skip-long': boolean;
@@ -26,7 +28,12 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
   builder: (yargs) =>
     exploreFlags(adapterFlag(placementFlags(yargs)))
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
-      .option('queries', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction}' })
+      .option('queries', {
+        type: 'string',
+        demandOption: true,
+        describe: 'unlabeled queries: Parquet, a JSON list or JSON lines (docs/formats.md)',
+      })
+      .option('query-field', queryFieldFlag('--queries'))
       .option('out', { type: 'string', demandOption: true, describe: 'run directory (records.jsonl, explore.json)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out' })
       .option('skip-long', {
@@ -48,7 +55,7 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
     tokenizer.checkFits({ dir: args.model, config });
     const { queries, skipped } = fittingQueries(
       args.queries,
-      await readQueries(args.queries),
+      await readQueries(args.queries, { queryField: args['query-field'] }),
       tokenizer,
       config.maxPositions,
       args['skip-long'],
@@ -57,6 +64,7 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       model: path.resolve(args.model),
       ...(args.adapter !== undefined && { adapter: path.resolve(args.adapter) }),
       queries: path.resolve(args.queries),
+      queryField: args['query-field'],
       options,
     };
     await using run = await openExploreRun(args.out, settings, args.resume);

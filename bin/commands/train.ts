@@ -22,11 +22,15 @@ import {
   type PreferenceArgs,
 } from '../training';
 import { MODEL_DTYPES } from '../placement-flags';
+import { answerFieldFlag, queryFieldFlag } from '../query-field-flags';
 
 interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs, LoraArgs {
   model?: string;
   queries?: string;
+  'query-field': string;
   eval?: string;
+  'eval-query-field': string;
+  'answer-field': string;
   out?: string;
   iterations?: number;
   rejected: RejectedSampling;
@@ -50,12 +54,18 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('model', { type: 'string', describe: 'starting policy [default: the embedded model, models/default]' })
       .option('queries', {
         type: 'string',
-        describe: 'unlabeled queries [default: the embedded queries, data/changes/queries.jsonl]',
+        describe:
+          'unlabeled queries: Parquet, a JSON list or JSON lines (docs/formats.md) [default: the embedded queries, ' +
+          'data/changes/queries.jsonl]',
       })
+      .option('query-field', queryFieldFlag('--queries'))
       .option('eval', {
         type: 'string',
-        describe: 'labeled held-out problems [default: the embedded test split with the embedded model]',
+        describe:
+          'labeled held-out problems, in the same formats [default: the embedded test split with the embedded model]',
       })
+      .option('eval-query-field', queryFieldFlag('--eval'))
+      .option('answer-field', answerFieldFlag('--eval'))
       .option('out', { type: 'string', describe: 'run directory [default: runs/<timestamp>]' })
       .option('iterations', { type: 'number', describe: `explore → optimise rounds [default: ${PRESETS}]` })
       .option('rejected', { choices: REJECTED_SAMPLINGS, default: DEFAULT_EXPLORE_OPTIONS.rejected })
@@ -91,7 +101,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const options: Omit<PipelineOptions, 'signal'> = {
       model: args.model,
       queries: args.queries,
+      queryField: args['query-field'],
       eval: args.eval,
+      evalFields: { queryField: args['eval-query-field'], answerField: args['answer-field'] },
       out: args.out,
       resume: args.resume,
       iterations: args.iterations,

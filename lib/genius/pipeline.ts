@@ -12,7 +12,7 @@
  * weights as an uninterrupted one.
  *
  * Ground truth is read by the evaluation stages only: exploration reads the queries through readQueries, which
- * drops `response`.
+ * drops it.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -20,7 +20,15 @@ import { writeFileAtomic } from '../data/atomic-file';
 import { completeLines, JsonLinesAppender, readJsonLines, writeJsonLines } from '../data/jsonl';
 import { TensorBoardWriter, type Scalar } from '../data/tensorboard';
 import type { PreferencePair } from '../data/pairs';
-import { readLabeledQueries, readQueries, type LabeledQuery, type Query, type QueryId } from '../data/queries';
+import {
+  readLabeledQueries,
+  readQueries,
+  resolveQueryFields,
+  type LabeledQuery,
+  type Query,
+  type QueryFields,
+  type QueryId,
+} from '../data/queries';
 import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
 import { EMBEDDED_MODEL_DIR, EMBEDDED_QUERIES, EMBEDDED_TEST } from '../embedded';
 import { invalidArgument } from '../errors';
@@ -34,6 +42,7 @@ import {
   type QueryResult,
 } from '../eval/evaluate';
 import { writeReport, type RunEvaluation, type RunStep } from '../eval/report';
+import { readModelConfig } from '../model/config';
 import { isAdapterDirectory, resolveLora } from '../model/lora';
 import { Model, type LoadOptions } from '../model/model';
 import { Tokenizer } from '../text/tokenizer';
@@ -43,19 +52,23 @@ import { PRESETS, presetFor, type PresetName } from '../train/presets';
 import { Genius, type ExploreProgress } from './genius';
 import { geniusIteration, ReferencePolicy, type IterationEvent } from './iteration';
 import { resolveExploreOptions, type ExploreOptions } from './options';
-import { fittingQueries } from './query-lengths';
+import { fittingQueries, type FittingQueries } from './query-lengths';
 import { openExploreRun } from './run-directory';
 
 export interface PipelineOptions {
   /** The starting policy, a model directory. Default: the embedded model (models/default). */
   model?: string;
-  /** Unlabeled queries. Default: the embedded queries (data/changes/queries.jsonl). */
+  /** Unlabeled queries (lib/data/queries.ts). Default: the embedded queries (data/changes/queries.jsonl). */
   queries?: string;
+  /** The field of `queries` that holds the query. Default: DEFAULT_QUERY_FIELDS.queryField. */
+  queryField?: string;
   /**
    * Labeled held-out problems, evaluated before the first iteration and after each. Default: the embedded test
    * split with the embedded model, none with another; null: no evaluation.
    */
   eval?: string | null;
+  /** The fields of `eval` that hold the query and the ground truth. Default: DEFAULT_QUERY_FIELDS. */
+  evalFields?: Partial<QueryFields>;
   /** The run directory. Default: runs/<timestamp>. A new run needs it new or empty. */
   out?: string;
   /** Continue the run in `out` (which must then be given). */
@@ -87,7 +100,9 @@ export interface PipelineOptions {
 export interface RunSettings {
   model: string;
   queries: string;
+  queryField: string;
   eval: string | null;
+  evalFields: QueryFields;
   out: string;
   preset: PresetName;
   iterations: number;
@@ -154,6 +169,9 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
   if (options.eval !== undefined && options.eval !== null && typeof options.eval !== 'string') {
     invalidArgument('eval', 'a path, or null for no evaluation');
   }
+  if (options.evalFields !== undefined && (typeof options.evalFields !== 'object' || options.evalFields === null)) {
+    invalidArgument('evalFields', 'an object: { queryField, answerField }');
+  }
   if (options.resume && options.out === undefined) invalidArgument('out', 'the run directory to resume');
   const model = path.resolve(options.model ?? EMBEDDED_MODEL_DIR);
   const preset = options.preset ?? presetFor(model);
@@ -167,7 +185,9 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
   return {
     model,
     queries: path.resolve(options.queries ?? EMBEDDED_QUERIES),
+    queryField: resolveQueryFields(definedOf({ queryField: options.queryField })).queryField,
     eval: evalFile === null ? null : path.resolve(evalFile),
+    evalFields: resolveQueryFields(definedOf(options.evalFields ?? {})),
     out: options.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-')),
     preset,
     iterations,
@@ -211,7 +231,10 @@ async function claimRunDirectory(settings: RunSettings, resume: boolean): Promis
   if (!resume) await writeFileAtomic(path.join(settings.out, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
 }
 
-/** What a run reads besides the model, each checked against the model (vocabulary, positions). */
+/**
+ * What a run reads besides the model's weights, each checked against the model's files (vocabulary, positions):
+ * read before the weights are loaded, so that a mistake in them is found before any work.
+ */
 interface RunInputs {
   tokenizer: Tokenizer;
   queries: Query[];
@@ -219,27 +242,17 @@ interface RunInputs {
   skipped: { queries: QueryId[]; eval: QueryId[] };
 }
 
-async function readRunInputs(settings: RunSettings, model: Model): Promise<RunInputs> {
+async function readRunInputs(settings: RunSettings): Promise<RunInputs> {
   const tokenizer = await Tokenizer.fromDir(settings.model);
-  tokenizer.checkFits(model);
-  const { maxPositions } = model.config;
-  const queries = fittingQueries(
-    settings.queries,
-    await readQueries(settings.queries),
-    tokenizer,
-    maxPositions,
-    settings.skipLong,
-  );
+  const config = readModelConfig(settings.model);
+  tokenizer.checkFits({ dir: settings.model, config });
+  const fitting = <T extends Query>(file: string, queries: T[]): FittingQueries<T> =>
+    fittingQueries(file, queries, tokenizer, config.maxPositions, settings.skipLong);
+  const queries = fitting(settings.queries, await readQueries(settings.queries, { queryField: settings.queryField }));
   const evalQueries =
     settings.eval === null
       ? null
-      : fittingQueries(
-          settings.eval,
-          await readLabeledQueries(settings.eval),
-          tokenizer,
-          maxPositions,
-          settings.skipLong,
-        );
+      : fitting(settings.eval, await readLabeledQueries(settings.eval, settings.evalFields));
   return {
     tokenizer,
     queries: queries.queries,
@@ -257,6 +270,8 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
   // Everything the run reads is read and checked before its directory is claimed: a mistake found after the
   // claim would leave a directory that refuses the corrected command.
   await checkRunDirectory(settings, resume);
+  const inputs = await readRunInputs(settings);
+  const { tokenizer, queries } = inputs;
   // The policy: the starting model, or the last finished iteration's checkpoint when resuming.
   let finished = 0;
   while (finished < settings.iterations && (await finishedCheckpoint(checkpointDir(out, finished + 1)))) finished++;
@@ -271,11 +286,6 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
         : Model.load(checkpoint, { ...placement, signal });
   let policyDir = finished === 0 ? settings.model : checkpointDir(out, finished);
   let policy = await loadPolicy(finished === 0 ? undefined : policyDir);
-  const inputs = await readRunInputs(settings, policy).catch((error: unknown) => {
-    policy.dispose();
-    throw error;
-  });
-  const { tokenizer, queries } = inputs;
 
   try {
     await claimRunDirectory(settings, resume);
@@ -345,7 +355,12 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
         policy = await loadPolicy(checkpoint);
       }
       const genius = new Genius(policy, tokenizer, settings.explore);
-      const explored = { model: path.resolve(policyDir), queries: settings.queries, options: genius.options };
+      const explored = {
+        model: path.resolve(policyDir),
+        queries: settings.queries,
+        queryField: settings.queryField,
+        options: genius.options,
+      };
       await using run = await openExploreRun(dir, explored, await exists(dir));
       const events = geniusIteration(genius, {
         queries,
