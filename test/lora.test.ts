@@ -185,6 +185,10 @@ describe('LoRA input errors', () => {
       code: ErrorCode.InvalidArgument,
       message: expect.stringContaining('options.lora.rank'),
     });
+    await expect(Model.load(models.llama, { lora: { rnak: 4 } as never })).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: expect.stringContaining("'options.lora.rnak' must be absent"),
+    });
     await expect(Model.load(models.llama, { lora: { targets: ['lm_head' as never] } })).rejects.toMatchObject({
       code: ErrorCode.InvalidArgument,
       message: expect.stringContaining('options.lora.targets'),

@@ -44,6 +44,8 @@ export function resolveLora(given: Partial<LoraSettings>, name: string): LoraSet
   if (typeof given !== 'object' || given === null) invalidArgument(name, 'an object of LoRA settings');
   const settings: LoraSettings = { ...DEFAULT_LORA };
   for (const [key, value] of Object.entries(given)) {
+    if (!(key in DEFAULT_LORA))
+      invalidArgument(`${name}.${key}`, `absent: the settings are ${Object.keys(DEFAULT_LORA).join(', ')}`);
     if (value !== undefined) (settings as unknown as Record<string, unknown>)[key] = value;
   }
   const { rank, alpha, dropout, targets, rslora, seed } = settings;
