@@ -11,6 +11,7 @@ import { pairsCommand } from './commands/pairs';
 import { evalCommand } from './commands/eval';
 import { benchCommand } from './commands/bench';
 import { serveCommand } from './commands/serve';
+import { mergeCommand } from './commands/merge';
 import { trainCommand } from './commands/train';
 import { UsageError } from './usage';
 
@@ -24,6 +25,7 @@ const commands = [
   evalCommand,
   generateCommand,
   serveCommand,
+  mergeCommand,
   benchCommand,
 ] as CommandModule<object, never>[];
 const COMMANDS = commands.map((command) => String(command.command).split(' ')[0]);

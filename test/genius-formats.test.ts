@@ -53,7 +53,8 @@ describe('query files', () => {
 
   it('refuses queries without an instruction, repeated ids, and malformed lines', async () => {
     const cases: [string, RegExp][] = [
-      ['{"question": "no instruction"}\n', /query 0 has no 'instruction' string/],
+      ['{"question": "no instruction"}\n', /has no field 'instruction' to read the queries from; its fields: question/],
+      ['{"instruction": "a"}\n{"question": "b"}\n', /query 1's 'instruction' is not a non-empty string/],
       ['{"id": 1, "instruction": "a"}\n{"id": 1, "instruction": "b"}\n', /query 1 repeats the id 1/],
       ['{"instruction": "a"}\n{"instruction": \n', /line 2: malformed JSON/],
       ['[{"instruction": "a"},]', /malformed JSON list/],
@@ -138,7 +139,12 @@ describe('exploration records', () => {
 });
 
 describe('run directory', () => {
-  const settings = { model: '/models/m', queries: '/data/q.jsonl', options: resolveExploreOptions() };
+  const settings = {
+    model: '/models/m',
+    queries: '/data/q.jsonl',
+    queryField: 'instruction',
+    options: resolveExploreOptions(),
+  };
   const record = (id: number): ExplorationRecord => ({ ...referenceRecord, id, ground_truth: null });
 
   it('appends records durably, cuts a partial last line on resume and refuses other settings', async () => {
@@ -155,6 +161,8 @@ describe('run directory', () => {
     await expect(openExploreRun(out, settings, false)).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
     const other = { ...settings, options: resolveExploreOptions({ beams: 3 }) };
     await expect(openExploreRun(out, other, true)).rejects.toThrow(/beams: 2 → 3/);
+    const otherField = { ...settings, queryField: 'question' };
+    await expect(openExploreRun(out, otherField, true)).rejects.toThrow(/queryField: "instruction" → "question"/);
     {
       await using run = await openExploreRun(out, settings, true);
       expect(run.finished).toEqual([0, 1]);

@@ -8,12 +8,15 @@ import { readModelConfig } from '../../lib/model/config';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
+import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
+import { queryFieldFlag } from '../query-field-flags';
 import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface ExploreArgs extends ExploreFlagArgs, PlacementArgs, ChatTemplateFlagArgs {
+interface ExploreArgs extends ExploreFlagArgs, PlacementArgs, AdapterArgs, ChatTemplateFlagArgs {
   model: string;
   queries: string;
+  'query-field': string;
   out: string;
   resume: boolean;
   'skip-long': boolean;
@@ -25,11 +28,16 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
   describe: 'Explore unlabeled queries with foresight sampling; write one record per query',
   builder: (yargs) =>
     chatTemplateFlags(
-      exploreFlags(placementFlags(yargs)),
+      exploreFlags(adapterFlag(placementFlags(yargs))),
       "each query is rendered with them, recorded in explore.json with the time the run's prompts are stamped with",
     )
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
-      .option('queries', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction}' })
+      .option('queries', {
+        type: 'string',
+        demandOption: true,
+        describe: 'unlabeled queries: Parquet, a JSON list or JSON lines (docs/formats.md)',
+      })
+      .option('query-field', queryFieldFlag('--queries'))
       .option('out', { type: 'string', demandOption: true, describe: 'run directory (records.jsonl, explore.json)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out' })
       .option('skip-long', {
@@ -52,20 +60,31 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
     tokenizer.checkFits({ dir: args.model, config });
     const { queries, skipped } = fittingQueries(
       args.queries,
-      await readQueries(args.queries),
+      await readQueries(args.queries, { queryField: args['query-field'] }),
       tokenizer,
       config.maxPositions,
       args['skip-long'],
       chatTemplate,
     );
-    const settings = { model: path.resolve(args.model), queries: path.resolve(args.queries), options };
+    const settings = {
+      model: path.resolve(args.model),
+      ...(args.adapter !== undefined && { adapter: path.resolve(args.adapter) }),
+      queries: path.resolve(args.queries),
+      queryField: args['query-field'],
+      options,
+    };
     await using run = await openExploreRun(args.out, settings, args.resume);
     using interrupt = new Interrupt();
     const progress = new ProgressReporter('explore', 'queries', args.json);
     if (skipped.length > 0) progress.note(`explore: ${skipped.length} queries too long for the model left out`);
     let written = 0;
     try {
-      using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
+      using model = await Model.load(args.model, {
+        device: args.device,
+        dtype: args.dtype,
+        adapter: args.adapter,
+        signal: interrupt.signal,
+      });
       // The run's own options: a resumed run's chat template keeps the time it started with.
       const genius = new Genius(model, tokenizer, run.settings.options);
       for await (const event of genius.explore(queries, { signal: interrupt.signal, skip: run.finished })) {

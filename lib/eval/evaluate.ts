@@ -15,7 +15,7 @@ import {
 } from '../text/chat-template-args';
 import { encodeStepPrompt } from '../text/steps';
 import { Tokenizer } from '../text/tokenizer';
-import { answersMatch, extractAnswer, normalizeAnswer } from './answer';
+import { answersMatch, extractAnswer, normalizeAnswer, truthAnswer } from './answer';
 import { invalidArgument } from '../errors';
 import { meanLogprob as meanTokenLogprob } from '../genius/beams';
 
@@ -127,7 +127,7 @@ export async function* evaluate(
   for (let start = 0; start < queries.length; start += batchSize) {
     const batch = queries.slice(start, start + batchSize);
     const prompts = batch.map((query) => encodeStepPrompt(tokenizer, query.instruction, chatTemplate));
-    const truths = batch.map((query) => extractAnswer(query.response));
+    const truths = batch.map((query) => truthAnswer(query.response));
     const answers = async (n: number, sampling: { temperature: number; seed?: number }): Promise<Answer[]> => {
       const generation = await model.generate(prompts, {
         n,

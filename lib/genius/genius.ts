@@ -62,7 +62,10 @@ export interface RunOptions {
   updateReference?: boolean;
   /** Longest training sequence (prompt + response) in tokens, within the model's positions. Default 1300. */
   maxLength?: number;
-  /** Save the policy after each iteration into `<checkpointDir>/iteration-<i>` (a Hugging Face directory). */
+  /**
+   * Save the policy after each iteration into `<checkpointDir>/iteration-<i>` (a Hugging Face directory; a LoRA
+   * policy's adapter, in PEFT's format).
+   */
   checkpointDir?: string;
   signal?: AbortSignal;
 }
@@ -168,13 +171,13 @@ export class Genius {
     const maxLength = resolveMaxLength(options.maxLength);
     const { referenceModel, ...optimizer } = train;
     resolveTrainOptions(optimizer); // refuses bad options before any exploration
-    const snapshot =
-      iterations > 1 && !options.updateReference && referenceModel === undefined
-        ? await this.#snapshot(signal)
-        : undefined;
+    const frozen = !options.updateReference && referenceModel === undefined;
+    // A LoRA policy's frozen reference is its base, the adapter off: nothing to set aside.
+    const lora = this.model.adapter !== undefined;
+    const snapshot = frozen && !lora && iterations > 1 ? await this.#snapshot(signal) : undefined;
     try {
       using reference = new ReferencePolicy(
-        referenceModel ? async () => referenceModel : snapshot?.load,
+        referenceModel ? async () => referenceModel : frozen && lora ? 'base' : snapshot?.load,
         referenceModel === undefined,
       );
       for (let iteration = 1; iteration <= iterations; iteration++) {
@@ -188,7 +191,7 @@ export class Genius {
         for await (const event of events) yield { ...event, iteration };
         if (checkpointDir !== undefined) {
           const dir = path.join(checkpointDir, `iteration-${iteration}`);
-          await this.model.save(dir);
+          await (lora ? this.model.saveAdapter(dir) : this.model.save(dir));
           yield { type: 'checkpoint', iteration, dir };
         }
       }

@@ -12,7 +12,7 @@
  * weights as an uninterrupted one.
  *
  * Ground truth is read by the evaluation stages only: exploration reads the queries through readQueries, which
- * drops `response`.
+ * drops it.
  *
  * Exploration and evaluation render every query with the run's chat-template arguments, whose time (strftime_now's)
  * the run pins when it starts: train.json records it, and a resumed run keeps it.
@@ -24,7 +24,15 @@ import { writeFileAtomic } from '../data/atomic-file';
 import { completeLines, JsonLinesAppender, readJsonLines, writeJsonLines } from '../data/jsonl';
 import { TensorBoardWriter, type Scalar } from '../data/tensorboard';
 import type { PreferencePair } from '../data/pairs';
-import { readLabeledQueries, readQueries, type LabeledQuery, type Query, type QueryId } from '../data/queries';
+import {
+  readLabeledQueries,
+  readQueries,
+  resolveQueryFields,
+  type LabeledQuery,
+  type Query,
+  type QueryFields,
+  type QueryId,
+} from '../data/queries';
 import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
 import { EMBEDDED_MODEL_DIR, EMBEDDED_QUERIES, EMBEDDED_TEST } from '../embedded';
 import { ErrorCode, GeniusError, invalidArgument } from '../errors';
@@ -39,6 +47,8 @@ import {
   type QueryResult,
 } from '../eval/evaluate';
 import { writeReport, type RunEvaluation, type RunStep } from '../eval/report';
+import { readModelConfig } from '../model/config';
+import { isAdapterDirectory, resolveLora } from '../model/lora';
 import { Model, type LoadOptions } from '../model/model';
 import {
   pinChatTemplateClock,
@@ -53,19 +63,23 @@ import { PRESETS, presetFor, type PresetName } from '../train/presets';
 import { Genius, type ExploreProgress } from './genius';
 import { geniusIteration, ReferencePolicy, type IterationEvent } from './iteration';
 import { resolveExploreOptions, type ExploreOptions } from './options';
-import { fittingQueries } from './query-lengths';
+import { fittingQueries, type FittingQueries } from './query-lengths';
 import { openExploreRun } from './run-directory';
 
 export interface PipelineOptions {
   /** The starting policy, a model directory. Default: the embedded model (models/default). */
   model?: string;
-  /** Unlabeled queries. Default: the embedded queries (data/changes/queries.jsonl). */
+  /** Unlabeled queries (lib/data/queries.ts). Default: the embedded queries (data/changes/queries.jsonl). */
   queries?: string;
+  /** The field of `queries` that holds the query. Default: DEFAULT_QUERY_FIELDS.queryField. */
+  queryField?: string;
   /**
    * Labeled held-out problems, evaluated before the first iteration and after each. Default: the embedded test
    * split with the embedded model, none with another; null: no evaluation.
    */
   eval?: string | null;
+  /** The fields of `eval` that hold the query and the ground truth. Default: DEFAULT_QUERY_FIELDS. */
+  evalFields?: Partial<QueryFields>;
   /** The run directory. Default: runs/<timestamp>. A new run needs it new or empty. */
   out?: string;
   /** Continue the run in `out` (which must then be given). */
@@ -103,7 +117,9 @@ export interface PipelineOptions {
 export interface RunSettings {
   model: string;
   queries: string;
+  queryField: string;
   eval: string | null;
+  evalFields: QueryFields;
   out: string;
   preset: PresetName;
   iterations: number;
@@ -172,6 +188,9 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
   if (options.eval !== undefined && options.eval !== null && typeof options.eval !== 'string') {
     invalidArgument('eval', 'a path, or null for no evaluation');
   }
+  if (options.evalFields !== undefined && (typeof options.evalFields !== 'object' || options.evalFields === null)) {
+    invalidArgument('evalFields', 'an object: { queryField, answerField }');
+  }
   if (options.resume && options.out === undefined) invalidArgument('out', 'the run directory to resume');
   const model = path.resolve(options.model ?? EMBEDDED_MODEL_DIR);
   const preset = options.preset ?? presetFor(model);
@@ -186,7 +205,9 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
   return {
     model,
     queries: path.resolve(options.queries ?? EMBEDDED_QUERIES),
+    queryField: resolveQueryFields(definedOf({ queryField: options.queryField })).queryField,
     eval: evalFile === null ? null : path.resolve(evalFile),
+    evalFields: resolveQueryFields(definedOf(options.evalFields ?? {})),
     out: options.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-')),
     preset,
     iterations,
@@ -198,8 +219,14 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
     maxLength: resolveMaxLength(options.maxLength),
     skipLong: options.skipLong ?? false,
     updateReference: options.updateReference ?? false,
-    load: definedOf(options.load ?? {}),
+    load: resolveLoad(options.load ?? {}),
   };
+}
+
+/** How the run loads its model, a new LoRA adapter's settings resolved (so that train.json holds them all). */
+function resolveLoad(load: Omit<LoadOptions, 'signal'>): Omit<LoadOptions, 'signal'> {
+  const defined = definedOf(load);
+  return defined.lora === undefined ? defined : { ...defined, lora: resolveLora(defined.lora, 'load.lora') };
 }
 
 /** The entries of `options` that are defined: an undefined option (an unset flag) leaves the default in place. */
@@ -265,7 +292,10 @@ async function claimRunDirectory(settings: RunSettings, resume: boolean): Promis
   if (!resume) await writeFileAtomic(path.join(settings.out, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
 }
 
-/** What a run reads besides the model, each checked against the model (vocabulary, positions). */
+/**
+ * What a run reads besides the model's weights, each checked against the model's files (vocabulary, positions):
+ * read before the weights are loaded, so that a mistake in them is found before any work.
+ */
 interface RunInputs {
   tokenizer: Tokenizer;
   queries: Query[];
@@ -273,29 +303,17 @@ interface RunInputs {
   skipped: { queries: QueryId[]; eval: QueryId[] };
 }
 
-async function readRunInputs(settings: RunSettings, model: Model): Promise<RunInputs> {
+async function readRunInputs(settings: RunSettings): Promise<RunInputs> {
   const tokenizer = await Tokenizer.fromDir(settings.model);
-  tokenizer.checkFits(model);
-  const { maxPositions } = model.config;
-  const queries = fittingQueries(
-    settings.queries,
-    await readQueries(settings.queries),
-    tokenizer,
-    maxPositions,
-    settings.skipLong,
-    settings.chatTemplate,
-  );
+  const config = readModelConfig(settings.model);
+  tokenizer.checkFits({ dir: settings.model, config });
+  const fitting = <T extends Query>(file: string, queries: T[]): FittingQueries<T> =>
+    fittingQueries(file, queries, tokenizer, config.maxPositions, settings.skipLong, settings.chatTemplate);
+  const queries = fitting(settings.queries, await readQueries(settings.queries, { queryField: settings.queryField }));
   const evalQueries =
     settings.eval === null
       ? null
-      : fittingQueries(
-          settings.eval,
-          await readLabeledQueries(settings.eval),
-          tokenizer,
-          maxPositions,
-          settings.skipLong,
-          settings.chatTemplate,
-        );
+      : fitting(settings.eval, await readLabeledQueries(settings.eval, settings.evalFields));
   return {
     tokenizer,
     queries: queries.queries,
@@ -314,16 +332,22 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
   const { out, load } = settings;
   const { signal } = options;
   const started = performance.now();
+  const inputs = await readRunInputs(settings);
+  const { tokenizer, queries } = inputs;
   // The policy: the starting model, or the last finished iteration's checkpoint when resuming.
   let finished = 0;
   while (finished < settings.iterations && (await finishedCheckpoint(checkpointDir(out, finished + 1)))) finished++;
+  // The policy saved in `checkpoint` (a LoRA run's checkpoints are adapters over the starting model), or the
+  // starting policy.
+  const { adapter, lora, ...placement } = load;
+  const loadPolicy = (checkpoint?: string): Promise<Model> =>
+    checkpoint === undefined
+      ? Model.load(settings.model, { ...load, signal })
+      : isAdapterDirectory(checkpoint)
+        ? Model.load(settings.model, { ...placement, adapter: checkpoint, signal })
+        : Model.load(checkpoint, { ...placement, signal });
   let policyDir = finished === 0 ? settings.model : checkpointDir(out, finished);
-  let policy = await Model.load(policyDir, { ...load, signal });
-  const inputs = await readRunInputs(settings, policy).catch((error: unknown) => {
-    policy.dispose();
-    throw error;
-  });
-  const { tokenizer, queries } = inputs;
+  let policy = await loadPolicy(finished === 0 ? undefined : policyDir);
 
   try {
     await claimRunDirectory(settings, resume);
@@ -366,8 +390,15 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       if (fresh) await board.scalars(iteration, evaluationScalars(report, iteration > 0 ? gain : undefined));
       yield { type: 'evaluation', iteration, report, results, gain: iteration > 0 ? gain : undefined, file };
     };
+    // A LoRA run's frozen reference is the base model, its adapter off: no second copy to load. (With --adapter, the
+    // base is not the starting policy: the reference is the base, as TRL's with a PEFT model.)
+    const loraRun = adapter !== undefined || lora !== undefined;
     using reference = new ReferencePolicy(
-      settings.updateReference ? undefined : () => Model.load(settings.model, { ...load, signal }),
+      settings.updateReference
+        ? undefined
+        : loraRun
+          ? 'base'
+          : () => Model.load(settings.model, { ...placement, signal }),
     );
     // Each evaluation follows its iteration's optimisation; a run killed in between evaluates on resuming. A resumed
     // run yields the evaluations of the iterations it finished before, so that every run reports them all.
@@ -383,10 +414,15 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       const optimizing = await exists(path.join(checkpoint, 'training_state'));
       if (optimizing) {
         policy.dispose();
-        policy = await Model.load(checkpoint, { ...load, signal });
+        policy = await loadPolicy(checkpoint);
       }
       const genius = new Genius(policy, tokenizer, settings.explore);
-      const explored = { model: path.resolve(policyDir), queries: settings.queries, options: genius.options };
+      const explored = {
+        model: path.resolve(policyDir),
+        queries: settings.queries,
+        queryField: settings.queryField,
+        options: genius.options,
+      };
       await using run = await openExploreRun(dir, explored, await exists(dir));
       const events = geniusIteration(genius, {
         queries,

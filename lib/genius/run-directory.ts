@@ -20,9 +20,10 @@ export const RECORDS_FILE = 'records.jsonl';
 export const SETTINGS_FILE = 'explore.json';
 
 export interface ExploreSettings {
-  /** The model directory and the queries file, as absolute paths. */
+  /** The model directory and the queries file, as absolute paths, and the queries' field in that file. */
   model: string;
   queries: string;
+  queryField: string;
   options: ExploreOptions;
 }
 
@@ -45,6 +46,7 @@ function settingsDifferences(was: ExploreSettings, now: ExploreSettings): string
   const flatten = (settings: ExploreSettings): Record<string, unknown> => ({
     model: settings.model,
     queries: settings.queries,
+    queryField: settings.queryField,
     ...settings.options,
   });
   const before = flatten(was);

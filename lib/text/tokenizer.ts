@@ -9,18 +9,7 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, GeniusError, badFile, invalidArgument } from '../errors';
 import { resolveChatTemplateArgs, strftimeNow, type ChatTemplateArgs } from './chat-template-args';
-
-/** A piece of a message's content given as a list of parts, as OpenAI's API and Gemma 3's template have it. */
-export interface ChatTextPart {
-  type: 'text';
-  text: string;
-}
-
-export interface ChatMessage {
-  role: string;
-  /** A string, or a list of text parts (for templates that loop over them: chatTemplateTakesContentParts). */
-  content: string | ChatTextPart[];
-}
+import { isChatContent, type ChatMessage } from './chat-messages';
 
 export interface ChatTemplateOptions extends ChatTemplateArgs {
   /** End with the opening of an assistant turn, for the model to answer. Default false. */
@@ -42,12 +31,6 @@ type JsonObject = Record<string, unknown>;
 
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** A message's content: a string, or a list of text parts. */
-const isContent = (content: unknown): content is ChatMessage['content'] =>
-  typeof content === 'string' ||
-  (Array.isArray(content) &&
-    content.every((part) => isObject(part) && part.type === 'text' && typeof part.text === 'string'));
 
 /** The text of a file, or undefined when it does not exist. */
 async function readOptional(file: string): Promise<string | undefined> {
@@ -375,7 +358,7 @@ export class Tokenizer {
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
     if (!Array.isArray(messages) || messages.length === 0) invalidArgument('messages', 'a non-empty array');
     messages.forEach((message, index) => {
-      if (!isObject(message) || typeof message.role !== 'string' || !isContent(message.content)) {
+      if (!isObject(message) || typeof message.role !== 'string' || !isChatContent(message.content)) {
         invalidArgument(
           `messages[${index}]`,
           "an object with a string role and a content that is a string or a list of {type: 'text', text} parts",

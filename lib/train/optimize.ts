@@ -53,8 +53,11 @@ export interface TrainOptions extends TrainerOptions, Partial<TrainSettings>, Ca
   /** Stop after exactly this many steps (cycling through epochs as needed) instead of `epochs`. */
   steps?: number;
   checkpoint?: CheckpointOptions;
-  /** The frozen reference policy; default: the model itself, before its first step. */
-  referenceModel?: Model;
+  /**
+   * The frozen reference policy: another model, or 'base', a LoRA model's base with its adapter off (no second copy
+   * in memory); default: the model itself, before its first step.
+   */
+  referenceModel?: Model | 'base';
 }
 
 export interface StepMetrics extends StepResult {
@@ -94,6 +97,7 @@ export function supervisedFineTune(
 
 /** The settings that decide a run's numbers, recorded with it so that a resume cannot silently change them. */
 function settingsOf(
+  model: Model,
   objective: Objective,
   settings: TrainSettings,
   options: TrainOptions,
@@ -103,6 +107,7 @@ function settingsOf(
   const preference = objective.kind === 'preference' ? { loss, beta, alpha, acoWeight, referenceFree, nllWeight } : {};
   return {
     ...preference,
+    ...(model.adapter && { lora: model.adapter }),
     lr: settings.lr,
     warmupRatio: settings.warmupRatio,
     microBatch: settings.microBatch,
@@ -147,10 +152,12 @@ async function resumedState(
   if (checkpoint === undefined) return undefined;
   const state = await claimCheckpointDirectory(checkpoint.dir, 'checkpoint.dir', checkpoint.resume ?? false);
   if (state === undefined) return undefined;
-  if (path.resolve(model.dir) !== path.resolve(checkpoint.dir)) {
+  // A LoRA run's checkpoint is its adapter: the model resumed is the base with the adapter loaded from it.
+  const loadedFrom = model.adapterDir ?? model.dir;
+  if (path.resolve(loadedFrom) !== path.resolve(checkpoint.dir)) {
     invalidArgument(
       'model',
-      `the model loaded from the checkpoint being resumed (${checkpoint.dir}), not ${model.dir}`,
+      `the model loaded from the checkpoint being resumed (${checkpoint.dir}), not ${loadedFrom}`,
     );
   }
   const changed = Object.keys({ ...settings, ...state.settings }).filter(
@@ -174,14 +181,19 @@ function pick(reference: ReferenceLogprobs, indices: readonly number[]): Referen
   };
 }
 
-/** Σ log πref of the pairs' responses: from `referenceModel` when given, else from the trainer's model as it is now. */
+/**
+ * Σ log πref of the pairs' responses: from `referenceModel` when given, a LoRA model's base for 'base', else from the
+ * trainer's model as it is now.
+ */
 async function referenceLogprobs(
   trainer: Trainer,
-  referenceModel: Model | undefined,
+  referenceModel: Model | 'base' | undefined,
   pairs: readonly TrainingPair[],
   options: TrainOptions,
 ): Promise<ReferenceLogprobs> {
-  if (referenceModel === undefined) return await trainer.referenceLogprobs(pairs, options);
+  if (referenceModel === undefined || referenceModel === 'base') {
+    return await trainer.referenceLogprobs(pairs, { ...options, adapter: referenceModel !== 'base' });
+  }
   using scorer = await Trainer.create(referenceModel, options, options);
   return await scorer.referenceLogprobs(pairs, options);
 }
@@ -200,7 +212,7 @@ async function* train(model: Model, objective: Objective, given: TrainOptions): 
   const { lr, seed } = resolved;
   const plan = planSteps(examples, resolved.microBatch * resolved.gradAccum, resolved.epochs, options.steps);
   const warmup = warmupSteps(plan.totalSteps, resolved.warmupRatio);
-  const settings = settingsOf(objective, resolved, options, plan);
+  const settings = settingsOf(model, objective, resolved, options, plan);
   const data = fingerprint(objective);
   const { checkpoint } = options;
   const resumed = await resumedState(model, checkpoint, objective, settings, data);

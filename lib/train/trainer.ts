@@ -96,17 +96,23 @@ export class Trainer implements Disposable {
   /**
    * Σ log π over each pair's chosen and rejected response under the current weights, without grad: taken before
    * the first step, these are the log-probs of the reference model (a frozen copy of the starting policy), so no
-   * second copy of the model is needed. Pairs run 2·microBatch sequences at a time, chosen beside rejected, as a
-   * training step runs them.
+   * second copy of the model is needed. With options.adapter false, a LoRA model's base alone scores them: the
+   * reference of a LoRA run. Pairs run 2·microBatch sequences at a time, chosen beside rejected, as a training step
+   * runs them.
    */
-  async referenceLogprobs(pairs: readonly TrainingPair[], options: CallOptions = {}): Promise<ReferenceLogprobs> {
+  async referenceLogprobs(
+    pairs: readonly TrainingPair[],
+    options: CallOptions & { adapter?: boolean } = {},
+  ): Promise<ReferenceLogprobs> {
     const group = this.options.microBatch ?? 1;
     const sequences: TrainingSequence[] = [];
     for (let start = 0; start < pairs.length; start += group) {
       const slice = pairs.slice(start, start + group);
       sequences.push(...slice.map((pair) => pair.chosen), ...slice.map((pair) => pair.rejected));
     }
-    const scores = await cancellable(options, (cancel) => this.handle.score(packSequences(sequences), { cancel }));
+    const scores = await cancellable(options, (cancel) =>
+      this.handle.score(packSequences(sequences), { adapter: options.adapter }, { cancel }),
+    );
     const chosen = new Float64Array(pairs.length);
     const rejected = new Float64Array(pairs.length);
     let offset = 0;
@@ -125,8 +131,9 @@ export class Trainer implements Disposable {
   }
 
   /**
-   * Writes the model into `dir` as Model.save does (options.dtype, by default the dtype it was loaded from), but from
-   * the trainer's float32 masters: a model computing in bfloat16 that is saved in float32 keeps every update.
+   * Writes what is trained into `dir` from the trainer's float32 masters, so that a model computing in bfloat16 that
+   * is saved in float32 keeps every update: the model as Model.save does (options.dtype, by default the dtype it was
+   * loaded from), or a LoRA model's adapter as Model.saveAdapter does (default float32).
    */
   async saveModel(dir: string, options: SaveOptions = {}): Promise<void> {
     await writeModelDirectory(dir, options, (...args) => this.handle.saveModel(...args));

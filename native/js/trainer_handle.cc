@@ -12,6 +12,7 @@
 #include "js/bindings.h"
 #include "js/model_handle.h"
 #include "js/tagged.h"
+#include "model/weights.h"
 
 namespace genius::js {
 
@@ -252,11 +253,13 @@ Napi::Value TrainerHandle::SftStep(const Napi::CallbackInfo& info) {
 Napi::Value TrainerHandle::Score(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
   train::SequenceSet sequences = ReadSequences(Arg(info, 0, "sequences"), "sequences", state->model->config());
+  const bool adapter = BoolOr(ReadOptionalObject(info[1], "options"), "options", "adapter", true);
+  const model::AdapterUse adapterUse = adapter ? model::AdapterUse::kOn : model::AdapterUse::kOff;
   return RunAsync<train::SequenceScores>(
-      info.Env(), info[1],
-      [state, sequences = std::move(sequences)](const WorkContext& context) {
+      info.Env(), info[2],
+      [state, sequences = std::move(sequences), adapterUse](const WorkContext& context) {
         const std::shared_lock weights(*state->weightsLock);
-        return state->trainer->Score(sequences, Cancellation(context));
+        return state->trainer->Score(sequences, Cancellation(context), adapterUse);
       },
       [](Napi::Env env, train::SequenceScores& scores) -> Napi::Value {
         Napi::Object object = Napi::Object::New(env);
@@ -285,7 +288,9 @@ Napi::Value TrainerHandle::SaveState(const Napi::CallbackInfo& info) {
 Napi::Value TrainerHandle::SaveModel(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const SaveSettings settings = ReadSaveSettings(info[1], state->model->config());
+  // An adapter is kept in float32 by default, as PEFT keeps it; a model in the dtype it was loaded from.
+  const SaveSettings settings = ReadSaveSettings(
+      info[1], state->model->adapter() != nullptr ? at::kFloat : model::SavedDtype(state->model->config()));
   return RunAsync<bool>(
       info.Env(), info[2],
       [state, dir, settings](const WorkContext& context) {

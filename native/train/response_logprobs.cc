@@ -52,8 +52,9 @@ SequenceBatch PackSequences(const std::vector<SequenceView>& sequences, at::Devi
 }
 
 SequenceLogprobs ResponseLogprobs(const model::Transformer& model, const SequenceBatch& batch,
-                                  const model::Transformer::LayerRunner& runLayer, LogprobChunks chunks) {
-  const at::Tensor hidden = model.Forward(batch.tokens, batch.valid, nullptr, runLayer);
+                                  const model::Transformer::LayerRunner& runLayer, LogprobChunks chunks,
+                                  model::AdapterUse adapterUse) {
+  const at::Tensor hidden = model.Forward(batch.tokens, batch.valid, nullptr, runLayer, adapterUse);
   at::Tensor scored = hidden.reshape({-1, hidden.size(-1)}).index_select(0, batch.scoredPositions);
   at::Tensor head = model.lmHead();
   const at::DeviceType deviceType = hidden.device().type();

@@ -38,9 +38,11 @@ SequenceBatch PackSequences(const std::vector<SequenceView>& sequences, at::Devi
 
 // Σ and mean over each sequence's response tokens of log π(token | everything before it), in float32
 // (float64 for a float64 model): [B] each, differentiable in the model's weights when grad mode is on.
-// `runLayer` is passed to Transformer::Forward (activation checkpointing). Under autocast, the LM head
+// `runLayer` and `adapterUse` are passed to Transformer::Forward (activation checkpointing; a LoRA model's base
+// alone). Under autocast, the LM head
 // runs in the autocast dtype, forward and backward alike (logprobs.h reduces in float32).
 SequenceLogprobs ResponseLogprobs(const model::Transformer& model, const SequenceBatch& batch,
-                                  const model::Transformer::LayerRunner& runLayer = nullptr, LogprobChunks chunks = {});
+                                  const model::Transformer::LayerRunner& runLayer = nullptr, LogprobChunks chunks = {},
+                                  model::AdapterUse adapterUse = model::AdapterUse::kOn);
 
 }  // namespace genius::train

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "coded_error.h"
+#include "model/lora.h"
 #include "model/safetensors.h"
 #include "model/weights.h"
 #include "profile/phase.h"
@@ -72,15 +73,27 @@ class GradientScope {
 
 Trainer::Trainer(std::shared_ptr<const model::Transformer> model, TrainerOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
-  const model::TensorMap weights = model_->Parameters();
   const bool ownMasters = !IsFullPrecision(model_->dtype());
-  // ExpectedWeights order, so that everything derived from the parameter list is deterministic.
-  for (const auto& [name, shape] : model::ExpectedWeights(model_->config())) {
-    const auto found = weights.find(name);
-    if (found == weights.end()) continue;
-    const at::Tensor& weight = found->second;
+  const auto add = [&](const std::string& name, const at::Tensor& weight) {
     at::Tensor master = ownMasters ? weight.detach().to(at::kFloat) : weight;
     parameters_.push_back({name, weight, master, Decays(name)});
+  };
+  // In layer order, so that everything derived from the parameter list is deterministic.
+  if (const model::LoraAdapter* adapter = model_->adapter()) {
+    for (int64_t layer = 0; layer < model_->config().numLayers; ++layer) {
+      for (const char* module : model::kLoraModules) {
+        for (const char which : {'A', 'B'}) {
+          const auto found = adapter->weights.find(model::LoraWeightName(layer, module, which));
+          if (found != adapter->weights.end()) add(found->first, found->second);
+        }
+      }
+    }
+    return;
+  }
+  const model::TensorMap weights = model_->Parameters();
+  for (const auto& [name, shape] : model::ExpectedWeights(model_->config())) {
+    const auto found = weights.find(name);
+    if (found != weights.end()) add(name, found->second);
   }
 }
 
@@ -248,7 +261,8 @@ StepMetrics Trainer::SftStep(const SequenceSet& sequences, double lr, const Chec
   });
 }
 
-SequenceScores Trainer::Score(const SequenceSet& sequences, const Checkpoint& checkpoint) const {
+SequenceScores Trainer::Score(const SequenceSet& sequences, const Checkpoint& checkpoint,
+                              model::AdapterUse adapterUse) const {
   at::NoGradGuard noGrad;
   SequenceScores scores;
   // Rows per forward as in a preference step, which runs a micro-batch's chosen and rejected together.
@@ -260,7 +274,7 @@ SequenceScores Trainer::Score(const SequenceSet& sequences, const Checkpoint& ch
     for (int64_t i = start; i < start + count; ++i) views.push_back(sequences.View(i));
     const AutocastScope autocast(model_->device().type(), Autocast(), at::kBFloat16);
     const SequenceLogprobs logprobs =
-        ResponseLogprobs(*model_, PackSequences(views, model_->device()), nullptr, options_.chunks);
+        ResponseLogprobs(*model_, PackSequences(views, model_->device()), nullptr, options_.chunks, adapterUse);
     const at::Tensor sum = logprobs.sum.to(at::kCPU, at::kDouble).contiguous();
     const at::Tensor mean = logprobs.mean.to(at::kCPU, at::kDouble).contiguous();
     scores.sum.insert(scores.sum.end(), sum.data_ptr<double>(), sum.data_ptr<double>() + count);
@@ -271,6 +285,12 @@ SequenceScores Trainer::Score(const SequenceSet& sequences, const Checkpoint& ch
 
 void Trainer::SaveModel(const std::string& dir, at::ScalarType dtype, uint64_t shardBytes,
                         const model::TensorProgress& progress) const {
+  if (const model::LoraAdapter* adapter = model_->adapter()) {
+    model::TensorMap weights;
+    for (const Parameter& parameter : parameters_) weights.emplace(parameter.name, parameter.master);
+    model::SaveLoraAdapter(dir, *adapter, weights, dtype);
+    return;
+  }
   model::TensorMap weights = model_->Parameters();
   for (const Parameter& parameter : parameters_) weights[parameter.name] = parameter.master;
   model::SaveWeights(dir, weights, model_->config(), dtype, shardBytes, progress);
