@@ -65,5 +65,6 @@ export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 
 /** Whether `dir` holds a LoRA adapter rather than a whole model. */
 export function isAdapterDirectory(dir: string): boolean {
+  if (typeof dir !== 'string' || dir === '') invalidArgument('dir', 'a directory path');
   return existsSync(path.join(dir, ADAPTER_CONFIG_FILE));
 }
