@@ -23,8 +23,8 @@ import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../m
 import { Tensor } from '../tensor';
 import type { BenchPlan } from './plan';
 import { interleaved, type CompareContext } from './protocol';
-import { atMost, targetAtMost, tolerancesFor, workloadReport, type UnratedRow, type WorkloadReport } from './results';
-import { stepParts, trainSetup, type TrainSetup } from './train';
+import { atMost, targetAtMost, workloadReport, type UnratedRow, type WorkloadReport } from './results';
+import { stepParts, stepTolerances, trainSetup, type TrainSetup } from './train';
 
 export interface LoraSetup extends TrainSetup {
   adapter: string;
@@ -85,7 +85,6 @@ export async function compareLora(
   const gradNormDiffs = run.ours.map(
     (ours, step) => Math.abs(ours.gradNorm - run.reference[step].gradNorm) / run.reference[step].gradNorm,
   );
-  const onCuda = context.common.device.startsWith('cuda');
   const row = (rows: readonly UnratedRow[], metric: string): UnratedRow =>
     rows.find((candidate) => candidate.metric === metric)!;
   // Ours with LoRA in the ours column, ours training every weight in the reference column.
@@ -98,11 +97,7 @@ export async function compareLora(
   const report = workloadReport(
     [
       ...steps.checks,
-      atMost(
-        'max step grad-norm relative diff',
-        Math.max(...gradNormDiffs),
-        tolerancesFor(onCuda ? 'bfloat16' : 'float32').gradNorm,
-      ),
+      atMost('max step grad-norm relative diff', Math.max(...gradNormDiffs), stepTolerances(context).gradNorm),
     ],
     [...steps.rows, againstFull('time per step'), againstFull('peak RSS')],
     [

@@ -29,6 +29,7 @@ import {
   workloadReport,
   type Check,
   type SideMeasurements,
+  type Tolerances,
   type TrainReport,
   type UnratedRow,
   type WorkloadReport,
@@ -103,6 +104,11 @@ export async function prepareTrain(setup: TrainSetup, loaded: Loaded): Promise<(
   };
 }
 
+/** How far optimizer steps may differ: float32 weights, but bfloat16 autocast on CUDA. */
+export function stepTolerances(context: CompareContext): Tolerances {
+  return tolerancesFor(context.common.device.startsWith('cuda') ? 'bfloat16' : 'float32');
+}
+
 /** What the train and lora workloads report of their optimizer steps, before the ratios are taken. */
 export interface StepParts {
   checks: Check[];
@@ -140,11 +146,10 @@ export function stepParts(
   const head = vocab * hidden;
   const headWeightedTokens = (tokens * (matmulParameters - head) + scored * head) / matmulParameters;
   const lossDiffs = run.ours.map((ours, step) => scaledDifference(ours.loss, run.reference[step].loss));
-  const tolerance = tolerancesFor(onCuda ? 'bfloat16' : 'float32').loss;
   return {
     checks: [
       ...parityHolds(parity),
-      atMost('max |step loss diff| / max(1, |loss|)', Math.max(...lossDiffs), tolerance),
+      atMost('max |step loss diff| / max(1, |loss|)', Math.max(...lossDiffs), stepTolerances(context).loss),
     ],
     rows: [
       metricRow('time per step', 'ms', 'lower', run, (m) => m.seconds * 1000),
