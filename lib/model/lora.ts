@@ -63,7 +63,11 @@ export function resolveLora(given: Partial<LoraSettings>, name: string): LoraSet
 /** The file that makes a directory a LoRA adapter. */
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 
+/** An adapter directory's weights: every A and B, named `base_model.model.<module>.lora_A.weight` (and lora_B). */
+export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
+
 /** Whether `dir` holds a LoRA adapter rather than a whole model. */
 export function isAdapterDirectory(dir: string): boolean {
+  if (typeof dir !== 'string' || dir === '') invalidArgument('dir', 'a directory path');
   return existsSync(path.join(dir, ADAPTER_CONFIG_FILE));
 }
