@@ -419,10 +419,10 @@ export interface NativeTrainer {
   preferenceStep(batch: NativePreferenceBatch, lr: number, options?: AsyncOptions): Promise<NativeStepMetrics>;
   sftStep(sequences: NativeSequences, lr: number, options?: AsyncOptions): Promise<NativeStepMetrics>;
   score(
-    sequences: NativeSequences,
+    batch: { chosen: NativeSequences; rejected: NativeSequences },
     options?: { adapter?: boolean },
     asyncOptions?: AsyncOptions,
-  ): Promise<{ sum: Float64Array; mean: Float64Array }>;
+  ): Promise<{ chosen: Float64Array; rejected: Float64Array }>;
   saveState(path: string, options?: AsyncOptions): Promise<void>;
   saveModel(dir: string, options?: { shardBytes?: number; dtype?: DType }, asyncOptions?: AsyncOptions): Promise<void>;
   loadState(path: string, options?: AsyncOptions): Promise<void>;

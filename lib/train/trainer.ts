@@ -14,7 +14,7 @@ import { cancellable, type CallOptions } from '../async';
 import { invalidArgument } from '../errors';
 import { Model, writeModelDirectory, type SaveOptions } from '../model/model';
 import { native } from '../native';
-import type { NativeStepMetrics, NativeTrainer, PreferenceLossOptions } from '../native-types';
+import type { NativeSequences, NativeStepMetrics, NativeTrainer, PreferenceLossOptions } from '../native-types';
 import { packSequences, type TrainingPair, type TrainingSequence } from './sequences';
 
 export interface TrainerOptions extends PreferenceLossOptions {
@@ -43,6 +43,14 @@ export type StepResult = NativeStepMetrics;
 export interface ReferenceLogprobs {
   chosen: Float64Array;
   rejected: Float64Array;
+}
+
+/** The chosen and the rejected sides of `pairs`, each in one flat buffer. */
+function packSides(pairs: readonly TrainingPair[]): { chosen: NativeSequences; rejected: NativeSequences } {
+  return {
+    chosen: packSequences(pairs.map((pair) => pair.chosen)),
+    rejected: packSequences(pairs.map((pair) => pair.rejected)),
+  };
 }
 
 export class Trainer implements Disposable {
@@ -77,8 +85,7 @@ export class Trainer implements Disposable {
   ): Promise<StepResult> {
     if (pairs.length === 0) invalidArgument('pairs', 'a non-empty array');
     const batch = {
-      chosen: packSequences(pairs.map((pair) => pair.chosen)),
-      rejected: packSequences(pairs.map((pair) => pair.rejected)),
+      ...packSides(pairs),
       referenceChosen: reference?.chosen,
       referenceRejected: reference?.rejected,
       chosenAdvantage: Float64Array.from(pairs, (pair) => pair.chosenAdvantage),
@@ -94,35 +101,18 @@ export class Trainer implements Disposable {
   }
 
   /**
-   * Σ log π over each pair's chosen and rejected response under the current weights, without grad: taken before
-   * the first step, these are the log-probs of the reference model (a frozen copy of the starting policy), so no
-   * second copy of the model is needed. With options.adapter false, a LoRA model's base alone scores them: the
-   * reference of a LoRA run. Pairs run 2·microBatch sequences at a time, chosen beside rejected, as a training step
-   * runs them.
+   * Σ log π over each pair's chosen and rejected response under the current weights, without grad, run as a training
+   * step runs them: taken before the first step, these are the log-probs of the reference model (a frozen copy of
+   * the starting policy, equal to the first step's policy to the last bit), so no second copy of the model is
+   * needed. With options.adapter false, a LoRA model's base alone scores them: the reference of a LoRA run.
    */
   async referenceLogprobs(
     pairs: readonly TrainingPair[],
     options: CallOptions & { adapter?: boolean } = {},
   ): Promise<ReferenceLogprobs> {
-    const group = this.options.microBatch ?? 1;
-    const sequences: TrainingSequence[] = [];
-    for (let start = 0; start < pairs.length; start += group) {
-      const slice = pairs.slice(start, start + group);
-      sequences.push(...slice.map((pair) => pair.chosen), ...slice.map((pair) => pair.rejected));
-    }
-    const scores = await cancellable(options, (cancel) =>
-      this.handle.score(packSequences(sequences), { adapter: options.adapter }, { cancel }),
+    return await cancellable(options, (cancel) =>
+      this.handle.score(packSides(pairs), { adapter: options.adapter }, { cancel }),
     );
-    const chosen = new Float64Array(pairs.length);
-    const rejected = new Float64Array(pairs.length);
-    let offset = 0;
-    for (let start = 0; start < pairs.length; start += group) {
-      const count = Math.min(group, pairs.length - start);
-      chosen.set(scores.sum.subarray(offset, offset + count), start);
-      rejected.set(scores.sum.subarray(offset + count, offset + 2 * count), start);
-      offset += 2 * count;
-    }
-    return { chosen, rejected };
   }
 
   /** Writes the optimizer state (and a low-precision model's float32 masters) to `path` (safetensors). */

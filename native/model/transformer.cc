@@ -317,15 +317,31 @@ at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& toke
   const auto options = at::TensorOptions().dtype(at::kLong).device(tokens.device());
   const at::Tensor queryColumn = at::arange(start, start + count, options).view({count, 1});
   const at::Tensor keyColumn = at::arange(0, start + count, options).view({1, start + count});
-  const auto maskOf = [&](const at::Tensor& visible) {  // [rows, 1, T, keys]: broadcast over heads
-    return ((visible.unsqueeze(0) & keyValid.unsqueeze(1)) | (keyColumn == queryColumn).unsqueeze(0)).unsqueeze(1);
-  };
-  const at::Tensor causal = keyColumn <= queryColumn;
+  const at::Tensor mask =
+      (((keyColumn <= queryColumn).unsqueeze(0) & keyValid.unsqueeze(1)) | (keyColumn == queryColumn).unsqueeze(0))
+          .unsqueeze(1);  // [rows, 1, T, keys]: broadcast over heads
+  return Run(tokens, positions, mask, queryColumn.view({1, count}), keyColumn, cache, start, runLayer, adapterUse);
+}
+
+at::Tensor Transformer::Forward(const at::Tensor& tokens, const RowLayout& layout, const LayerRunner& runLayer,
+                                AdapterUse adapterUse) const {
+  return Run(tokens, layout.positions, layout.mask, layout.positions, layout.positions, nullptr, 0, runLayer,
+             adapterUse);
+}
+
+at::Tensor Transformer::Run(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& mask,
+                            const at::Tensor& queryPlaces, const at::Tensor& keyPlaces, rollout::KvCache* cache,
+                            int64_t start, const LayerRunner& runLayer, AdapterUse adapterUse) const {
   const std::vector<bool>& sliding = config_.slidingLayers;
   const bool anyFull = std::find(sliding.begin(), sliding.end(), false) != sliding.end();
-  const at::Tensor fullMask = anyFull ? maskOf(causal) : at::Tensor();
-  const at::Tensor slidingMask =
-      config_.slidingWindow ? maskOf(causal & (keyColumn > queryColumn - *config_.slidingWindow)) : at::Tensor();
+  const at::Tensor fullMask = anyFull ? mask : at::Tensor();
+  // A sliding layer's query also leaves out the keys `window` or more places before its own.
+  at::Tensor slidingMask;
+  if (config_.slidingWindow) {
+    const at::Tensor near = keyPlaces.unsqueeze(-2) > queryPlaces.unsqueeze(-1) - *config_.slidingWindow;
+    const at::Tensor diagonal = mask & (keyPlaces.unsqueeze(-2) == queryPlaces.unsqueeze(-1)).unsqueeze(-3);
+    slidingMask = (mask & near.unsqueeze(-3)) | diagonal;
+  }
   const auto rotary =
       Rotary(positions, inverseFrequencies_, config_.ropeScaling ? config_.ropeScaling->attentionFactor : 1.0);
   const auto slidingRotary =

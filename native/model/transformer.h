@@ -35,6 +35,15 @@ struct LayerWeights {
   LoraWeights qLora, kLora, vLora, oLora, gateLora, upLora, downLora;
 };
 
+// A batch whose rows each hold a prompt followed by several responses to it, side by side (a tree of depth one):
+// each token's position (its response's tokens continue from the prompt's end) and the tokens each one attends to
+// (the prompt's up to it and its own response's up to it). Training runs a preference pair's chosen and rejected
+// responses behind one copy of their shared prompt this way (train/response_logprobs.h).
+struct RowLayout {
+  at::Tensor positions;  // [rows, T] int64
+  at::Tensor mask;       // [rows, 1, T, T] bool; every token attends to itself, padding too (no empty softmax row)
+};
+
 // Whether a forward adds the model's LoRA adapter: off gives the base model, the reference policy of a LoRA run.
 enum class AdapterUse { kOn, kOff };
 
@@ -69,12 +78,21 @@ class Transformer {
   // `runLayer` when one is given.
   at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache,
                      const LayerRunner& runLayer = nullptr, AdapterUse adapterUse = AdapterUse::kOn) const;
+  // Final-norm hidden states [rows, T, hidden] of `tokens` [rows, T] laid out as `layout` says, without a cache.
+  at::Tensor Forward(const at::Tensor& tokens, const RowLayout& layout, const LayerRunner& runLayer = nullptr,
+                     AdapterUse adapterUse = AdapterUse::kOn) const;
   // Logits in float32 of hidden states [..., hidden].
   at::Tensor Logits(const at::Tensor& hidden) const;
 
   rollout::KvCache NewCache(int64_t rows, int64_t capacity) const;
 
  private:
+  // Both Forwards: the layers over `tokens` at `positions` under `mask` [rows, 1, T, keys]; a sliding layer's mask
+  // also leaves out keys a window or more before their query, by the places (columns, or positions in a RowLayout)
+  // of queries [.., T] and keys [.., keys].
+  at::Tensor Run(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& mask,
+                 const at::Tensor& queryPlaces, const at::Tensor& keyPlaces, rollout::KvCache* cache, int64_t start,
+                 const LayerRunner& runLayer, AdapterUse adapterUse) const;
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
   // cos, sin [rows, 1, T, headDim] of `positions` [rows, T] at the frequencies `inverse`, times `scale` (YaRN's
   // attention factor, else 1).

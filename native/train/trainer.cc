@@ -46,6 +46,13 @@ at::Tensor PerPair(const std::vector<double>& values, int64_t start, int64_t cou
 
 double Item(const at::Tensor& tensor) { return tensor.item<double>(); }
 
+// Sequences start … start + count − 1 of a pair side.
+std::vector<SequenceView> PairViews(const SequenceSet& side, int64_t start, int64_t count) {
+  std::vector<SequenceView> views;
+  for (int64_t i = start; i < start + count; ++i) views.push_back(side.View(i));
+  return views;
+}
+
 // While a step runs the model's weights collect gradients; however it ends (done, non-finite,
 // cancelled, failed), they leave it as plain tensors again, and no gradient is kept anywhere.
 class GradientScope {
@@ -186,10 +193,8 @@ StepMetrics Trainer::PreferenceStep(const PreferenceBatch& batch, double lr, con
     for (int64_t start = 0; start < pairs; start += options_.microBatch) {
       checkpoint();
       const int64_t count = std::min(options_.microBatch, pairs - start);
-      std::vector<SequenceView> views;
-      for (int64_t i = start; i < start + count; ++i) views.push_back(batch.chosen.View(i));
-      for (int64_t i = start; i < start + count; ++i) views.push_back(batch.rejected.View(i));
-      const SequenceBatch packed = PackSequences(views, model_->device());
+      const SequenceBatch packed =
+          PackPairs(PairViews(batch.chosen, start, count), PairViews(batch.rejected, start, count), model_->device());
       metrics.tokens += packed.tokenCount;
       SequenceLogprobs policy;
       {
@@ -261,24 +266,21 @@ StepMetrics Trainer::SftStep(const SequenceSet& sequences, double lr, const Chec
   });
 }
 
-SequenceScores Trainer::Score(const SequenceSet& sequences, const Checkpoint& checkpoint,
-                              model::AdapterUse adapterUse) const {
+PairScores Trainer::Score(const SequenceSet& chosen, const SequenceSet& rejected, const Checkpoint& checkpoint,
+                          model::AdapterUse adapterUse) const {
   at::NoGradGuard noGrad;
-  SequenceScores scores;
-  // Rows per forward as in a preference step, which runs a micro-batch's chosen and rejected together.
-  const int64_t rows = 2 * options_.microBatch;
-  for (int64_t start = 0; start < sequences.size(); start += rows) {
+  PairScores scores;
+  for (int64_t start = 0; start < chosen.size(); start += options_.microBatch) {
     checkpoint();
-    const int64_t count = std::min(rows, sequences.size() - start);
-    std::vector<SequenceView> views;
-    for (int64_t i = start; i < start + count; ++i) views.push_back(sequences.View(i));
+    const int64_t count = std::min(options_.microBatch, chosen.size() - start);
     const AutocastScope autocast(model_->device().type(), Autocast(), at::kBFloat16);
-    const SequenceLogprobs logprobs =
-        ResponseLogprobs(*model_, PackSequences(views, model_->device()), nullptr, options_.chunks, adapterUse);
+    const SequenceLogprobs logprobs = ResponseLogprobs(
+        *model_, PackPairs(PairViews(chosen, start, count), PairViews(rejected, start, count), model_->device()),
+        nullptr, options_.chunks, adapterUse);
     const at::Tensor sum = logprobs.sum.to(at::kCPU, at::kDouble).contiguous();
-    const at::Tensor mean = logprobs.mean.to(at::kCPU, at::kDouble).contiguous();
-    scores.sum.insert(scores.sum.end(), sum.data_ptr<double>(), sum.data_ptr<double>() + count);
-    scores.mean.insert(scores.mean.end(), mean.data_ptr<double>(), mean.data_ptr<double>() + count);
+    const double* data = sum.data_ptr<double>();
+    scores.chosen.insert(scores.chosen.end(), data, data + count);
+    scores.rejected.insert(scores.rejected.end(), data + count, data + 2 * count);
   }
   return scores;
 }

@@ -80,9 +80,10 @@ struct StepMetrics {
   int64_t tokens = 0;         // tokens through the model's forward, prompts included
 };
 
-struct SequenceScores {
-  std::vector<double> sum;   // Σ of response-token log-probs per sequence
-  std::vector<double> mean;  // per-token mean
+// Σ of response-token log-probs of each pair's sides.
+struct PairScores {
+  std::vector<double> chosen;
+  std::vector<double> rejected;
 };
 
 // Called between micro-batches; may throw (cancellation).
@@ -103,11 +104,12 @@ class Trainer {
   // them (transformers' causal-LM loss over the whole batch, whatever the micro-batching).
   StepMetrics SftStep(const SequenceSet& sequences, double lr, const Checkpoint& checkpoint);
 
-  // Response log-probs of each sequence under the current weights, without grad: the reference
-  // log-probs of a frozen copy of the policy, taken before the first step, or with `adapterUse` off, of a LoRA
-  // model's base.
-  SequenceScores Score(const SequenceSet& sequences, const Checkpoint& checkpoint,
-                       model::AdapterUse adapterUse = model::AdapterUse::kOn) const;
+  // Σ of the response log-probs of each pair's sides under the current weights, without grad, run as a preference
+  // step runs them (micro-batches, a shared prompt once): the reference log-probs of a frozen copy of the policy,
+  // taken before the first step (equal to the policy's at that step to the last bit), or with `adapterUse` off, of
+  // a LoRA model's base.
+  PairScores Score(const SequenceSet& chosen, const SequenceSet& rejected, const Checkpoint& checkpoint,
+                   model::AdapterUse adapterUse = model::AdapterUse::kOn) const;
 
   // The optimizer's state (and the float32 masters of a low-precision model) as `path`, a
   // safetensors file; LoadState restores it exactly (ERR_GENIUS_BAD_FILE when it does not fit).
