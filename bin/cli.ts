@@ -12,6 +12,7 @@ import { pairsCommand } from './commands/pairs';
 import { evalCommand } from './commands/eval';
 import { benchCommand } from './commands/bench';
 import { serveCommand } from './commands/serve';
+import { mergeCommand } from './commands/merge';
 import { trainCommand } from './commands/train';
 import { UsageError } from './usage';
 
@@ -25,6 +26,7 @@ const commands = [
   evalCommand,
   generateCommand,
   serveCommand,
+  mergeCommand,
   benchCommand,
   launchCommand,
 ] as CommandModule<object, never>[];

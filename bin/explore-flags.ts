@@ -57,7 +57,9 @@ export function exploreFlags<T>(yargs: Argv<T>): Argv<T & ExploreFlagArgs> {
 }
 
 /** The exploration options the flags name (checked by resolveExploreOptions where they are used). */
-export function exploreOptionsOf(args: ExploreFlagArgs): Omit<ExploreOptions, 'rejected' | 'shuffleSides'> {
+export function exploreOptionsOf(
+  args: ExploreFlagArgs,
+): Omit<ExploreOptions, 'rejected' | 'shuffleSides' | 'chatTemplate'> {
   return {
     beams: args.beams,
     rollouts: args.rollouts,

@@ -54,13 +54,16 @@ export {
   type FinishReason,
 } from './model/model';
 export type { ModelConfig } from './model/config';
+export { DEFAULT_LORA, LORA_TARGETS, isAdapterDirectory, type LoraSettings, type LoraTarget } from './model/lora';
 export {
   ENGINE_SAMPLING,
   readGenerationDefaults,
   resolveSampling,
   type SamplingSettings,
 } from './model/generation-defaults';
-export { Tokenizer, type ChatMessage } from './text/tokenizer';
+export { Tokenizer, type ChatTemplateOptions } from './text/tokenizer';
+export { type ChatMessage, type ChatTextPart } from './text/chat-messages';
+export { type ChatTemplateArgs, type ResolvedChatTemplateArgs } from './text/chat-template-args';
 export { chatPrompt, stepPrompt } from './text/steps';
 export { stopStringMask, trimAtStop } from './text/stop-strings';
 export { endOfResponseIds, responseText } from './genius/responses';
@@ -99,12 +102,13 @@ export {
 export type { PreferenceLossKind } from './train/preference-loss';
 
 // Evaluation.
-export { extractAnswer, normalizeAnswer, answersMatch } from './eval/answer';
+export { extractAnswer, truthAnswer, normalizeAnswer, answersMatch } from './eval/answer';
 export {
   evaluate,
   evaluationReport,
   majorityAnswer,
   type EvaluateOptions,
+  type EvaluateSettings,
   type EvaluationEvent,
   type EvaluationReport,
   type QueryResult,
@@ -113,7 +117,16 @@ export {
 export { pairedBootstrap, type GainInterval, type BootstrapOptions } from './eval/bootstrap';
 
 // Data files (docs/formats.md).
-export { readQueries, readLabeledQueries, type Query, type LabeledQuery, type QueryId } from './data/queries';
+export {
+  readQueries,
+  readLabeledQueries,
+  DEFAULT_QUERY_FIELDS,
+  type Query,
+  type LabeledQuery,
+  type QueryId,
+  type QueryFields,
+} from './data/queries';
+export { readDataset, type Dataset, type DatasetRow } from './data/dataset-file';
 export { readRecords, parseRecord, type ExplorationRecord } from './data/records';
 export { readPairs, parsePair, type PreferencePair, type ReadPairsOptions } from './data/pairs';
 export { readSftExamples, type SftExample } from './data/sft-examples';

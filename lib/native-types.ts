@@ -200,7 +200,33 @@ export interface GradientCheck {
 }
 
 /** Checks exported for tests only, under `testing`; other modules may merge theirs in. */
+/** One decode step's draw (testing.sampleTokens): the tokens, and their log-probs under the model's own logits. */
+export interface NativeDraw {
+  tokens: NativeTensor;
+  logprobs: NativeTensor;
+}
+
 export interface NativeTesting {
+  /**
+   * One draw per row of float32 logits [rows, vocab] through the ATen sampler or the CUDA kernel. `previous` (one
+   * token-id array per row) is what each row has seen, wanted when repetitionPenalty is not 1.
+   */
+  sampleTokens(
+    logits: NativeTensor,
+    options: {
+      temperature: number;
+      topP: number;
+      topK: number;
+      minP?: number;
+      repetitionPenalty?: number;
+      previous?: number[][];
+      seed: number;
+      step: number;
+    },
+    path: 'aten' | 'kernel',
+  ): NativeDraw;
+  /** The logits after the repetition penalty on the tokens each row of `previous` has seen. */
+  penalizeRepetition(logits: NativeTensor, previous: number[][], penalty: number): NativeTensor;
   preferenceLossGradientError(inputs: NativePreferenceInputs, options?: PreferenceLossOptions): GradientCheck;
   sequenceLogprobsGradientError(
     hidden: NativeTensor,
@@ -243,6 +269,14 @@ export interface SamplingOptions {
   topP?: number;
   /** 0 disables. */
   topK?: number;
+  /** In [0, 1]: leaves out the tokens less likely than minP × the most likely one (after temperature). 0 disables. */
+  minP?: number;
+  /**
+   * > 0: divides the logit of each token its sample has seen (prompt or drawn; multiplies a negative one), as
+   * transformers' repetition_penalty does, before temperature and the filters; greedy decoding applies it too. The
+   * reported log-probs stay the model's own. Default 1 (off).
+   */
+  repetitionPenalty?: number;
   seed?: number;
   /**
    * One seed per sample (inputs × n, input by input): each sample then draws from a random stream of its own, so
@@ -311,6 +345,23 @@ export interface NativeModelDescription {
   vocabSize: number;
   maxPositions: number;
   eosTokenIds: number[];
+  /** The LoRA adapter's settings and size, when the model has one. */
+  adapter?: NativeAdapterDescription;
+}
+
+export interface NativeAdapterDescription {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  rslora: boolean;
+  targets: string[];
+  parameters: number;
+}
+
+/** How loadModel / initModel give a model a LoRA adapter: a directory, or a new one's settings. */
+export interface NativeAdapterOptions {
+  adapter?: string;
+  lora?: { rank: number; alpha: number; dropout: number; targets: readonly string[]; rslora: boolean; seed: number };
 }
 
 export interface NativeModel {
@@ -323,7 +374,7 @@ export interface NativeModel {
 export interface NativeAddon {
   loadModel(
     dir: string,
-    options?: { device?: string; dtype?: DType },
+    options?: { device?: string; dtype?: DType } & NativeAdapterOptions,
     asyncOptions?: AsyncOptions,
   ): Promise<NativeModel>;
 }
@@ -376,7 +427,11 @@ export interface NativeStepMetrics {
 export interface NativeTrainer {
   preferenceStep(batch: NativePreferenceBatch, lr: number, options?: AsyncOptions): Promise<NativeStepMetrics>;
   sftStep(sequences: NativeSequences, lr: number, options?: AsyncOptions): Promise<NativeStepMetrics>;
-  score(sequences: NativeSequences, options?: AsyncOptions): Promise<{ sum: Float64Array; mean: Float64Array }>;
+  score(
+    batch: { chosen: NativeSequences; rejected: NativeSequences },
+    options?: { adapter?: boolean },
+    asyncOptions?: AsyncOptions,
+  ): Promise<{ chosen: Float64Array; rejected: Float64Array }>;
   saveState(path: string, options?: AsyncOptions): Promise<void>;
   saveModel(dir: string, options?: { shardBytes?: number; dtype?: DType }, asyncOptions?: AsyncOptions): Promise<void>;
   loadState(path: string, options?: AsyncOptions): Promise<void>;
@@ -385,12 +440,13 @@ export interface NativeTrainer {
 
 export interface NativeModel {
   save(dir: string, options?: { shardBytes?: number; dtype?: DType }, asyncOptions?: AsyncOptions): Promise<void>;
+  saveAdapter(dir: string, options?: { dtype?: DType }, asyncOptions?: AsyncOptions): Promise<void>;
 }
 
 export interface NativeAddon {
   initModel(
     dir: string,
-    options?: { seed?: number; device?: string; dtype?: DType },
+    options?: { seed?: number; device?: string; dtype?: DType } & NativeAdapterOptions,
     asyncOptions?: AsyncOptions,
   ): Promise<NativeModel>;
   createTrainer(

@@ -1,5 +1,5 @@
 /** Final-answer extraction and comparison (lib/eval/answer.ts), case by case. */
-import { answersMatch, extractAnswer, normalizeAnswer } from '../lib';
+import { answersMatch, extractAnswer, normalizeAnswer, truthAnswer } from '../lib';
 import { evaluationReport, type Answer, type QueryResult } from '../lib/eval/evaluate';
 
 describe('extractAnswer', () => {
@@ -8,6 +8,7 @@ describe('extractAnswer', () => {
     ['so x = \\boxed{\\frac{1}{2}} and then \\boxed{\\frac{3}{4}}', '\\frac{3}{4}'],
     ['nested: \\boxed{\\sqrt{\\frac{a}{b}} + {c}}', '\\sqrt{\\frac{a}{b}} + {c}'],
     ['spaced: \\boxed {42}', '42'],
+    ['a few MATH solutions box with \\fbox{\\frac{1}{2}}', '\\frac{1}{2}'],
     ['last one unclosed \\boxed{12} and \\boxed{3', '12'],
     // A \boxed at the very start that holds no answer: the search ends there (it once looped forever).
     ['\\boxed{12', '12'],
@@ -31,6 +32,26 @@ describe('extractAnswer', () => {
   it('finds nothing in a response without a number or an answer phrase', () => {
     expect(extractAnswer('I do not know.')).toBeUndefined();
     expect(extractAnswer('')).toBeUndefined();
+  });
+});
+
+describe('truthAnswer', () => {
+  it.each([
+    // A worked solution: the answer it marks, as extractAnswer takes it.
+    ['Natalia sold 48 + 24 = 72 clips.\n#### 72', '72'],
+    ['So $x = 2$ and the answer is $\\boxed{\\frac{14}{3}}$.', '\\frac{14}{3}'],
+    // One line without a mark is the bare answer, whole (its last number is not the answer).
+    ['\\frac{14}{3}', '\\frac{14}{3}'],
+    [' \\left( 3, \\frac{\\pi}{2} \\right) ', '\\left( 3, \\frac{\\pi}{2} \\right)'],
+    ['18', '18'],
+    // Several lines without a mark: the solution's last number.
+    ['3 + 4 = 7\n7 * 2 = 14', '14'],
+  ])('%j → %j', (text, answer) => {
+    expect(truthAnswer(text)).toBe(answer);
+  });
+
+  it('finds nothing in an empty ground truth', () => {
+    expect(truthAnswer(' ')).toBeUndefined();
   });
 });
 

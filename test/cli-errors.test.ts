@@ -156,3 +156,44 @@ describe('model files checked when they are loaded', () => {
     expect(line).toMatch(/chat_template\.jinja: the chat template's range\(\) calls ask for more than/);
   });
 });
+
+describe('--chat-template-kwargs', () => {
+  const queries = path.join(dir, 'queries.jsonl');
+  fs.writeFileSync(queries, `${JSON.stringify({ instruction: 'What is 2 + 2?' })}\n`);
+  const commands: [string, string[]][] = [
+    ['generate', ['--model', modelDir, '--prompt', 'hi', '--chat']],
+    ['eval', ['--model', modelDir, '--data', queries]],
+    ['explore', ['--model', modelDir, '--queries', queries, '--out', path.join(dir, 'explore-kwargs')]],
+    ['pairs', ['--records', path.join(dir, 'explore-kwargs')]],
+    ['train', ['--queries', queries, '--out', path.join(dir, 'train-kwargs')]],
+    ['serve', ['--port', '0']],
+  ];
+
+  it('a value that is not a JSON object of template variables: one coded line naming the flag, before any work', () => {
+    const bad: [string, RegExp][] = [
+      ['{enable_thinking: false}', /--chat-template-kwargs must be JSON, as '\{"enable_thinking": false\}'/],
+      ['[{"enable_thinking": false}]', /argument '--chat-template-kwargs' must be a JSON object of template variables/],
+      ['{"messages": []}', /argument '--chat-template-kwargs.messages' must be left out: the rendering sets it/],
+      ['{"tools": {"name": "f"}}', /argument '--chat-template-kwargs.tools' must be a list of objects, or null/],
+    ];
+    // Every mistake on one command, one mistake on each of the others (they share the flag's definition).
+    const runs = [
+      ...bad.map(([value, message]) => [...commands[0], value, message] as const),
+      ...commands.slice(1).map(([command, args], index) => [command, args, ...bad[index % bad.length]] as const),
+    ];
+    for (const [command, args, value, message] of runs) {
+      const result = runCli([command, ...args, '--chat-template-kwargs', value], 60_000);
+      const line = codedLine(result, 'ERR_GENIUS_INVALID_ARG');
+      expect({ command, line }).toEqual({ command, line: expect.stringMatching(message) });
+    }
+    expect(fs.existsSync(path.join(dir, 'explore-kwargs'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'train-kwargs'))).toBe(false);
+  });
+
+  it('generate without --chat: refused, as it renders no template', () => {
+    const result = runCli(['generate', '--model', modelDir, '--prompt', 'hi', '--chat-template-kwargs', '{}']);
+    expect(codedLine(result, 'ERR_GENIUS_INVALID_ARG')).toMatch(
+      /--chat-template-kwargs renders the chat template: give --chat/,
+    );
+  });
+});

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ErrorCode, Model, type Generation, type StepTokens } from '../lib';
 import { EMBEDDED_MODEL_DIR } from '../lib/embedded';
 import { runReference } from './helpers/python';
+import { countDraws, expectDrawnFrom } from './helpers/sampling';
 
 // Tiny random checkpoints written by transformers itself: Llama (GQA), Llama with llama3 rope
 // scaling, Qwen2 (q/k/v bias, tied embeddings), Mistral (sliding window).
@@ -23,8 +24,11 @@ interface Reference {
 describe.each(Object.keys(models))('%s: parity with transformers', (name) => {
   const prompts = [tokens(5, 1), tokens(17, 2), tokens(9, 3)];
   const sequence = tokens(40, 4);
+  const repetitionPenalty = 1.5;
   let model: Model;
   let reference: Reference;
+  /** generate(do_sample=False, repetition_penalty=1.5) */
+  let penalized: Reference;
   beforeAll(async () => {
     model = await Model.load(models[name]);
     reference = runReference<Reference>('hf_rollout.py', {
@@ -32,6 +36,12 @@ describe.each(Object.keys(models))('%s: parity with transformers', (name) => {
       logits_tokens: sequence,
       greedy_prompts: prompts,
       max_new_tokens: 32,
+    });
+    penalized = runReference<Reference>('hf_rollout.py', {
+      dir: models[name],
+      greedy_prompts: prompts,
+      max_new_tokens: 32,
+      repetition_penalty: repetitionPenalty,
     });
   });
   afterAll(() => model.dispose());
@@ -67,6 +77,43 @@ describe.each(Object.keys(models))('%s: parity with transformers', (name) => {
       expect(whole).toEqual(reference.greedy[i].tokens.slice(0, 16));
     });
   });
+
+  it('decodes greedily with a repetition penalty as generate(repetition_penalty) does, log-probs the model’s own', async () => {
+    const options = { temperature: 0, repetitionPenalty, eosTokenIds: [] };
+    const result = await model.generate(prompts, { ...options, maxNewTokens: 32 });
+    result.samples.forEach((sample, i) => {
+      expect(Array.from(sample.tokens)).toEqual(penalized.greedy[i].tokens);
+      const worst = Math.max(...penalized.greedy[i].logprobs.map((v, j) => Math.abs(v - sample.logprobs[j])));
+      expect(worst).toBeLessThanOrEqual(1e-4);
+    });
+    // The penalty changed what greedy decoding draws.
+    expect(penalized.greedy.map((g) => g.tokens)).not.toEqual(reference.greedy.map((g) => g.tokens));
+
+    // A continued row has seen its prompt and the tokens drawn before.
+    const first = await model.generate(prompts, { ...options, maxNewTokens: 6, keepCache: true });
+    const rest = await model.continue(first.cache!, [0, 1, 2], { ...options, maxNewTokens: 10 });
+    first.cache!.dispose();
+    rest.samples.forEach((sample, i) => {
+      expect([...first.samples[i].tokens, ...sample.tokens]).toEqual(penalized.greedy[i].tokens.slice(0, 16));
+    });
+  });
+
+  it('keeps each row’s repetition penalty when its n samples fork and finished rows leave the batch', async () => {
+    // The first prompt's fourth token ends a sample: rows finish at different steps and the batch is compacted.
+    const eos = penalized.greedy[0].tokens[3];
+    const result = await model.generate(prompts, {
+      n: 2,
+      maxNewTokens: 32,
+      temperature: 0,
+      repetitionPenalty,
+      eosTokenIds: [eos],
+    });
+    const expected = penalized.greedy.map(({ tokens: ids }) =>
+      ids.includes(eos) ? ids.slice(0, ids.indexOf(eos) + 1) : ids,
+    );
+    expect(result.samples.map((sample) => Array.from(sample.tokens))).toEqual(expected.flatMap((ids) => [ids, ids]));
+    expect(new Set(expected.map((ids) => ids.length)).size).toBeGreaterThan(1);
+  });
 });
 
 describe('sampling', () => {
@@ -101,32 +148,17 @@ describe('sampling', () => {
       seed: 3,
       eosTokenIds: [],
     });
-    const counts = new Array<number>(256).fill(0);
-    for (const sample of result.samples) counts[sample.tokens[0]]++;
-    // Pool tokens with small expected counts into one bin so the chi-square approximation holds.
-    let chi = 0;
-    let bins = 0;
-    let pooledExpected = 0;
-    let pooledObserved = 0;
-    weights.forEach((w, token) => {
-      const expected = (w / total) * draws;
-      if (expected >= 5) {
-        chi += (counts[token] - expected) ** 2 / expected;
-        bins++;
-      } else {
-        pooledExpected += expected;
-        pooledObserved += counts[token];
-      }
-    });
-    if (pooledExpected > 0) {
-      chi += (pooledObserved - pooledExpected) ** 2 / pooledExpected;
-      bins++;
-    }
-    // 99.9th percentile of chi-square with k dof is below k + 3.1*sqrt(2k) + 10 for these k.
-    expect(chi).toBeLessThan(bins - 1 + 3.1 * Math.sqrt(2 * (bins - 1)) + 10);
+    const counts = countDraws(
+      result.samples.map((sample) => sample.tokens[0]),
+      256,
+    );
+    expectDrawnFrom(
+      counts,
+      weights.map((w) => w / total),
+    );
   });
 
-  it('never emits tokens outside top-k or top-p', async () => {
+  it('never emits tokens outside top-k, top-p or min-p', async () => {
     using logits = await model.logits(prompt[0]);
     const row = Array.from((logits.toArray() as Float32Array).slice((prompt[0].length - 1) * 256));
     const order = row.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]);
@@ -146,6 +178,35 @@ describe('sampling', () => {
     }
     const p = await model.generate(prompt, { n: 500, maxNewTokens: 1, topP: 0.5, seed: 2, eosTokenIds: [] });
     for (const sample of p.samples) expect(allowed.has(sample.tokens[0])).toBe(true);
+
+    // min-p 0.2 at temperature 0.5: p_i / p_max = exp((l_i - l_max) / 0.5) >= 0.2.
+    const kept = new Set(order.filter(([v]) => Math.exp((v - max) / 0.5) >= 0.2).map(([, i]) => i));
+    const minP = { n: 500, maxNewTokens: 1, temperature: 0.5, minP: 0.2, seed: 3, eosTokenIds: [] };
+    const m = await model.generate(prompt, minP);
+    expect(new Set(m.samples.map((sample) => sample.tokens[0]))).toEqual(kept);
+  });
+
+  it('draws a seeded sample the same beside others or alone, under a repetition penalty and min-p (float64)', async () => {
+    // float64, so that the batch's other rows change the logits by rounding only.
+    using model64 = await Model.load(models.llama, { dtype: 'float64' });
+    const prompts = [tokens(5, 1), tokens(17, 2), tokens(9, 3)];
+    const n = 3;
+    const seeds = Array.from({ length: prompts.length * n }, (_, s) => 1000 + 7 * s);
+    // 32 end tokens: samples finish at different steps and leave the batch, their seen tokens with them.
+    const sampling = { maxNewTokens: 24, temperature: 1, minP: 0.05, eosTokenIds: tokens(32, 5) };
+    const penalized = { ...sampling, repetitionPenalty: 1.5 };
+    const ids = (generation: Generation): number[][] => generation.samples.map((sample) => Array.from(sample.tokens));
+    const together = await model64.generate(prompts, { ...penalized, n, sampleSeeds: seeds });
+    const alone: number[][] = [];
+    for (const [s, seed] of seeds.entries()) {
+      const prompt = prompts[Math.floor(s / n)];
+      alone.push(...ids(await model64.generate([prompt], { ...penalized, sampleSeeds: [seed] })));
+    }
+    expect(ids(together)).toEqual(alone);
+    expect(new Set(alone.map((sample) => sample.length)).size).toBeGreaterThan(1);
+    // The penalty changed the draws: the seen tokens reached the seeded path.
+    const unpenalized = await model64.generate(prompts, { ...sampling, n, sampleSeeds: seeds });
+    expect(ids(unpenalized)).not.toEqual(alone);
   });
 
   it('stops at eos, at stop-mask tokens and at stop sequences, and says why', async () => {
@@ -274,6 +335,8 @@ describe('bad input', () => {
     ['a prompt as long as the model positions', [Array.from({ length: 512 }, () => 1)], { maxNewTokens: 1 }],
     ['negative temperature', [[1]], { maxNewTokens: 1, temperature: -1 }],
     ['top-p 0', [[1]], { maxNewTokens: 1, topP: 0 }],
+    ['min-p above 1', [[1]], { maxNewTokens: 1, minP: 1.5 }],
+    ['a repetition penalty of 0', [[1]], { maxNewTokens: 1, repetitionPenalty: 0 }],
     ['NaN top-k', [[1]], { maxNewTokens: 1, topK: Number.NaN }],
     ['a stop mask too long', [[1]], { maxNewTokens: 1, stopTokenMask: new Uint8Array(300) }],
     ['n = 0', [[1]], { maxNewTokens: 1, n: 0 }],

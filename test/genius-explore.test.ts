@@ -220,7 +220,12 @@ describe('explore + pairs on a tiny model', () => {
   it('stops on abort with the finished records on disk, and resumes to the same records', async () => {
     const out = path.join(dir, 'aborted');
     const options = resolveExploreOptions({ ...SIZE_OPTIONS, seed: 5 });
-    const settings = { model: path.resolve(modelDir), queries: path.resolve(labelled), options };
+    const settings = {
+      model: path.resolve(modelDir),
+      queries: path.resolve(labelled),
+      queryField: 'instruction',
+      options,
+    };
     const queries = await readQueries(labelled);
     const controller = new AbortController();
     {
@@ -380,6 +385,8 @@ describe('eval on a tiny model', () => {
       .map((line) => JSON.parse(line) as { truth: string; samples: unknown[] });
     expect(results.map((result) => result.truth)).toEqual(['7', '42', '36']);
     for (const result of results) expect(result.samples).toHaveLength(2);
-    await expect(cli(['eval', '--model', modelDir, '--data', unlabelled])).rejects.toThrow(/no 'response'/);
+    await expect(cli(['eval', '--model', modelDir, '--data', unlabelled])).rejects.toThrow(
+      /has no field 'response' to read the ground truth from; its fields: instruction/,
+    );
   });
 });

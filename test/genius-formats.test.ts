@@ -16,10 +16,13 @@ import {
   recordPairs,
   resolveExploreOptions,
   type ExplorationRecord,
+  type ExploreSettings,
 } from '../lib';
 import { runReference } from './helpers/python';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-formats-'));
+/** A chat template's time as a run pins it: a local date and time. */
+const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const write = (name: string, text: string): string => {
   const file = path.join(dir, name);
@@ -50,7 +53,8 @@ describe('query files', () => {
 
   it('refuses queries without an instruction, repeated ids, and malformed lines', async () => {
     const cases: [string, RegExp][] = [
-      ['{"question": "no instruction"}\n', /query 0 has no 'instruction' string/],
+      ['{"question": "no instruction"}\n', /has no field 'instruction' to read the queries from; its fields: question/],
+      ['{"instruction": "a"}\n{"question": "b"}\n', /query 1's 'instruction' is not a non-empty string/],
       ['{"id": 1, "instruction": "a"}\n{"id": 1, "instruction": "b"}\n', /query 1 repeats the id 1/],
       ['{"instruction": "a"}\n{"instruction": \n', /line 2: malformed JSON/],
       ['[{"instruction": "a"},]', /malformed JSON list/],
@@ -135,7 +139,12 @@ describe('exploration records', () => {
 });
 
 describe('run directory', () => {
-  const settings = { model: '/models/m', queries: '/data/q.jsonl', options: resolveExploreOptions() };
+  const settings = {
+    model: '/models/m',
+    queries: '/data/q.jsonl',
+    queryField: 'instruction',
+    options: resolveExploreOptions(),
+  };
   const record = (id: number): ExplorationRecord => ({ ...referenceRecord, id, ground_truth: null });
 
   it('appends records durably, cuts a partial last line on resume and refuses other settings', async () => {
@@ -152,6 +161,8 @@ describe('run directory', () => {
     await expect(openExploreRun(out, settings, false)).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
     const other = { ...settings, options: resolveExploreOptions({ beams: 3 }) };
     await expect(openExploreRun(out, other, true)).rejects.toThrow(/beams: 2 → 3/);
+    const otherField = { ...settings, queryField: 'question' };
+    await expect(openExploreRun(out, otherField, true)).rejects.toThrow(/queryField: "instruction" → "question"/);
     {
       await using run = await openExploreRun(out, settings, true);
       expect(run.finished).toEqual([0, 1]);
@@ -159,5 +170,35 @@ describe('run directory', () => {
       await run.append(record(2));
     }
     expect((await readRecords(recordsFile)).map(({ id }) => id)).toEqual([0, 1, 2]);
+  });
+
+  it("pins the chat template's time when the run starts, keeps it when the run resumes, refuses other kwargs", async () => {
+    const out = path.join(dir, 'pinned');
+    const chatTemplate = { kwargs: { enable_thinking: false } };
+    const given = { ...settings, options: resolveExploreOptions({ chatTemplate }) };
+    const settingsFile = path.join(out, 'explore.json');
+    {
+      await using run = await openExploreRun(out, given, false);
+      expect(run.settings.options.chatTemplate).toEqual({ ...chatTemplate, now: expect.stringMatching(LOCAL_TIME) });
+      expect(JSON.parse(fs.readFileSync(settingsFile, 'utf8'))).toEqual(run.settings);
+    }
+    // As if the run had started on another day: a resumed run renders at that time, not at the clock's.
+    const recorded = JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as ExploreSettings;
+    recorded.options.chatTemplate.now = '2024-07-26T10:00:00';
+    fs.writeFileSync(settingsFile, JSON.stringify(recorded));
+    {
+      await using run = await openExploreRun(out, given, true);
+      expect(run.settings.options.chatTemplate).toEqual({ ...chatTemplate, now: '2024-07-26T10:00:00' });
+    }
+    const otherKwargs = { ...settings, options: resolveExploreOptions({ chatTemplate: { kwargs: {} } }) };
+    await expect(openExploreRun(out, otherKwargs, true)).rejects.toThrow(
+      /cannot resume .* other settings than its own:\n {2}chatTemplate: \{"kwargs":\{"enable_thinking":false\}/,
+    );
+    const otherTime = {
+      ...settings,
+      options: resolveExploreOptions({ chatTemplate: { ...chatTemplate, now: '2025-01-01T00:00:00' } }),
+    };
+    await expect(openExploreRun(out, otherTime, true)).rejects.toThrow(/"now":"2024-07-26T10:00:00"\} → .*2025-01-01/);
+    expect(JSON.parse(fs.readFileSync(settingsFile, 'utf8'))).toEqual(recorded);
   });
 });

@@ -92,6 +92,21 @@ const jsonLines = (stdout: string) =>
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, number>);
 
+/** Runs a --json training command, kills it (SIGKILL) once it has printed `step`; the steps it printed. */
+async function killAfterStep(args: string[], step: number): Promise<number> {
+  const child = spawnCli(args);
+  let seen = '';
+  const printed = () => jsonLines(seen.slice(0, seen.lastIndexOf('\n') + 1));
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (printed().some((line) => line.step === step)) child.kill('SIGKILL');
+    });
+    child.on('exit', () => resolve());
+  });
+  return printed().length;
+}
+
 describe('genius-native optimize', () => {
   const whole = path.join(dir, 'whole');
   let wholeSteps: Record<string, number>[];
@@ -146,16 +161,7 @@ describe('genius-native optimize', () => {
   it('--resume after a kill mid-run ends with the same weights as the uninterrupted run', async () => {
     const out = path.join(dir, 'killed');
     const args = optimizeArgs(pairsFile(), out, ...TRAIN, '--json', '--save-steps', '1');
-    const child = spawnCli(args);
-    let seen = '';
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (jsonLines(seen.slice(0, seen.lastIndexOf('\n') + 1)).some((step) => step.step === 3)) child.kill('SIGKILL');
-      });
-      child.on('exit', () => resolve());
-    });
-    const killedAt = jsonLines(seen.slice(0, seen.lastIndexOf('\n') + 1)).length;
+    const killedAt = await killAfterStep(args, 3);
     expect(killedAt).toBeGreaterThanOrEqual(3);
     expect(killedAt).toBeLessThan(6);
     const resumed = runCli([...args, '--resume']);
@@ -225,6 +231,97 @@ describe('genius-native optimize', () => {
       // DPO reads no advantages.
       expect(run(writeFile('missing-dpo.jsonl', missing), '--loss', 'dpo', '--steps', '1').status).toBe(0);
     });
+  });
+});
+
+describe('LoRA on the command line: optimize --lora, resume, generate --adapter, merge', () => {
+  const loraOut = path.join(dir, 'lora');
+  const LORA = ['--lora-rank', '4', '--lora-alpha', '8', '--lora-dropout', '0'];
+  let loraSteps: Record<string, number>[];
+  const adapterWeights = async (checkpoint: string) => {
+    const tensors = await readSafetensors(path.join(checkpoint, 'adapter_model.safetensors'));
+    const values = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, t.toArray() as Float32Array]));
+    Object.values(tensors).forEach((tensor) => tensor.dispose());
+    return values;
+  };
+  const loraArgs = (out: string, ...flags: string[]) =>
+    optimizeArgs(pairsFile(), out, ...training('1e-2'), ...LORA, '--json', ...flags);
+
+  beforeAll(() => {
+    const result = runCli(loraArgs(loraOut));
+    expect(result.stderr).not.toMatch(/ERR_GENIUS/);
+    expect(result.status).toBe(0);
+    loraSteps = jsonLines(result.stdout);
+  });
+
+  it('writes an adapter directory (PEFT format) beside the tokenizer, not a model', async () => {
+    expect(loraSteps.map((step) => step.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const file of ['adapter_config.json', 'adapter_model.safetensors', 'tokenizer.json']) {
+      expect(fs.existsSync(path.join(loraOut, file))).toBe(true);
+    }
+    expect(fs.existsSync(path.join(loraOut, 'model.safetensors'))).toBe(false);
+    const config = JSON.parse(fs.readFileSync(path.join(loraOut, 'adapter_config.json'), 'utf8'));
+    expect(config).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, lora_dropout: 0 });
+    expect(config.target_modules.sort()).toEqual(
+      ['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj'].sort(),
+    );
+    // The adapter was trained (B starts at zero), and its first step's reference was the base: rewards start at 0.
+    const b = Object.entries(await adapterWeights(loraOut)).filter(([name]) => name.includes('lora_B'));
+    expect(b.some(([, values]) => values.some((value) => value !== 0))).toBe(true);
+    expect(Math.abs(loraSteps[0].chosenReward)).toBeLessThan(1e-6);
+    expect(Math.abs(loraSteps[0].rejectedReward)).toBeLessThan(1e-6);
+  });
+
+  it('--resume after a kill mid-run ends with the adapter of the uninterrupted run', async () => {
+    const out = path.join(dir, 'lora-killed');
+    const args = loraArgs(out, '--save-steps', '1');
+    expect(await killAfterStep(args, 3)).toBeLessThan(6);
+    const resumed = runCli([...args, '--resume']);
+    expect(resumed.stderr).not.toMatch(/ERR_GENIUS/);
+    expect(resumed.status).toBe(0);
+    expect(await adapterWeights(out)).toEqual(await adapterWeights(loraOut));
+    // A resume with another rank is another run: refused, naming the change.
+    const changed = runCli(optimizeArgs(pairsFile(), out, ...training('1e-2'), '--lora-rank', '8', '--resume'));
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toMatch(
+      /--lora-rank differs from the run in .*lora-killed, which trains an adapter of rank 4/,
+    );
+  });
+
+  it('generate --adapter samples from the adapted model; merge writes a model that generates the same', () => {
+    const merged = path.join(dir, 'lora-merged');
+    const merge = runCli(['merge', '--model', modelDir, '--adapter', loraOut, '--out', merged]);
+    expect(merge.stderr).not.toMatch(/ERR_GENIUS/);
+    expect(merge.status).toBe(0);
+    expect(fs.existsSync(path.join(merged, 'tokenizer.json'))).toBe(true);
+    const generate = (...flags: string[]) => {
+      const result = runCli([
+        'generate',
+        '--prompt',
+        'Question 1: what is',
+        '--max-tokens',
+        '12',
+        '--temperature',
+        '0',
+        ...flags,
+      ]);
+      expect(result.stderr).not.toMatch(/ERR_GENIUS/);
+      return result.stdout;
+    };
+    const adapted = generate('--model', modelDir, '--adapter', loraOut);
+    expect(generate('--model', merged)).toBe(adapted);
+    expect(generate('--model', modelDir)).not.toBe(adapted);
+  });
+
+  it('refuses --adapter with the flags of a new adapter, and a merge into a used directory', () => {
+    const both = runCli(
+      optimizeArgs(pairsFile(), path.join(dir, 'lora-both'), '--adapter', loraOut, '--lora-rank', '2'),
+    );
+    expect(both.status).toBe(1);
+    expect(both.stderr).toMatch(/--adapter trains the adapter it names: no --lora or --lora-rank/);
+    const used = runCli(['merge', '--model', modelDir, '--adapter', loraOut, '--out', loraOut]);
+    expect(used.status).toBe(1);
+    expect(used.stderr).toMatch(/argument 'out' must be a new or empty directory.*ERR_GENIUS_INVALID_ARG/);
   });
 });
 

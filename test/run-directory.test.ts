@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, runPipeline, type PipelineEvent, type PipelineOptions } from '../lib';
+import { ErrorCode, runPipeline, type PipelineEvent, type PipelineOptions, type RunSettings } from '../lib';
 import { runCli } from './helpers/cli';
 import { runReference } from './helpers/python';
 import { geniusRunFixture } from './helpers/genius-run';
@@ -23,12 +23,15 @@ async function run(options: PipelineOptions): Promise<PipelineEvent[]> {
 
 const read = (out: string, iteration: number, file: string): Buffer =>
   fs.readFileSync(path.join(out, `iteration-${iteration}`, file));
+const settings = (out: string): RunSettings =>
+  JSON.parse(fs.readFileSync(path.join(out, 'train.json'), 'utf8')) as RunSettings;
 
 beforeAll(async () => {
   const result = runCli(trainArgs(cliRun, undefined, 2));
   expect(result.stderr).not.toMatch(/Error/);
   expect(result.status).toBe(0);
-  await run(pipelineOptions(libraryRun, 2));
+  // The time a run's chat template reads is the one it started at: the library's run is given the CLI run's.
+  await run({ ...pipelineOptions(libraryRun, 2), chatTemplate: { now: settings(cliRun).chatTemplate.now } });
 }, 300_000); // two runs of two iterations each
 
 test.each([1, 2])('CLI train and runPipeline give the same records, pairs and weights (iteration %i)', (iteration) => {
@@ -41,8 +44,6 @@ test.each([1, 2])('CLI train and runPipeline give the same records, pairs and we
 });
 
 test('both write the same settings, each once', () => {
-  const settings = (out: string): Record<string, unknown> =>
-    JSON.parse(fs.readFileSync(path.join(out, 'train.json'), 'utf8')) as Record<string, unknown>;
   expect(settings(libraryRun)).toEqual({ ...settings(cliRun), out: libraryRun });
 });
 

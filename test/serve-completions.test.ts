@@ -2,13 +2,14 @@
  * `genius-native serve` over HTTP, with the official `openai` client and plain fetch, on the embedded model: its
  * completions are the engine's (greedy and seeded sampling equal Model.generate's), chat, streaming, requests that
  * arrive together served by one native call, client disconnects, a full queue (429), bad bodies (400), a missing key
- * (401), a body over the limit (413), and a graceful SIGTERM.
+ * (401), a body over the limit (413), a graceful SIGTERM, and a LoRA adapter served unmerged.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { EMBEDDED_MODEL_DIR, Model, Tokenizer, endOfResponseIds, responseText } from '../lib';
+import { runReference } from './helpers/python';
 import { metric, startServe, waitFor, type ServeProcess } from './helpers/serve';
 
 const KEY = 'test-key';
@@ -36,11 +37,14 @@ afterAll(async () => {
 });
 
 /** What Model.generate gives for one prompt alone, as the server's batches call it. */
-async function generated(prompt: number[], options: { maxTokens: number; temperature: number; seed: number }) {
+async function generated(
+  prompt: number[],
+  options: { maxTokens: number; temperature: number; seed: number; minP?: number; repetitionPenalty?: number },
+) {
+  const { maxTokens, ...sampling } = options;
   const { samples } = await model.generate([prompt], {
-    maxNewTokens: options.maxTokens,
-    temperature: options.temperature,
-    seed: options.seed,
+    maxNewTokens: maxTokens,
+    ...sampling,
     eosTokenIds: endOfResponseIds(model, tokenizer),
   });
   return samples[0];
@@ -121,6 +125,35 @@ describe('genius-native serve: completions', () => {
         prompt_tokens: tokenizer.encode(prompt).length,
         completion_tokens: sample.tokens.length,
       });
+    }
+  });
+
+  it("takes vLLM's repetition_penalty and min_p, as Model.generate's repetitionPenalty and minP", async () => {
+    const prompt = 'Tom had 3 marbles.';
+    for (const [temperature, seed, minP, repetitionPenalty] of [
+      [0, 0, 0, 1.3],
+      [0.8, 3, 0.1, 1.2],
+    ]) {
+      // vLLM's OpenAI server takes them as fields beside OpenAI's (the openai client's extra body).
+      const completion = await client.completions.create({
+        model: 'default',
+        prompt,
+        max_tokens: 16,
+        temperature,
+        seed,
+        min_p: minP,
+        repetition_penalty: repetitionPenalty,
+      } as OpenAI.CompletionCreateParamsNonStreaming);
+      const sample = await generated(tokenizer.encode(prompt), {
+        maxTokens: 16,
+        temperature,
+        seed,
+        minP,
+        repetitionPenalty,
+      });
+      expect(completion.choices[0].text).toBe(responseText(tokenizer, sample.tokens));
+      const plain = await generated(tokenizer.encode(prompt), { maxTokens: 16, temperature, seed });
+      expect(sample.tokens).not.toEqual(plain.tokens);
     }
   });
 
@@ -309,6 +342,9 @@ describe('genius-native serve: completions', () => {
       [{ model: 'default', prompt: 'Tom', max_tokens: 0 }, 'max_tokens'],
       [{ model: 'default', prompt: 'Tom', max_tokens: 1000 }, 'max_tokens'],
       [{ model: 'default', prompt: 'Tom', frequency_penalty: 0.5 }, 'frequency_penalty'],
+      [{ model: 'default', prompt: 'Tom', presence_penalty: 0.5 }, 'presence_penalty'],
+      [{ model: 'default', prompt: 'Tom', repetition_penalty: 0 }, 'repetition_penalty'],
+      [{ model: 'default', prompt: 'Tom', min_p: 1.5 }, 'min_p'],
       [{ model: 'default', prompt: 'Tom', logprobs: 5 }, 'logprobs'],
     ];
     for (const [body, param] of cases) {
@@ -371,5 +407,36 @@ describe('genius-native serve: completions', () => {
     expect(((await response.json()) as { choices: unknown[] }).choices).toHaveLength(32);
     expect(await stopped).toEqual({ code: 0, signal: null });
     expect(server.log()).toMatch(/serve: stopped/);
+  });
+});
+
+describe('genius-native serve --adapter', () => {
+  it('serves the adapted model, unmerged: its greedy completion is Model.generate’s with the adapter', async () => {
+    const adapter = path.join(runsDir, 'adapter');
+    runReference('lora_reference.py', {
+      base: EMBEDDED_MODEL_DIR,
+      ops: [{ op: 'make', out: adapter, r: 4, alpha: 64, targets: ['q_proj', 'down_proj'], rslora: false, seed: 5 }],
+    });
+    const adapted = await startServe(['--adapter', adapter]);
+    try {
+      using withAdapter = await Model.load(EMBEDDED_MODEL_DIR, { adapter });
+      const prompt = 'Tom had 3 marbles.';
+      const response = await fetch(`${adapted.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'default', prompt, max_tokens: 24, temperature: 0 }),
+      });
+      const text = ((await response.json()) as { choices: { text: string }[] }).choices[0].text;
+      const { samples } = await withAdapter.generate([tokenizer.encode(prompt)], {
+        maxNewTokens: 24,
+        temperature: 0,
+        eosTokenIds: endOfResponseIds(withAdapter, tokenizer),
+      });
+      expect(text).toBe(responseText(tokenizer, samples[0].tokens));
+      const base = await generated(tokenizer.encode(prompt), { maxTokens: 24, temperature: 0, seed: 0 });
+      expect(text).not.toBe(responseText(tokenizer, base.tokens));
+    } finally {
+      await adapted.stop('SIGKILL');
+    }
   });
 });

@@ -125,6 +125,18 @@ describe('genius-native serve: Genius runs', () => {
     });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error).toMatchObject({ code: 'ERR_GENIUS_INVALID_ARG', param: 'beams' });
+    for (const [chatTemplate, param] of [
+      [{ kwargs: { enable_thinking: false }, date: '2024-07-26' }, 'chatTemplate.date'],
+      [{ kwargs: { messages: [] } }, 'chatTemplate.kwargs.messages'],
+      [{ now: '26 Jul 2024' }, 'chatTemplate.now'],
+    ] as const) {
+      const refused = await request<{ error: { code: string; param: string } }>('POST', '/v1/genius/runs', {
+        ...tinyRun(1),
+        chatTemplate,
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'ERR_GENIUS_INVALID_ARG', param });
+    }
     expect((await request('GET', '/v1/genius/runs/nope')).status).toBe(404);
   });
 

@@ -254,7 +254,7 @@ describe.each([
   });
 
   it('builds the Genius step prompt from the chat template, the preamble and the steps so far', () => {
-    const query = CONVERSATIONS[0][0].content;
+    const query = CONVERSATIONS[0][0].content as string;
     const chat = reference.chats[0].withPrompt as string;
     expect(stepPrompt(tokenizer, query)).toBe(chat + STEP_PREAMBLE);
     const steps = ['Step 1: 2 + 2 = 4.', 'Step 2: The answer is 4.'];

@@ -20,9 +20,9 @@ fs.writeFileSync(
   problems.map((p) => JSON.stringify({ ...p, response: 'The answer is \\boxed{-1}.' })).join('\n'),
 );
 
-/** Starts a run and SIGKILLs it as soon as its output matches `when`; resolves once it is dead. */
-async function killWhen(out: string, when: RegExp, iterations = 1): Promise<void> {
-  const child = spawnCli(trainArgs(out, queriesFile, iterations));
+/** Starts a run (its command line) and SIGKILLs it as soon as its output matches `when`; resolves once it is dead. */
+async function killWhen(args: string[], when: RegExp): Promise<void> {
+  const child = spawnCli(args);
   let seen = '';
   await new Promise<void>((resolve, reject) => {
     const watch = (chunk: Buffer): void => {
@@ -36,6 +36,8 @@ async function killWhen(out: string, when: RegExp, iterations = 1): Promise<void
     );
   });
 }
+
+const ITERATION_2_STEP = /"message":"train: optimize \(iteration 2\)"[\s\S]*"event":"step"/;
 
 describe('genius-native train', () => {
   const straight = path.join(dir, 'straight');
@@ -102,7 +104,7 @@ describe('genius-native train', () => {
     ['mid-optimisation', /"event":"step"/],
   ])('resumes after a kill %s with the same final weights', async (name, when) => {
     const out = path.join(dir, `killed-${name}`);
-    await killWhen(out, when);
+    await killWhen(trainArgs(out), when);
     const resumed = runCli([...trainArgs(out), '--resume']);
     expect(resumed.stderr).not.toMatch(/Error/);
     expect(resumed.status).toBe(0);
@@ -117,7 +119,7 @@ describe('genius-native train', () => {
     const result = runCli(trainArgs(twice, queriesFile, 2));
     expect(result.status).toBe(0);
     const out = path.join(dir, 'twice-killed');
-    await killWhen(out, /"message":"train: optimize \(iteration 2\)"[\s\S]*"event":"step"/, 2);
+    await killWhen(trainArgs(out, queriesFile, 2), ITERATION_2_STEP);
     const resumed = runCli([...trainArgs(out, queriesFile, 2), '--resume']);
     expect(resumed.status).toBe(0);
     expect(resumed.stdout).not.toMatch(/iteration 1\)/);
@@ -131,4 +133,39 @@ describe('genius-native train', () => {
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/holds a run already/);
   });
+});
+
+describe('genius-native train --lora', () => {
+  const loraArgs = (out: string) => [
+    ...trainArgs(out, queriesFile, 2),
+    ...['--lora', '--lora-rank', '4', '--lora-dropout', '0'],
+  ];
+  const adapter = (out: string, iteration: number) =>
+    fs.readFileSync(path.join(out, `iteration-${iteration}`, 'model', 'adapter_model.safetensors'));
+
+  it('trains an adapter over the frozen base, and resumes a run killed in iteration 2 to the same adapter', async () => {
+    const straightLora = path.join(dir, 'lora');
+    const result = runCli(loraArgs(straightLora));
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.status).toBe(0);
+    for (const iteration of [1, 2]) {
+      const model = path.join(straightLora, `iteration-${iteration}`, 'model');
+      expect(fs.existsSync(path.join(model, 'adapter_config.json'))).toBe(true);
+      expect(fs.existsSync(path.join(model, 'model.safetensors'))).toBe(false);
+    }
+    expect(adapter(straightLora, 2).equals(adapter(straightLora, 1))).toBe(false);
+    const steps = result.stdout
+      .split('\n')
+      .filter((line) => line.includes('"event":"step"'))
+      .map((line) => JSON.parse(line) as { iteration: number; margin: number });
+    // The reference is the base: a new adapter starts as it (rewards, so margin, 0), iteration 2's does not.
+    expect(Math.abs(steps[0].margin)).toBeLessThan(1e-6);
+    expect(Math.abs(steps.find((step) => step.iteration === 2)!.margin)).toBeGreaterThan(1e-6);
+    const out = path.join(dir, 'lora-killed');
+    await killWhen(loraArgs(out), ITERATION_2_STEP);
+    const resumed = runCli([...loraArgs(out), '--resume']);
+    expect(resumed.stderr).not.toMatch(/Error/);
+    expect(resumed.status).toBe(0);
+    expect(adapter(out, 2).equals(adapter(straightLora, 2))).toBe(true);
+  }, 300_000);
 });

@@ -11,6 +11,8 @@ setup: {"pairs": [{"chosen": {"tokens", "promptLength"}, "rejected": {...}, "cho
         "rejectedAdvantage"}], "microBatch", "lr", "beta", "alpha"}
 measurement: {"loss", "gradNorm"} (the step's mean loss and its gradient norm before the update)
 """
+import contextlib
+
 import torch
 
 from reference import aco_loss_paper, pad
@@ -32,16 +34,21 @@ def micro_batches(pairs, size):
 
 
 def prepare(setup, loaded):
-    model = loaded.model
+    return aco_steps(setup, loaded.model, list(loaded.model.parameters()), contextlib.nullcontext)
+
+
+def aco_steps(setup, model, parameters, reference_policy):
+    """The measured step on `model`, AdamW over `parameters`; the reference log-probs are the model's inside
+    `reference_policy()` (the starting weights themselves, or a peft model's base with its adapter disabled)."""
     device = model.device
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     pairs = setup["pairs"]
     batches = micro_batches(pairs, setup["microBatch"])
-    with torch.no_grad(), autocast:
+    with torch.no_grad(), autocast, reference_policy():
         reference = [response_logps(model, [p["chosen"] for p in batch] + [p["rejected"] for p in batch])
                      for batch in batches]
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=setup["lr"], weight_decay=0.0)
+    optimizer = torch.optim.AdamW(parameters, lr=setup["lr"], weight_decay=0.0)
 
     def run(params):
         optimizer.zero_grad(set_to_none=True)
@@ -63,7 +70,7 @@ def prepare(setup, loaded):
             (losses.sum() / len(pairs)).backward()
             total += losses.sum().item()
         grad_norm = torch.linalg.vector_norm(
-            torch.stack([torch.linalg.vector_norm(p.grad) for p in model.parameters() if p.grad is not None])
+            torch.stack([torch.linalg.vector_norm(p.grad) for p in parameters if p.grad is not None])
         ).item()
         optimizer.step()
         return {"loss": total / len(pairs), "gradNorm": grad_norm}

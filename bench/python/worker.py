@@ -1,12 +1,12 @@
 """The Python side of `genius-native bench`: one workload, measured on request, one JSON line per measurement.
 
-stdin, one JSON object per line: first {"workload": "rollout" | "foresight" | "train" | "logprobs" | "parity",
-"setup": {"model"?, "device", "dtype", "threads"?, ...the workload's own fields}}, then one line per measurement
-with its parameters (e.g. {"repeat": 2}, or {"length": 1024} for logprobs). stdout: {"event": "ready", ...} once
-the model is loaded, then {"event": "measurement", "seconds", "peakRssBytes", ...} per request line, or
-{"event": "error", "message"} for a measurement that failed; a failed setup gives that and exit status 1. The
-benchmark keeps this process between measurements, so that its two sides can take turns (A B A B) without
-reloading.
+stdin, one JSON object per line: first {"workload": "rollout" | "foresight" | "train" | "lora" | "logprobs" |
+"parity", "setup": {"model"?, "adapter"?, "device", "dtype", "threads"?, ...the workload's own fields}}, then one
+line per measurement with its parameters (e.g. {"repeat": 2}, or {"length": 1024} for logprobs). stdout:
+{"event": "ready", ...} once the model (and the adapter over it) is loaded, then {"event": "measurement",
+"seconds", "peakRssBytes", ...} per request line, or {"event": "error", "message"} for a measurement that failed;
+a failed setup gives that and exit status 1. The benchmark keeps this process between measurements, so that its
+two sides can take turns (A B A B) without reloading.
 
 Run by hand: see bench/README.md.
 """
@@ -22,6 +22,7 @@ import transformers
 
 import foresight
 import logprob_memory
+import lora
 import models
 import parity
 import rollout
@@ -32,6 +33,7 @@ WORKLOADS = {
     "rollout": rollout.prepare,
     "foresight": foresight.prepare,
     "train": train.prepare,
+    "lora": lora.prepare,
     "logprobs": logprob_memory.prepare,
     "parity": parity.prepare,
 }
@@ -50,7 +52,7 @@ def serve():
     started = time.perf_counter()
     model, tokenizer = (None, None)
     if setup.get("model"):
-        model, tokenizer = models.load(setup["model"], device, setup.get("dtype", "float32"))
+        model, tokenizer = models.load(setup["model"], device, setup.get("dtype", "float32"), setup.get("adapter"))
     run = WORKLOADS[request["workload"]](setup, SimpleNamespace(model=model, tokenizer=tokenizer, device=device))
     emit(
         {

@@ -54,7 +54,7 @@ function overrides(args: BenchArgs): PlanOverrides {
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
   command: 'bench',
-  describe: 'Benchmark genius-native against the Python reference (rollout, foresight, train, parity)',
+  describe: 'Benchmark genius-native against the Python reference (rollout, foresight, train, lora, parity)',
   builder: (yargs) =>
     yargs
       .option('quick', { type: 'boolean', default: false, describe: 'small sizes: about 3 minutes on 2 CPU cores' })
@@ -73,7 +73,12 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         choices: ['float32', 'bfloat16', 'float16'] as const,
         describe: 'weights of the inference workloads (default float32 on cpu, bfloat16 on cuda)',
       })
-      .option('only', { choices: WORKLOADS, array: true, describe: 'run only these workloads (parity always runs)' })
+      .option('only', {
+        choices: WORKLOADS,
+        array: true,
+        describe:
+          'run only these workloads (parity always runs; lora runs train\u2019s steps, which it is set against)',
+      })
       .option('threads', { type: 'number', describe: 'intra-op threads of both sides (default: their own default)' })
       .option('out', { type: 'string', default: 'bench-results', describe: 'directory for bench.json and bench.md' })
       .option('profile', {
@@ -93,9 +98,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('queries', { type: 'number', describe: 'foresight: queries explored' })
       .option('step-tokens', { type: 'number', describe: 'foresight: token limit of each step and rollout' })
       .option('final-tokens', { type: 'number', describe: 'foresight: token limit of each final part' })
-      .option('pairs', { type: 'number', describe: 'train: pairs per step' })
-      .option('micro-batch', { type: 'number', describe: 'train: pairs per forward' })
-      .option('sequence-length', { type: 'number', describe: 'train: tokens per sequence, prompt included' })
+      .option('pairs', { type: 'number', describe: 'train and lora: pairs per step' })
+      .option('micro-batch', { type: 'number', describe: 'train and lora: pairs per forward' })
+      .option('sequence-length', { type: 'number', describe: 'train and lora: tokens per sequence, prompt included' })
       .option('logprob-lengths', { type: 'number', array: true, describe: 'train: lengths of the log-prob stage' })
       .option('greedy-tokens', { type: 'number', describe: 'parity: greedy tokens per prompt' }),
   handler: async (args) => {

@@ -5,11 +5,16 @@ import { writeJsonLines } from '../../lib/data/jsonl';
 import { distFlags, joinLaunchedRun, type DistArgs } from '../dist-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
+import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
+import { answerFieldFlag, queryFieldFlag } from '../query-field-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface EvalArgs extends PlacementArgs, DistArgs {
+interface EvalArgs extends PlacementArgs, AdapterArgs, ChatTemplateFlagArgs, DistArgs {
   model: string;
   data: string;
+  'query-field': string;
+  'answer-field': string;
   'n-samples': number;
   temperature: number;
   'max-tokens': number;
@@ -25,9 +30,15 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
   describe: 'Measure answer accuracy on queries with ground-truth responses',
   builder: (yargs) =>
-    distFlags(placementFlags(yargs))
+    distFlags(chatTemplateFlags(adapterFlag(placementFlags(yargs)), 'each query is rendered with them'))
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
-      .option('data', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction, response}' })
+      .option('data', {
+        type: 'string',
+        demandOption: true,
+        describe: 'labeled problems: Parquet, a JSON list or JSON lines (docs/formats.md)',
+      })
+      .option('query-field', queryFieldFlag('--data'))
+      .option('answer-field', answerFieldFlag('--data'))
       .option('n-samples', { type: 'number', default: 0, describe: 'k sampled answers per query besides greedy' })
       .option('temperature', { type: 'number', default: 0.6, describe: 'of the sampled answers' })
       .option('max-tokens', { type: 'number', default: 1024, describe: 'per answer' })
@@ -36,7 +47,10 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('out', { type: 'string', describe: 'JSONL of each query’s answers' })
       .option('json', { type: 'boolean', default: false, describe: 'progress and report as JSON lines' }),
   handler: async (args) => {
-    const queries = await readLabeledQueries(args.data);
+    const queries = await readLabeledQueries(args.data, {
+      queryField: args['query-field'],
+      answerField: args['answer-field'],
+    });
     const tokenizer = await Tokenizer.fromDir(args.model);
     using group = await joinLaunchedRun(args);
     // The ranks share the queries; rank 0 reports for all.
@@ -45,13 +59,19 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const progress = new ProgressReporter('eval', 'queries', args.json, !lead);
     const results: QueryResult[] = [];
     try {
-      using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
+      using model = await Model.load(args.model, {
+        device: args.device,
+        dtype: args.dtype,
+        adapter: args.adapter,
+        signal: interrupt.signal,
+      });
       const events = evaluate(model, tokenizer, queries, {
         samples: args['n-samples'],
         temperature: args.temperature,
         maxTokens: args['max-tokens'],
         batchSize: args['batch-size'],
         seed: args.seed,
+        chatTemplate: { kwargs: chatTemplateKwargsOf(args) },
         signal: interrupt.signal,
         group,
       });

@@ -19,11 +19,15 @@ import { distFlags, joinLaunchedRun, type DistArgs } from '../dist-flags';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
 import { ProgressReporter } from '../progress';
+import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
+import { queryFieldFlag } from '../query-field-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface ExploreArgs extends ExploreFlagArgs, PlacementArgs, DistArgs {
+interface ExploreArgs extends ExploreFlagArgs, PlacementArgs, AdapterArgs, ChatTemplateFlagArgs, DistArgs {
   model: string;
   queries: string;
+  'query-field': string;
   out: string;
   resume: boolean;
   'skip-long': boolean;
@@ -34,9 +38,17 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
   command: 'explore',
   describe: 'Explore unlabeled queries with foresight sampling; write one record per query',
   builder: (yargs) =>
-    exploreFlags(distFlags(placementFlags(yargs)))
+    chatTemplateFlags(
+      exploreFlags(adapterFlag(distFlags(placementFlags(yargs)))),
+      "each query is rendered with them, recorded in explore.json with the time the run's prompts are stamped with",
+    )
       .option('model', { type: 'string', demandOption: true, describe: 'model directory (with its tokenizer)' })
-      .option('queries', { type: 'string', demandOption: true, describe: 'JSON list or JSONL of {instruction}' })
+      .option('queries', {
+        type: 'string',
+        demandOption: true,
+        describe: 'unlabeled queries: Parquet, a JSON list or JSON lines (docs/formats.md)',
+      })
+      .option('query-field', queryFieldFlag('--queries'))
       .option('out', { type: 'string', demandOption: true, describe: 'run directory (records.jsonl, explore.json)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out' })
       .option('skip-long', {
@@ -51,25 +63,33 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       }) as unknown as Argv<ExploreArgs>,
   handler: async (args) => {
     // Everything is read and checked against the model before the run directory is made or any work done.
-    const options = resolveExploreOptions(exploreOptionsOf(args));
+    const chatTemplate = { kwargs: chatTemplateKwargsOf(args) ?? {} };
+    const options = resolveExploreOptions({ ...exploreOptionsOf(args), chatTemplate });
     await checkOutputDirectory(args.out, 'out');
     const tokenizer = await Tokenizer.fromDir(args.model);
     const config = readModelConfig(args.model);
     tokenizer.checkFits({ dir: args.model, config });
     const { queries, skipped } = fittingQueries(
       args.queries,
-      await readQueries(args.queries),
+      await readQueries(args.queries, { queryField: args['query-field'] }),
       tokenizer,
       config.maxPositions,
       args['skip-long'],
+      chatTemplate,
     );
-    const settings = { model: path.resolve(args.model), queries: path.resolve(args.queries), options };
+    const settings = {
+      model: path.resolve(args.model),
+      ...(args.adapter !== undefined && { adapter: path.resolve(args.adapter) }),
+      queries: path.resolve(args.queries),
+      queryField: args['query-field'],
+      options,
+    };
     using group = await joinLaunchedRun(args);
-    // Rank 0 keeps the run directory; every rank explores its share and gets every record.
+    // Rank 0 keeps the run directory; every rank explores its share with the run's options and gets every record.
     let opened: ExploreRun | undefined;
-    const finished = await fromRankZero(group, async () => {
+    const kept = await fromRankZero(group, async () => {
       opened = await openExploreRun(args.out, settings, args.resume);
-      return opened.finished;
+      return { finished: opened.finished, options: opened.settings.options };
     });
     await using run = opened;
     using interrupt = new Interrupt();
@@ -78,9 +98,15 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
     const recordsFile = path.join(args.out, RECORDS_FILE);
     let written = 0;
     try {
-      using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, signal: interrupt.signal });
-      const genius = new Genius(model, tokenizer, options);
-      for await (const event of genius.explore(queries, { signal: interrupt.signal, skip: finished, group })) {
+      using model = await Model.load(args.model, {
+        device: args.device,
+        dtype: args.dtype,
+        adapter: args.adapter,
+        signal: interrupt.signal,
+      });
+      // The run's own options: a resumed run's chat template keeps the time it started with.
+      const genius = new Genius(model, tokenizer, kept.options);
+      for await (const event of genius.explore(queries, { signal: interrupt.signal, skip: kept.finished, group })) {
         if (event.type === 'progress') {
           progress.update({ ...event, done: event.queriesDone, total: event.queriesTotal });
         } else if (event.type === 'record') {
@@ -98,7 +124,7 @@ export const exploreCommand: CommandModule<object, ExploreArgs> = {
       progress.stop();
     }
     if (run === undefined) return;
-    const total = finished.length + written;
+    const total = kept.finished.length + written;
     if (args.json) {
       console.log(JSON.stringify({ event: 'done', records: total, written, skipped, file: recordsFile }));
     } else console.error(`explore: ${total} records in ${recordsFile} (${written} new)`);

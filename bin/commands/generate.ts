@@ -12,10 +12,13 @@ import {
   trimAtStop,
 } from '../../lib';
 import { readJsonLineRecords, recordObject, RecordError } from '../../lib/data/jsonl';
+import { generationConfigFields } from '../../lib/model/generation-defaults';
 import { UsageError } from '../usage';
+import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { placementFlags, type PlacementArgs } from '../placement-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface GenerateArgs extends PlacementArgs {
+interface GenerateArgs extends PlacementArgs, AdapterArgs, ChatTemplateFlagArgs {
   model: string;
   prompt?: string;
   input?: string;
@@ -24,6 +27,8 @@ interface GenerateArgs extends PlacementArgs {
   temperature?: number;
   'top-p'?: number;
   'top-k'?: number;
+  'min-p'?: number;
+  'repetition-penalty'?: number;
   n: number;
   stop: string[];
   seed: number;
@@ -50,13 +55,16 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
   command: 'generate',
   describe: 'Sample continuations of prompts with a model directory',
   builder: (yargs) =>
-    placementFlags(yargs)
+    chatTemplateFlags(adapterFlag(placementFlags(yargs)), 'with --chat')
       .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory' })
       .option('prompt', { type: 'string', describe: 'one prompt text' })
       .option('input', { type: 'string', describe: 'JSONL file of {"prompt"} or {"instruction"} objects' })
       .conflicts('prompt', 'input')
       .check((args) => {
         if (args.prompt === undefined && args.input === undefined) throw new UsageError('give --prompt or --input');
+        if (args['chat-template-kwargs'] !== undefined && !args.chat) {
+          throw new UsageError('--chat-template-kwargs renders the chat template: give --chat too');
+        }
         return true;
       })
       .option('chat', { type: 'boolean', default: false, describe: 'wrap each prompt in the chat template' })
@@ -64,6 +72,14 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('temperature', { type: 'number', describe: "0 is greedy (default: generation_config.json's, else 1)" })
       .option('top-p', { type: 'number', describe: "default: generation_config.json's, else 1" })
       .option('top-k', { type: 'number', describe: "0 disables (default: generation_config.json's, else 0)" })
+      .option('min-p', {
+        type: 'number',
+        describe: "drop tokens below min-p × the top one's probability (default: generation_config.json's, else 0)",
+      })
+      .option('repetition-penalty', {
+        type: 'number',
+        describe: "> 0: penalise tokens seen in the prompt or sample (default: generation_config.json's, else 1)",
+      })
       .option('n', { type: 'number', default: 1, describe: 'samples per prompt' })
       .option('stop', { type: 'string', array: true, default: [], describe: 'stop string (repeatable)' })
       .option('seed', { type: 'number', default: 0 })
@@ -74,22 +90,37 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         describe: 'JSON lines: the sampling settings used, then one object per sample',
       }),
   handler: async (args) => {
-    const texts = await readPrompts(args);
     const sampling = resolveSampling(
-      { temperature: args.temperature, topP: args['top-p'], topK: args['top-k'] },
+      {
+        temperature: args.temperature,
+        topP: args['top-p'],
+        topK: args['top-k'],
+        minP: args['min-p'],
+        repetitionPenalty: args['repetition-penalty'],
+      },
       readGenerationDefaults(args.model),
     );
+    const texts = await readPrompts(args);
     const tokenizer = await Tokenizer.fromDir(args.model);
-    using model = await Model.load(args.model, { device: args.device, dtype: args.dtype });
+    using model = await Model.load(args.model, { device: args.device, dtype: args.dtype, adapter: args.adapter });
     tokenizer.checkFits(model);
     // The chat template writes its own special tokens; a plain prompt gets the tokenizer's (BOS, say).
     const prompts = texts.map((text) =>
-      args.chat ? tokenizer.encode(chatPrompt(tokenizer, text), { addSpecialTokens: false }) : tokenizer.encode(text),
+      args.chat
+        ? tokenizer.encode(chatPrompt(tokenizer, text, { kwargs: chatTemplateKwargsOf(args) }), {
+            addSpecialTokens: false,
+          })
+        : tokenizer.encode(text),
     );
     const eosTokenIds = endOfResponseIds(model, tokenizer);
-    const used = { temperature: sampling.temperature, top_p: sampling.topP, top_k: sampling.topK };
+    const used = generationConfigFields(sampling);
     if (args.json) console.log(JSON.stringify({ event: 'settings', ...used }));
-    else console.error(`sampling with temperature ${used.temperature}, top-p ${used.top_p}, top-k ${used.top_k}`);
+    else
+      console.error(
+        `sampling with ${Object.entries(used)
+          .map(([name, value]) => `${name} ${value}`)
+          .join(', ')}`,
+      );
     const result = await model.generate(prompts, {
       n: args.n,
       maxNewTokens: args['max-tokens'],

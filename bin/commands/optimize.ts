@@ -3,13 +3,13 @@
  * of Genius, or DPO, IPO, SimPO, ROPO or SFT on the chosen responses; writes the trained model to --out.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { Model } from '../../lib';
 import { readPairs } from '../../lib/data/pairs';
 import { optimize } from '../../lib/train/optimize';
 import { encodePairs } from '../../lib/train/sequences';
 import { DEFAULT_TRAIN_OPTIONS } from '../../lib/train/options';
 import { joinLaunchedRun } from '../dist-flags';
 import { Interrupt } from '../interrupt';
+import { loadTrainedModel, loraFlags, type LoraArgs } from '../lora-flags';
 import {
   lossOptionsOf,
   maxLength,
@@ -24,7 +24,7 @@ import {
   type TrainingArgs,
 } from '../training';
 
-interface OptimizeArgs extends TrainingArgs, PreferenceArgs {
+interface OptimizeArgs extends TrainingArgs, PreferenceArgs, LoraArgs {
   model: string;
   pairs: string;
 }
@@ -33,7 +33,7 @@ export const optimizeCommand: CommandModule<object, OptimizeArgs> = {
   command: 'optimize',
   describe: 'Train a model on preference pairs (ACO by default)',
   builder: (yargs) =>
-    preferenceFlags(trainingFlags(yargs, DEFAULT_TRAIN_OPTIONS))
+    loraFlags(preferenceFlags(trainingFlags(yargs, DEFAULT_TRAIN_OPTIONS)))
       .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory' })
       .option('pairs', {
         type: 'string',
@@ -45,7 +45,7 @@ export const optimizeCommand: CommandModule<object, OptimizeArgs> = {
     using group = await joinLaunchedRun(args);
     const resumed = await resumable(args, group);
     const read = await readPairs(args.pairs, { skipBad: args['skip-bad'], requireAdvantages: args.loss === 'aco' });
-    using model = await Model.load(resumed ? args.out : args.model, { device: args.device, dtype: args.dtype });
+    using model = await loadTrainedModel(args, args.model, resumed ? args.out : undefined, args.seed);
     const { tokenizer, eosTokenId } = await tokenizerAndEos(args.tokenizer ?? args.model, model);
     const length = maxLength(args, model);
     const { pairs, report } = encodePairs(tokenizer, read.records, { maxLength: length, eosTokenId });
@@ -53,6 +53,7 @@ export const optimizeCommand: CommandModule<object, OptimizeArgs> = {
     const options = {
       ...trainOptions(args, resumed ? args.out : args.model, interrupt.signal, group),
       ...lossOptionsOf(args),
+      ...(model.adapter && { referenceModel: 'base' as const }),
     };
     await printSteps(args, interrupt, true, optimize(model, pairs, options), group);
   },

@@ -12,12 +12,14 @@ import {
   Tokenizer,
   readRecords,
   recordPairs,
+  type ChatTemplateArgs,
   type ExploreSettings,
   type RejectedSampling,
 } from '../../lib';
 import { writeJsonLines } from '../../lib/data/jsonl';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface PairsArgs {
+interface PairsArgs extends ChatTemplateFlagArgs {
   records: string;
   model?: string;
   out?: string;
@@ -28,22 +30,24 @@ interface PairsArgs {
   json: boolean;
 }
 
-/** The records file and, for a run directory, the model it explored with. */
-async function locateRecords(where: string): Promise<{ file: string; model?: string }> {
+/** The records file and, for a run directory, the model it explored with and its chat-template arguments. */
+async function locateRecords(
+  where: string,
+): Promise<{ file: string; model?: string; chatTemplate?: ChatTemplateArgs }> {
   const stat = await fs.stat(where).catch(() => undefined);
   if (!stat?.isDirectory()) return { file: where };
   const settings = await fs
     .readFile(path.join(where, SETTINGS_FILE), 'utf8')
     .then((text) => JSON.parse(text) as ExploreSettings)
     .catch(() => undefined);
-  return { file: path.join(where, RECORDS_FILE), model: settings?.model };
+  return { file: path.join(where, RECORDS_FILE), model: settings?.model, chatTemplate: settings?.options.chatTemplate };
 }
 
 export const pairsCommand: CommandModule<object, PairsArgs> = {
   command: 'pairs',
   describe: 'Build preference pairs from exploration records',
   builder: (yargs) =>
-    yargs
+    chatTemplateFlags(yargs, "the prompts are rendered with them (default: a run's, with the time it explored at)")
       .option('records', { type: 'string', demandOption: true, describe: 'records JSONL, or an explore run directory' })
       .option('model', {
         type: 'string',
@@ -78,7 +82,15 @@ export const pairsCommand: CommandModule<object, PairsArgs> = {
     }
     const tokenizer = await Tokenizer.fromDir(model);
     const records = await readRecords(located.file);
-    const options = { rejected: args.rejected, tau: args.tau, seed: args.seed, shuffleSides: args['shuffle-sides'] };
+    const kwargs = chatTemplateKwargsOf(args);
+    const chatTemplate = kwargs === undefined ? located.chatTemplate : { kwargs };
+    const options = {
+      rejected: args.rejected,
+      tau: args.tau,
+      seed: args.seed,
+      shuffleSides: args['shuffle-sides'],
+      chatTemplate,
+    };
     const pairs = records.flatMap((record) => recordPairs(record, tokenizer, options));
     const out = args.out ?? path.join(path.dirname(located.file), 'pairs.jsonl');
     await writeJsonLines(out, pairs);

@@ -6,9 +6,11 @@
 import type { CommandModule } from 'yargs';
 import type { DType } from '../../lib';
 import { DEFAULT_SERVE_OPTIONS, startServer } from '../../lib/serve/server';
+import { adapterFlag, type AdapterArgs } from '../lora-flags';
 import { MODEL_DTYPES } from '../placement-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface ServeArgs {
+interface ServeArgs extends AdapterArgs, ChatTemplateFlagArgs {
   model?: string;
   host: string;
   port: number;
@@ -27,7 +29,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'Serve a model over HTTP: OpenAI-compatible completions, Genius runs as jobs, /healthz, /metrics',
   builder: (yargs) =>
-    yargs
+    chatTemplateFlags(adapterFlag(yargs), "every chat request's, under its own chat_template_kwargs")
       .option('model', { type: 'string', describe: 'model directory [default: the embedded model, models/default]' })
       .option('host', { type: 'string', default: defaults.host, describe: 'address to bind (0.0.0.0: every one)' })
       .option('port', { type: 'number', default: defaults.port, describe: '0 picks a free port' })
@@ -56,7 +58,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       apiKey: args['api-key'],
       bodyLimit: args['body-limit'],
       runsDir: args.runs,
-      load: { device: args.device, dtype: args.dtype },
+      chatTemplateKwargs: chatTemplateKwargsOf(args),
+      load: { device: args.device, dtype: args.dtype, adapter: args.adapter },
     });
     console.error(`serve: listening on ${server.url}`);
     await new Promise<void>((resolve) => {

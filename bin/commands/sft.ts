@@ -14,6 +14,7 @@ import { encodeSftExamples } from '../../lib/train/sequences';
 import { DEFAULT_SFT_OPTIONS } from '../../lib/train/options';
 import { joinLaunchedRun } from '../dist-flags';
 import { Interrupt } from '../interrupt';
+import { loadTrainedModel, loraFlags, newAdapterOf, type LoraArgs } from '../lora-flags';
 import { UsageError } from '../usage';
 import {
   maxLength,
@@ -26,7 +27,7 @@ import {
   type TrainingArgs,
 } from '../training';
 
-interface SftArgs extends TrainingArgs {
+interface SftArgs extends TrainingArgs, LoraArgs {
   model?: string;
   init?: string;
   data: string;
@@ -50,7 +51,7 @@ export const sftCommand: CommandModule<object, SftArgs> = {
   command: 'sft',
   describe: 'Supervised fine-tuning on prompt/response lines, from a model or from random weights',
   builder: (yargs) =>
-    trainingFlags(yargs, DEFAULT_SFT_OPTIONS)
+    loraFlags(trainingFlags(yargs, DEFAULT_SFT_OPTIONS))
       .option('model', { type: 'string', describe: 'Hugging Face model directory to start from' })
       .option('init', { type: 'string', describe: 'config.json of a new model with random weights' })
       .option('init-seed', { type: 'number', default: 0, describe: 'seed of the random weights' })
@@ -59,6 +60,9 @@ export const sftCommand: CommandModule<object, SftArgs> = {
       .check((args) => {
         if (args.model === undefined && args.init === undefined) throw new UsageError('give --model or --init');
         if (args.init !== undefined && args.tokenizer === undefined) throw new UsageError('--init needs --tokenizer');
+        if (args.init !== undefined && (args.adapter !== undefined || newAdapterOf(args, 0) !== undefined)) {
+          throw new UsageError('LoRA adapts a model: give --model, not --init');
+        }
         return true;
       }) as unknown as Argv<SftArgs>,
   handler: async (args) => {
@@ -70,10 +74,7 @@ export const sftCommand: CommandModule<object, SftArgs> = {
     const { model, cleanup } =
       resumed || args.init === undefined
         ? {
-            model: await Model.load(resumed ? args.out : (args.model as string), {
-              device: args.device,
-              dtype: args.dtype,
-            }),
+            model: await loadTrainedModel(args, args.model as string, resumed ? args.out : undefined, args.seed),
             cleanup: async () => {},
           }
         : await initModel(args.init, args);

@@ -12,6 +12,7 @@ import { DEFAULT_TRAIN_OPTIONS } from '../../lib/train/options';
 import { joinLaunchedRun, shardFlags, type ShardArgs } from '../dist-flags';
 import { exploreFlags, exploreOptionsOf, type ExploreFlagArgs } from '../explore-flags';
 import { Interrupt } from '../interrupt';
+import { loraFlags, newAdapterOf, type LoraArgs } from '../lora-flags';
 import { ProgressReporter } from '../progress';
 import {
   lossOptionsOf,
@@ -22,11 +23,16 @@ import {
   type PreferenceArgs,
 } from '../training';
 import { MODEL_DTYPES } from '../placement-flags';
+import { answerFieldFlag, queryFieldFlag } from '../query-field-flags';
+import { chatTemplateFlags, chatTemplateKwargsOf, type ChatTemplateFlagArgs } from '../chat-template-flags';
 
-interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs, ShardArgs {
+interface TrainArgs extends ExploreFlagArgs, PreferenceArgs, OptimizerArgs, LoraArgs, ChatTemplateFlagArgs, ShardArgs {
   model?: string;
   queries?: string;
+  'query-field': string;
   eval?: string;
+  'eval-query-field': string;
+  'answer-field': string;
   out?: string;
   iterations?: number;
   rejected: RejectedSampling;
@@ -46,16 +52,28 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Run Genius end to end: evaluate, explore → pairs → optimise (per iteration), evaluate, report',
   builder: (yargs) =>
-    optimizerFlags(preferenceFlags(exploreFlags(shardFlags(yargs)), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS)
+    chatTemplateFlags(
+      loraFlags(
+        optimizerFlags(preferenceFlags(exploreFlags(shardFlags(yargs)), PRESETS), DEFAULT_TRAIN_OPTIONS, PRESETS),
+      ),
+      'each query is rendered with them (exploration and evaluation), recorded in train.json with the time ' +
+        "the run's prompts are stamped with",
+    )
       .option('model', { type: 'string', describe: 'starting policy [default: the embedded model, models/default]' })
       .option('queries', {
         type: 'string',
-        describe: 'unlabeled queries [default: the embedded queries, data/changes/queries.jsonl]',
+        describe:
+          'unlabeled queries: Parquet, a JSON list or JSON lines (docs/formats.md) [default: the embedded queries, ' +
+          'data/changes/queries.jsonl]',
       })
+      .option('query-field', queryFieldFlag('--queries'))
       .option('eval', {
         type: 'string',
-        describe: 'labeled held-out problems [default: the embedded test split with the embedded model]',
+        describe:
+          'labeled held-out problems, in the same formats [default: the embedded test split with the embedded model]',
       })
+      .option('eval-query-field', queryFieldFlag('--eval'))
+      .option('answer-field', answerFieldFlag('--eval'))
       .option('out', { type: 'string', describe: 'run directory [default: runs/<timestamp>]' })
       .option('iterations', { type: 'number', describe: `explore → optimise rounds [default: ${PRESETS}]` })
       .option('rejected', { choices: REJECTED_SAMPLINGS, default: DEFAULT_EXPLORE_OPTIONS.rejected })
@@ -94,18 +112,21 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const options: Omit<PipelineOptions, 'signal'> = {
       model: args.model,
       queries: args.queries,
+      queryField: args['query-field'],
       eval: args.eval,
+      evalFields: { queryField: args['eval-query-field'], answerField: args['answer-field'] },
       out: args.out,
       resume: args.resume,
       iterations: args.iterations,
       seed,
+      chatTemplate: { kwargs: chatTemplateKwargsOf(args) },
       explore: { ...explore, rejected: args.rejected, shuffleSides: args['shuffle-sides'] },
       train: { ...optimizerOptionsOf(args), ...lossOptionsOf(args) },
       evaluation: { samples: args['eval-samples'] },
       maxLength: args['max-length'],
       skipLong: args['skip-long'],
       updateReference: args['update-reference'],
-      load: { device: args.device, dtype: args.dtype },
+      load: { device: args.device, dtype: args.dtype, adapter: args.adapter, lora: newAdapterOf(args, seed) },
       shardOptimizer: args['shard-optimizer'],
     };
     const say = (message: string): void => {

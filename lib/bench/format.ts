@@ -15,6 +15,7 @@ import {
   type SideMemory,
   type Summary,
   type SweepPoint,
+  type Target,
   type WorkloadProfile,
   type WorkloadReport,
 } from './results';
@@ -43,6 +44,17 @@ function ratio(row: MetricRow): string {
 function checkText(check: Check): string {
   const relation = check.kind === 'max' ? '≤' : '≥';
   return `${check.name} = ${formatNumber(check.value)} (${relation} ${formatNumber(check.limit)}): ${check.holds ? 'ok' : 'FAILED'}`;
+}
+
+function targetText(target: Target): string {
+  const measured = target.value === null ? 'INVALID' : `${target.value.toFixed(2)}×`;
+  const verdict = target.met === null ? '' : target.met ? ': met' : ': missed';
+  return `target ${target.name} ≤ ${target.limit}×: ${measured}${verdict}`;
+}
+
+/** What a workload's section lists: its checks, then its targets. */
+function checkLines(workload: WorkloadReport): string[] {
+  return [...workload.checks.map(checkText), ...(workload.targets ?? []).map(targetText)];
 }
 
 function header(report: BenchReport): string[] {
@@ -144,7 +156,7 @@ export function formatTable(report: BenchReport): string {
   if (metricRows.length > 0) lines.push(...padTable([METRIC_HEADER, ...metricRows]), '');
   for (const [name, workload] of workloadEntries(report)) {
     lines.push(`${name}: ${workload.valid ? 'valid' : 'INVALID'}`);
-    for (const check of workload.checks) lines.push(`  ${checkText(check)}`);
+    for (const line of checkLines(workload)) lines.push(`  ${line}`);
     for (const note of workloadNotes(workload)) lines.push(`  ${note}`);
   }
   const memoryTable = logprobMemoryTable(report);
@@ -214,7 +226,7 @@ export function formatMarkdown(report: BenchReport): string {
   if (metricRows.length > 0) lines.push(...markdownTable([METRIC_HEADER, ...metricRows]), '');
   for (const [name, workload] of workloadEntries(report)) {
     lines.push(
-      `- **${name}** (${workload.valid ? 'valid' : 'INVALID'}): ${[...workload.checks.map(checkText), ...workloadNotes(workload)].join('; ')}`,
+      `- **${name}** (${workload.valid ? 'valid' : 'INVALID'}): ${[...checkLines(workload), ...workloadNotes(workload)].join('; ')}`,
     );
   }
   const memoryTable = logprobMemoryTable(report);

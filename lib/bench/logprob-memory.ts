@@ -22,7 +22,7 @@ import {
   type Run,
   type WorkerProcess,
 } from './protocol';
-import { atMost, GIB, maxAbsDifference, type LogprobMemoryRow, type TrainReport } from './results';
+import { atMost, GIB, maxAbsDifference, type LogprobMemoryReport, type LogprobMemoryRow } from './results';
 
 export interface LogprobSetup extends CommonSetup {
   hidden: number;
@@ -103,7 +103,7 @@ function sideMemory(result: Attempt, onCuda: boolean): LogprobMemoryRow['ours'] 
     : { peakDeltaBytes: cudaPeakBytes, seconds };
 }
 
-export async function compareLogprobMemory(context: CompareContext): Promise<TrainReport['logprobMemory']> {
+export async function compareLogprobMemory(context: CompareContext): Promise<LogprobMemoryReport> {
   const { device, threads } = context.common;
   const vocab = Math.max(context.model.vocab, MIN_VOCAB);
   const hidden = context.model.hidden;

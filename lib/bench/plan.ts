@@ -11,6 +11,7 @@
 import { readQueries } from '../data/queries';
 import { EMBEDDED_QUERIES } from '../embedded';
 import { seededRandom } from '../genius/random';
+import { DEFAULT_LORA } from '../model/lora';
 import { encodeStepPrompt } from '../text/steps';
 import type { Tokenizer } from '../text/tokenizer';
 import type { PairJson } from './train';
@@ -30,6 +31,8 @@ export interface BenchPlan {
   };
   /** Each measurement is one optimizer step over `pairs` pairs of about `sequenceLength` tokens each. */
   train: { pairs: number; microBatch: number; sequenceLength: number; lr: number };
+  /** The lora workload's adapter (its steps are train's): rank r and alpha, the scale being alpha / r. */
+  lora: { rank: number; alpha: number };
   /** Sequence lengths (positions scored) of the log-prob stage's memory comparison. */
   logprobs: { lengths: number[] };
   parity: { greedyTokens: number };
@@ -43,12 +46,16 @@ export type PlanOverrides = {
 
 const FORESIGHT_SHAPE = { beams: 2, rollouts: 4, foresightSteps: 4 };
 
+/** The reference trainer's adapter (open-instruct --use_lora: rank 64, alpha 16), our defaults. */
+const REFERENCE_LORA = { rank: DEFAULT_LORA.rank, alpha: DEFAULT_LORA.alpha };
+
 export const QUICK_PLAN: BenchPlan = {
   // 3 measurements a side at batch 32: 2 at batch 8 could not tell a 20% change from noise.
   repeats: 3,
   rollout: { prompts: 8, n: 4, maxNewTokens: 32, temperature: 1, topP: 1 },
   foresight: { queries: 1, ...FORESIGHT_SHAPE, maxTokens: 12, finalMaxTokens: 16 },
   train: { pairs: 2, microBatch: 2, sequenceLength: 96, lr: 1e-6 },
+  lora: REFERENCE_LORA,
   logprobs: { lengths: [128, 256, 512] },
   parity: { greedyTokens: 16 },
   randomLayers: 2,
@@ -59,6 +66,7 @@ export const FULL_PLAN: BenchPlan = {
   rollout: { prompts: 8, n: 8, maxNewTokens: 128, temperature: 1, topP: 1 },
   foresight: { queries: 8, ...FORESIGHT_SHAPE, maxTokens: 128, finalMaxTokens: 256 },
   train: { pairs: 8, microBatch: 4, sequenceLength: 512, lr: 1e-6 },
+  lora: REFERENCE_LORA,
   logprobs: { lengths: [512, 1024, 2048, 4096, 8192] },
   parity: { greedyTokens: 32 },
   randomLayers: undefined,
@@ -71,6 +79,7 @@ export function resolvePlan(quick: boolean, overrides: PlanOverrides = {}): Benc
     rollout: { ...base.rollout, ...overrides.rollout },
     foresight: { ...base.foresight, ...overrides.foresight },
     train: { ...base.train, ...overrides.train },
+    lora: { ...base.lora, ...overrides.lora },
     logprobs: { ...base.logprobs, ...overrides.logprobs },
     parity: { ...base.parity, ...overrides.parity },
     randomLayers: 'randomLayers' in overrides ? overrides.randomLayers : base.randomLayers,

@@ -19,6 +19,7 @@ import type { Tokenizer } from '../text/tokenizer';
 import type { BenchModel } from './bench-model';
 import type { ForesightResult, ForesightSetup } from './foresight';
 import type { LogprobResult, LogprobSetup } from './logprob-memory';
+import type { LoraSetup } from './lora';
 import { withLoadWatch, type LoadReport } from './machine';
 import type { ParityResult, ParitySetup } from './parity';
 import type { BenchInputs, BenchPlan } from './plan';
@@ -26,7 +27,7 @@ import type { SideMeasurements, Tolerances } from './results';
 import type { RolloutResult, RolloutSetup } from './rollout';
 import type { TrainResult, TrainSetup } from './train';
 
-export const WORKLOADS = ['rollout', 'foresight', 'train', 'parity'] as const;
+export const WORKLOADS = ['rollout', 'foresight', 'train', 'lora', 'parity'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 /** Every process that a workload runs in: the timed workloads, and the log-prob stage's memory (part of train). */
@@ -35,6 +36,11 @@ export type WorkerWorkload = WorkloadName | 'logprobs';
 export interface CommonSetup {
   /** The model directory; absent for workloads that need none (logprobs). */
   model?: string;
+  /**
+   * A LoRA adapter directory (PEFT's format) that each side loads over the model as its users do, trainable:
+   * Model.load's `adapter`; peft's PeftModel.from_pretrained.
+   */
+  adapter?: string;
   device: string;
   dtype: 'float32' | 'bfloat16' | 'float16';
   /** Intra-op threads of libtorch; absent: each side's default. */
@@ -45,6 +51,7 @@ export interface SetupOf {
   rollout: RolloutSetup;
   foresight: ForesightSetup;
   train: TrainSetup;
+  lora: LoraSetup;
   logprobs: LogprobSetup;
   parity: ParitySetup;
 }
@@ -53,6 +60,7 @@ export interface ResultOf {
   rollout: RolloutResult;
   foresight: ForesightResult;
   train: TrainResult;
+  lora: TrainResult;
   logprobs: LogprobResult;
   parity: ParityResult;
 }

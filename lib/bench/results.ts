@@ -54,6 +54,24 @@ export function atLeast(name: string, value: number, limit: number): Check {
 }
 
 /**
+ * A goal the project set for a ratio (the lora workload's, from its issue): reported beside the checks, but a
+ * missed one is a finding about our speed or memory, not a disagreement, so it does not make the workload invalid.
+ */
+export interface Target {
+  name: string;
+  /** The ratio measured; null when the workload is invalid (its ratios are withheld). */
+  value: number | null;
+  /** The ratio must be at most this. */
+  limit: number;
+  /** null when the workload is invalid. */
+  met: boolean | null;
+}
+
+export function targetAtMost(name: string, value: number | null, limit: number): Target {
+  return { name, value, limit, met: value === null ? null : value <= limit };
+}
+
+/**
  * When the two sides agree. Both run the same kernels (libtorch is the wheel's), so in float32 they differ only by
  * the order of additions (batched against unbatched, chunked against whole); in bfloat16 or float16 rounding is
  * coarser and the limits are looser. A wrong implementation misses them by far.
@@ -111,6 +129,8 @@ export interface WorkloadReport {
   notes: string[];
   /** The machine's load while the measurements ran; a noisy workload's numbers are not for publishing. */
   load?: LoadReport;
+  /** Goals for the workload's ratios, where the project set some. */
+  targets?: Target[];
 }
 
 /** Measurements of both sides, in the order they were taken. */
@@ -173,9 +193,17 @@ export interface LogprobMemoryRow {
   maxAbsDiff: number | null;
 }
 
+/** The log-prob stage's peak memory by sequence length: chunked (ours) against the full log_softmax. */
+export interface LogprobMemoryReport {
+  vocab: number;
+  hidden: number;
+  rows: LogprobMemoryRow[];
+  check: Check | null;
+}
+
 export interface TrainReport extends WorkloadReport {
-  /** The log-prob stage's peak memory by sequence length: chunked (ours) against the full log_softmax. */
-  logprobMemory: { vocab: number; hidden: number; rows: LogprobMemoryRow[]; check: Check | null };
+  /** Absent when only the steps ran, as the lora workload's comparison (--only lora). */
+  logprobMemory?: LogprobMemoryReport;
 }
 
 export interface SweepPoint {

@@ -26,6 +26,7 @@ import { runtimeInfo, setThreads } from '../runtime';
 import { Tokenizer } from '../text/tokenizer';
 import { benchModel, type BenchModel, type RandomArchitecture } from './bench-model';
 import { compareForesight, foresightSetup, prepareForesight } from './foresight';
+import { compareLora, loraSetup } from './lora';
 import { describeMachine, measureMatmulRate, type LoadReport } from './machine';
 import { compareParity } from './parity';
 import {
@@ -71,7 +72,7 @@ export interface BenchOptions {
   device?: string;
   /** Weights of the inference workloads; default float32 on the CPU, bfloat16 on CUDA. Training is float32. */
   dtype?: CommonSetup['dtype'];
-  /** Workloads to run (parity always runs); default all. */
+  /** Workloads to run (parity always runs; lora brings train's steps, its comparison); default all. */
   only?: WorkloadName[];
   /** Intra-op threads of both sides; default each side's own default. */
   threads?: number;
@@ -94,6 +95,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     if (selected.has('rollout')) workloads.rollout = loaded(await compareRollout(context, parity), 'rollout');
     if (selected.has('foresight')) workloads.foresight = loaded(await compareForesight(context, parity), 'foresight');
     if (selected.has('train')) workloads.train = loaded(await compareTrain(context, parity), 'train');
+    if (selected.has('lora')) {
+      // LoRA is set against our full fine-tune of the same pairs: train's steps, run here if --only left them out.
+      workloads.train ??= loaded(await compareTrainSteps(context, parity), 'train');
+      workloads.lora = loaded(await compareLora(context, workloads.train, parity), 'lora');
+    }
     const sweep = options.sweep
       ? await runSweep(context, parity, { rollout: selected.has('rollout'), train: selected.has('train') })
       : undefined;
@@ -168,7 +174,7 @@ async function profileWorkloads(
   selected: ReadonlySet<WorkloadName>,
 ): Promise<WorkloadProfile[]> {
   const load = async (setup: CommonSetup): Promise<{ model: Model; tokenizer: Tokenizer; device: string }> => ({
-    model: await Model.load(context.model.dir, { device: setup.device, dtype: setup.dtype }),
+    model: await Model.load(context.model.dir, { device: setup.device, dtype: setup.dtype, adapter: setup.adapter }),
     tokenizer: await Tokenizer.fromDir(context.model.dir),
     device: setup.device,
   });
@@ -187,6 +193,11 @@ async function profileWorkloads(
     context.log('profile: train');
     const setup = trainSetup(context);
     profiles.push(await profiled('train', await prepareTrain(setup, await load(setup))));
+  }
+  if (selected.has('lora')) {
+    context.log('profile: lora');
+    const { setup } = await loraSetup(context);
+    profiles.push(await profiled('lora', await prepareTrain(setup, await load(setup))));
   }
   return profiles;
 }

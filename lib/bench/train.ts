@@ -10,7 +10,14 @@ import type { TrainingPair } from '../train/sequences';
 import type { Model } from '../model/model';
 import { Trainer, type TrainerOptions } from '../train/trainer';
 import { compareLogprobMemory } from './logprob-memory';
-import { interleaved, required, type CommonSetup, type CompareContext, type Loaded, type Run } from './protocol';
+import {
+  interleaved,
+  required,
+  type CommonSetup,
+  type CompareContext,
+  type Loaded,
+  type MeasurementRecord,
+} from './protocol';
 import {
   atMost,
   metricRow,
@@ -20,7 +27,11 @@ import {
   scaledDifference,
   tolerancesFor,
   workloadReport,
+  type Check,
+  type SideMeasurements,
+  type Tolerances,
   type TrainReport,
+  type UnratedRow,
   type WorkloadReport,
 } from './results';
 
@@ -79,24 +90,45 @@ export function acoTrainer(
   return Trainer.create(model, { loss: 'aco', acoWeight: 'paper', beta: setup.beta, alpha: setup.alpha, ...options });
 }
 
-/** Our side's measurement. */
-export async function prepareTrain(setup: TrainSetup, loaded: Loaded): Promise<Run<'train'>> {
+/**
+ * Our side's measurement, of the train and lora workloads alike: the Trainer of a model loaded with an adapter
+ * trains the adapter alone. The reference log-probs are the starting weights' with any adapter off: the base's.
+ */
+export async function prepareTrain(setup: TrainSetup, loaded: Loaded): Promise<() => Promise<TrainResult>> {
   const pairs = trainingPairs(setup.pairs);
   const trainer = await acoTrainer(required(loaded.model, 'a model'), setup, { microBatch: setup.microBatch });
-  const reference = await trainer.referenceLogprobs(pairs);
+  const reference = await trainer.referenceLogprobs(pairs, { adapter: false });
   return async () => {
     const step = await trainer.preferenceStep(pairs, reference, setup.lr);
     return { loss: step.loss, gradNorm: step.gradNorm };
   };
 }
 
-/** The optimizer steps of both sides, compared (compareTrain adds the log-prob stage's memory). */
-export async function compareTrainSteps(context: CompareContext, parity?: WorkloadReport): Promise<WorkloadReport> {
-  const { plan } = context;
-  const { microBatch, lr } = plan.train;
+/** How far optimizer steps may differ: float32 weights, but bfloat16 autocast on CUDA. */
+export function stepTolerances(context: CompareContext): Tolerances {
+  return tolerancesFor(context.common.device.startsWith('cuda') ? 'bfloat16' : 'float32');
+}
+
+/** What the train and lora workloads report of their optimizer steps, before the ratios are taken. */
+export interface StepParts {
+  checks: Check[];
+  rows: UnratedRow[];
+  notes: string[];
+}
+
+/**
+ * The checks and rows of both sides' optimizer steps: their losses must agree step by step; time, throughput, the
+ * share of matmul rate (`passes` over the model's weights per token: 3 when every weight takes a gradient) and
+ * peak RSS.
+ */
+export function stepParts(
+  context: CompareContext,
+  setup: TrainSetup,
+  run: SideMeasurements<TrainResult & MeasurementRecord>,
+  passes: number,
+  parity?: WorkloadReport,
+): StepParts {
   const onCuda = context.common.device.startsWith('cuda');
-  const setup = trainSetup(context);
-  const run = await interleaved(context, 'train', setup);
   const pairs = setup.pairs.length;
   const tokens = setup.pairs.reduce((sum, pair) => sum + pair.chosen.tokens.length + pair.rejected.tokens.length, 0);
   // The LM head's work counts at the scored (response) positions only, the work the loss needs: the reference
@@ -114,22 +146,30 @@ export async function compareTrainSteps(context: CompareContext, parity?: Worklo
   const head = vocab * hidden;
   const headWeightedTokens = (tokens * (matmulParameters - head) + scored * head) / matmulParameters;
   const lossDiffs = run.ours.map((ours, step) => scaledDifference(ours.loss, run.reference[step].loss));
-  const tolerance = tolerancesFor(onCuda ? 'bfloat16' : 'float32').loss;
-  const report = workloadReport(
-    [...parityHolds(parity), atMost('max |step loss diff| / max(1, |loss|)', Math.max(...lossDiffs), tolerance)],
-    [
+  return {
+    checks: [
+      ...parityHolds(parity),
+      atMost('max |step loss diff| / max(1, |loss|)', Math.max(...lossDiffs), stepTolerances(context).loss),
+    ],
+    rows: [
       metricRow('time per step', 'ms', 'lower', run, (m) => m.seconds * 1000),
       metricRow('pairs/s', 'pairs/s', 'higher', run, (m) => pairs / m.seconds),
       metricRow('tokens/s', 'tok/s', 'higher', run, (m) => tokens / m.seconds),
-      rooflineRow(context, run, () => headWeightedTokens, 3),
+      rooflineRow(context, run, () => headWeightedTokens, passes),
       metricRow('peak RSS', 'MiB', 'lower', run, (m) => m.peakRssBytes / MIB),
     ],
-    [
-      `${pairs} pairs of ${tokens} tokens in all per step, micro-batches of ${microBatch} pairs, AdamW at lr ${lr.toExponential()}` +
+    notes: [
+      `${pairs} pairs of ${tokens} tokens in all per step, micro-batches of ${setup.microBatch} pairs, AdamW at lr ${setup.lr.toExponential()}` +
         (onCuda ? ', bfloat16 autocast' : ''),
     ],
-  );
-  return report;
+  };
+}
+
+/** The optimizer steps of both sides, compared (compareTrain adds the log-prob stage's memory). */
+export async function compareTrainSteps(context: CompareContext, parity?: WorkloadReport): Promise<WorkloadReport> {
+  const setup = trainSetup(context);
+  const { checks, rows, notes } = stepParts(context, setup, await interleaved(context, 'train', setup), 3, parity);
+  return workloadReport(checks, rows, notes);
 }
 
 export async function compareTrain(context: CompareContext, parity?: WorkloadReport): Promise<TrainReport> {

@@ -28,6 +28,7 @@ const PREPARE: { [W in WorkerWorkload]: Prepare<W> } = {
   rollout: prepareRollout,
   foresight: prepareForesight,
   train: prepareTrain,
+  lora: prepareTrain,
   logprobs: prepareLogprobs,
   parity: prepareParity,
 };
@@ -73,7 +74,7 @@ async function serve(): Promise<void> {
   const started = performance.now();
   const loaded: Loaded = { device: setup.device };
   if (setup.model) {
-    loaded.model = await Model.load(setup.model, { device: setup.device, dtype: setup.dtype });
+    loaded.model = await Model.load(setup.model, { device: setup.device, dtype: setup.dtype, adapter: setup.adapter });
     loaded.tokenizer = await Tokenizer.fromDir(setup.model);
   }
   const run = await (PREPARE[request.workload] as Prepare<WorkerWorkload>)(setup, loaded);

@@ -1,18 +1,15 @@
 /**
- * Final answers of reasoning responses: where the answer is (extractAnswer), its canonical text
- * (normalizeAnswer) and when two answers agree (answersMatch). Numbers compare by value, so 1,000, 1000.0 and
- * \frac{2000}{2} all match 1000.
+ * Final answers of reasoning responses and of ground truths: where the answer is (extractAnswer, truthAnswer), its
+ * canonical text (normalizeAnswer) and when two answers agree (answersMatch). Numbers compare by value, so 1,000,
+ * 1000.0 and \frac{2000}{2} all match 1000.
  */
 
 import { invalidArgument } from '../errors';
 
-/** The content of the last complete `\boxed{…}` (braces may nest), or undefined. */
+/** The content of the last complete `\boxed{…}` (or `\fbox{…}`, which a few MATH solutions use; braces may nest). */
 function lastBoxed(text: string): string | undefined {
-  // lastIndexOf clamps a negative start to 0, so the loop stops itself once it has tried position 0.
-  for (let at = text.lastIndexOf('\\boxed'); at >= 0; at = at === 0 ? -1 : text.lastIndexOf('\\boxed', at - 1)) {
-    let open = at + '\\boxed'.length;
-    while (text[open] === ' ') open++;
-    if (text[open] !== '{') continue;
+  for (const box of [...text.matchAll(/\\(?:boxed|fbox) *\{/g)].reverse()) {
+    const open = box.index + box[0].length - 1;
     let depth = 0;
     for (let index = open; index < text.length; index++) {
       if (text[index] === '{') depth++;
@@ -32,12 +29,11 @@ function afterLast(text: string, marker: string): string | undefined {
 }
 
 /**
- * The final answer of a response, tried in this order: the last `\boxed{…}`; the text after the last "####"
- * (GSM8K's ground truths); after the last "The answer is" (its leading number when it starts with one, as in
- * "72 clips."); the last number. Undefined when there is none.
+ * The answer a text marks as final, tried in this order: the last `\boxed{…}` (MATH's solutions); the text after
+ * the last "####" (GSM8K's); after the last "The answer is" (its leading number when it starts with one, as in
+ * "72 clips."). Undefined when there is none.
  */
-export function extractAnswer(text: string): string | undefined {
-  if (typeof text !== 'string') invalidArgument('text', 'a string');
+function markedAnswer(text: string): string | undefined {
   const boxed = lastBoxed(text);
   if (boxed !== undefined) return boxed.trim();
   const hashes = afterLast(text, '####');
@@ -51,7 +47,24 @@ export function extractAnswer(text: string): string | undefined {
     const phrase = stated.trim().replace(/\.$/, '').trim();
     if (phrase !== '') return phrase;
   }
-  return text.match(NUMBER)?.at(-1);
+  return undefined;
+}
+
+/** The final answer of a response: the answer it marks as final (markedAnswer), else its last number. */
+export function extractAnswer(text: string): string | undefined {
+  if (typeof text !== 'string') invalidArgument('text', 'a string');
+  return markedAnswer(text) ?? text.match(NUMBER)?.at(-1);
+}
+
+/**
+ * The answer of a ground truth: a worked solution's marked answer (MATH's `\boxed{…}`, GSM8K's `#### 42`); else,
+ * for one line, the whole of it: the bare answer that sets such as MATH-500 keep in an `answer` field, whose last
+ * number is no answer (`\frac{14}{3}`, `(3, \frac{\pi}{2})`); else the solution's last number.
+ */
+export function truthAnswer(text: string): string | undefined {
+  if (typeof text !== 'string') invalidArgument('text', 'a string');
+  const bare = text.trim();
+  return markedAnswer(text) ?? (bare !== '' && !bare.includes('\n') ? bare : text.match(NUMBER)?.at(-1));
 }
 
 /** The canonical text of an answer: LaTeX wrappers, units of money and percent, spaces and thousands commas gone. */

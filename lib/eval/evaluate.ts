@@ -5,13 +5,19 @@
  */
 import type { LabeledQuery, QueryId } from '../data/queries';
 import { gatherRound, rounds } from '../dist/rounds';
-import type { ProcessGroup } from '../dist/process-group';
+import { fromRankZero, type ProcessGroup } from '../dist/process-group';
 import { deriveSeed } from '../genius/random';
 import { endOfResponseIds, responseText } from '../genius/responses';
 import { Model } from '../model/model';
+import {
+  pinChatTemplateClock,
+  resolveChatTemplateArgs,
+  type ChatTemplateArgs,
+  type ResolvedChatTemplateArgs,
+} from '../text/chat-template-args';
 import { encodeStepPrompt } from '../text/steps';
 import { Tokenizer } from '../text/tokenizer';
-import { answersMatch, extractAnswer, normalizeAnswer } from './answer';
+import { answersMatch, extractAnswer, normalizeAnswer, truthAnswer } from './answer';
 import { invalidArgument } from '../errors';
 import { meanLogprob as meanTokenLogprob } from '../genius/beams';
 
@@ -25,6 +31,11 @@ export interface EvaluateOptions {
   /** Queries per native call. Default 16. */
   batchSize?: number;
   seed?: number;
+  /**
+   * What the chat template renders each query with besides it (kwargs, the time of strftime_now()). Default: no
+   * kwargs, and the time the evaluation starts at.
+   */
+  chatTemplate?: ChatTemplateArgs;
   signal?: AbortSignal;
   /**
    * The ranks of a distributed run share the queries, batch by batch (lib/dist/rounds.ts), and every rank gets every
@@ -68,10 +79,13 @@ export interface EvaluationReport {
   confidentAccuracy?: number;
 }
 
-/** `options` over the defaults, each checked (the signal is left out). */
-export function resolveEvaluateOptions(
-  options: EvaluateOptions = {},
-): Required<Omit<EvaluateOptions, 'signal' | 'group'>> {
+/** Evaluation options resolved: every one set, the chat template's checked. */
+export type EvaluateSettings = Required<Omit<EvaluateOptions, 'signal' | 'group' | 'chatTemplate'>> & {
+  chatTemplate: ResolvedChatTemplateArgs;
+};
+
+/** `options` over the defaults, each checked (the signal and the group are left out). */
+export function resolveEvaluateOptions(options: EvaluateOptions = {}): EvaluateSettings {
   if (typeof options !== 'object' || options === null) invalidArgument('options', 'an object');
   const { samples = 0, temperature = 0.6, maxTokens = 1024, batchSize = 16, seed = 0 } = options;
   if (!Number.isInteger(samples) || samples < 0) invalidArgument('samples', 'an integer >= 0');
@@ -79,7 +93,8 @@ export function resolveEvaluateOptions(
   if (!Number.isInteger(maxTokens) || maxTokens < 1) invalidArgument('maxTokens', 'a positive integer');
   if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('batchSize', 'a positive integer');
   if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument('seed', 'an integer >= 0');
-  return { samples, temperature, maxTokens, batchSize, seed };
+  const chatTemplate = resolveChatTemplateArgs(options.chatTemplate);
+  return { samples, temperature, maxTokens, batchSize, seed, chatTemplate };
 }
 
 /** Evaluates `queries`, yielding each query's result and progress after each native call. */
@@ -89,7 +104,7 @@ export async function* evaluate(
   queries: readonly LabeledQuery[],
   options: EvaluateOptions = {},
 ): AsyncGenerator<EvaluationEvent> {
-  const { samples, temperature, maxTokens, batchSize, seed } = resolveEvaluateOptions(options);
+  const { samples, temperature, maxTokens, batchSize, seed, ...resolved } = resolveEvaluateOptions(options);
   const { signal, group } = options;
   Model.handleOf(model, 'model');
   Tokenizer.check(tokenizer);
@@ -101,6 +116,8 @@ export async function* evaluate(
       invalidArgument(`queries[${index}]`, 'a labeled query: { id, instruction, response } (readLabeledQueries)');
     }
   });
+  // Every query is rendered at one time, the evaluation's start (rank 0's) unless one is given.
+  const chatTemplate = await fromRankZero(group, async () => pinChatTemplateClock(resolved.chatTemplate));
   const eosTokenIds = endOfResponseIds(model, tokenizer);
   const started = performance.now();
   let generatedTokens = 0;
@@ -117,8 +134,8 @@ export async function* evaluate(
   for (const { mine: batch = [] } of rounds(queries, batchSize, group)) {
     const results: QueryResult[] = [];
     if (batch.length > 0) {
-      const prompts = batch.map((query) => encodeStepPrompt(tokenizer, query.instruction));
-      const truths = batch.map((query) => extractAnswer(query.response));
+      const prompts = batch.map((query) => encodeStepPrompt(tokenizer, query.instruction, chatTemplate));
+      const truths = batch.map((query) => truthAnswer(query.response));
       const answers = async (n: number, sampling: { temperature: number; sampleSeeds?: number[] }) => {
         const generation = await model.generate(prompts, {
           n,

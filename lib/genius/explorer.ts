@@ -276,7 +276,9 @@ async function extend(
     );
   }
   // Every beam is live and is just the prompt, so sources run query by query, beam by beam, as the samples do.
-  const prompts = batch.queries.map(({ query }) => encodeStepPrompt(tokenizer, query.instruction));
+  const prompts = batch.queries.map(({ query }) =>
+    encodeStepPrompt(tokenizer, query.instruction, options.chatTemplate),
+  );
   return sampler.generate(prompts, { ...sampling, n: options.beams * n, sampleSeeds, eosTokenIds, signal });
 }
 

@@ -18,6 +18,7 @@ import type { Query, QueryId } from '../data/queries';
 import type { ExplorationRecord } from '../data/records';
 import { Model } from '../model/model';
 import { resolveMaxLength, resolveTrainOptions } from '../train/options';
+import { pinChatTemplateClock } from '../text/chat-template-args';
 import { stopStringMask } from '../text/stop-strings';
 import { Tokenizer } from '../text/tokenizer';
 import { exploreBatch, type ExploreContext } from './explorer';
@@ -63,7 +64,10 @@ export interface RunOptions {
   updateReference?: boolean;
   /** Longest training sequence (prompt + response) in tokens, within the model's positions. Default 1300. */
   maxLength?: number;
-  /** Save the policy after each iteration into `<checkpointDir>/iteration-<i>` (a Hugging Face directory). */
+  /**
+   * Save the policy after each iteration into `<checkpointDir>/iteration-<i>` (a Hugging Face directory; a LoRA
+   * policy's adapter, in PEFT's format).
+   */
   checkpointDir?: string;
   signal?: AbortSignal;
 }
@@ -96,7 +100,9 @@ export class Genius {
     Model.handleOf(model, 'model');
     Tokenizer.check(tokenizer);
     tokenizer.checkFits(model);
-    this.options = resolveExploreOptions(options);
+    const resolved = resolveExploreOptions(options);
+    // Exploration and its pairs render every prompt at one time: the run's, else this object's making.
+    this.options = { ...resolved, chatTemplate: pinChatTemplateClock(resolved.chatTemplate) };
     this.#newlineMask = stopStringMask(tokenizer, ['\n']);
     this.#eosTokenIds = endOfResponseIds(model, tokenizer);
   }
@@ -175,13 +181,13 @@ export class Genius {
     const maxLength = resolveMaxLength(options.maxLength);
     const { referenceModel, ...optimizer } = train;
     resolveTrainOptions(optimizer); // refuses bad options before any exploration
-    const snapshot =
-      iterations > 1 && !options.updateReference && referenceModel === undefined
-        ? await this.#snapshot(signal)
-        : undefined;
+    const frozen = !options.updateReference && referenceModel === undefined;
+    // A LoRA policy's frozen reference is its base, the adapter off: nothing to set aside.
+    const lora = this.model.adapter !== undefined;
+    const snapshot = frozen && !lora && iterations > 1 ? await this.#snapshot(signal) : undefined;
     try {
       using reference = new ReferencePolicy(
-        referenceModel ? async () => referenceModel : snapshot?.load,
+        referenceModel ? async () => referenceModel : frozen && lora ? 'base' : snapshot?.load,
         referenceModel === undefined,
       );
       for (let iteration = 1; iteration <= iterations; iteration++) {
@@ -195,7 +201,7 @@ export class Genius {
         for await (const event of events) yield { ...event, iteration };
         if (checkpointDir !== undefined) {
           const dir = path.join(checkpointDir, `iteration-${iteration}`);
-          await this.model.save(dir);
+          await (lora ? this.model.saveAdapter(dir) : this.model.save(dir));
           yield { type: 'checkpoint', iteration, dir };
         }
       }

@@ -47,8 +47,11 @@ export interface IterationOptions {
   train: IterationTrainOptions;
   /** Longest training sequence (prompt + response) in tokens; the model's positions cap it. */
   maxLength: number;
-  /** The frozen reference policy; undefined: the policy itself as the iteration starts. */
-  referenceModel?: Model;
+  /**
+   * The frozen reference policy ('base': a LoRA policy's base, its adapter off); undefined: the policy itself as the
+   * iteration starts.
+   */
+  referenceModel?: Model | 'base';
   /** Absent: the iteration runs in memory. */
   store?: IterationStore;
   signal?: AbortSignal;
@@ -97,20 +100,23 @@ export async function* geniusIteration(genius: Genius, options: IterationOptions
 
 /**
  * The reference policy of each iteration. The paper's: the starting policy, frozen, for every iteration (`frozen`
- * gives it, loaded only when iteration 2 needs it). Without `frozen` (re-basing, when asked), each iteration's
- * reference is the policy it starts from. Iteration 1 starts from the starting policy, so it needs no copy.
+ * gives it, loaded only when iteration 2 needs it). A LoRA policy's frozen reference is its base ('base': the adapter
+ * off, nothing to load) in every iteration, as TRL's with a PEFT model; a new adapter starts as the base, so this
+ * is the starting policy. Without `frozen` (re-basing, when asked), each iteration's reference is the policy it
+ * starts from. Iteration 1 starts from the starting policy, so it needs no copy.
  */
 export class ReferencePolicy implements Disposable {
   #model: Model | undefined;
 
   constructor(
-    private readonly frozen: (() => Promise<Model>) | undefined,
+    private readonly frozen: (() => Promise<Model>) | 'base' | undefined,
     /** Whether this object disposes the model `frozen` gives. */
     private readonly owned = true,
   ) {}
 
   /** The reference model of `iteration`; undefined: the policy as the iteration starts. */
-  async of(iteration: number): Promise<Model | undefined> {
+  async of(iteration: number): Promise<Model | 'base' | undefined> {
+    if (this.frozen === 'base') return 'base';
     if (iteration === 1 || this.frozen === undefined) return undefined;
     this.#model ??= await this.frozen();
     return this.#model;

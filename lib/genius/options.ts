@@ -1,5 +1,6 @@
 /** The options of foresight exploration (docs/algorithm.md, "Exploration"), with the defaults of the paper and its code. */
 import { invalidArgument } from '../errors';
+import { resolveChatTemplateArgs, type ResolvedChatTemplateArgs } from '../text/chat-template-args';
 import { STRATEGIES, type Strategy } from './resampling';
 import { REJECTED_SAMPLINGS, type RejectedSampling } from './pair-selection';
 
@@ -39,6 +40,11 @@ export interface ExploreOptions {
   rejected: RejectedSampling;
   /** The spurious-preference control: chosen and rejected swapped at random in half the pairs. Default false. */
   shuffleSides: boolean;
+  /**
+   * What the chat template renders each query with besides it: kwargs (Qwen3's enable_thinking, say) and the time
+   * of strftime_now(), which a run pins when it starts (lib/text/chat-template-args.ts). Default: no kwargs.
+   */
+  chatTemplate: ResolvedChatTemplateArgs;
 }
 
 export const DEFAULT_EXPLORE_OPTIONS: Readonly<ExploreOptions> = Object.freeze({
@@ -57,6 +63,7 @@ export const DEFAULT_EXPLORE_OPTIONS: Readonly<ExploreOptions> = Object.freeze({
   seed: 0,
   rejected: 'paper',
   shuffleSides: false,
+  chatTemplate: Object.freeze({ kwargs: Object.freeze({}) }),
 });
 
 /** `options` over the defaults, each checked. */
@@ -81,5 +88,5 @@ export function resolveExploreOptions(options: Partial<ExploreOptions> = {}): Ex
   }
   if (typeof resolved.shuffleSides !== 'boolean') invalidArgument('shuffleSides', 'a boolean');
   if (!Number.isSafeInteger(resolved.seed) || resolved.seed < 0) invalidArgument('seed', 'an integer >= 0');
-  return resolved;
+  return { ...resolved, chatTemplate: resolveChatTemplateArgs(resolved.chatTemplate) };
 }

@@ -11,6 +11,7 @@
 import { parseRecord, type ExplorationRecord } from '../data/records';
 import { invalidArgument } from '../errors';
 import type { PreferencePair } from '../data/pairs';
+import type { ChatTemplateArgs } from '../text/chat-template-args';
 import { chatPrompt } from '../text/steps';
 import { Tokenizer } from '../text/tokenizer';
 import { drawIndex, softmax } from './resampling';
@@ -74,6 +75,8 @@ export interface PairOptions {
    * same pairs with their preference scrambled must not gain; if they do, a gain is not the foresight signal's.
    */
   shuffleSides?: boolean;
+  /** What the chat template renders the prompt with besides the query: the exploration's (ExploreOptions). */
+  chatTemplate?: ChatTemplateArgs;
 }
 
 /**
@@ -91,7 +94,7 @@ export function recordPairs(record: ExplorationRecord, tokenizer: Tokenizer, opt
   }
   if (!Number.isFinite(options.tau) || options.tau <= 0) invalidArgument('tau', 'a number > 0');
   if (!Number.isSafeInteger(options.seed) || options.seed < 0) invalidArgument('seed', 'an integer >= 0');
-  const prompt = chatPrompt(tokenizer, record.question);
+  const prompt = chatPrompt(tokenizer, record.question, options.chatTemplate);
   const pairs: PreferencePair[] = [];
   record.traj_pool.forEach((trajectories, step) => {
     // prob_pool[K] scores the final parts, which traj_pool[K] (empty) does not hold: pools follow traj_pool.

@@ -12,34 +12,55 @@
  * weights as an uninterrupted one.
  *
  * Ground truth is read by the evaluation stages only: exploration reads the queries through readQueries, which
- * drops `response`.
+ * drops it.
+ *
+ * Exploration and evaluation render every query with the run's chat-template arguments, whose time (strftime_now's)
+ * the run pins when it starts: train.json records it, and a resumed run keeps it.
  *
  * With a process group (`group`) the run is one run over its ranks: they explore and evaluate shares of the queries
- * and train data-parallel (lib/dist/), while rank 0 alone decides from the directory (what a resumed run finished)
- * and writes it; the other ranks' events are those of the work, without the evaluation reports.
+ * and train data-parallel (lib/dist/), while rank 0 alone decides from the directory (what a resumed run finished,
+ * the pinned time) and writes it; the other ranks' events are those of the work, without the evaluation reports.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../data/atomic-file';
 import { completeLines, JsonLinesAppender, readJsonLines, writeJsonLines } from '../data/jsonl';
 import { TensorBoardWriter, type Scalar } from '../data/tensorboard';
 import type { PreferencePair } from '../data/pairs';
-import { readLabeledQueries, readQueries, type LabeledQuery, type Query, type QueryId } from '../data/queries';
+import {
+  readLabeledQueries,
+  readQueries,
+  resolveQueryFields,
+  type LabeledQuery,
+  type Query,
+  type QueryFields,
+  type QueryId,
+} from '../data/queries';
 import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
 import { fromRankZero, type ProcessGroup } from '../dist/process-group';
 import { EMBEDDED_MODEL_DIR, EMBEDDED_QUERIES, EMBEDDED_TEST } from '../embedded';
-import { invalidArgument } from '../errors';
+import { ErrorCode, GeniusError, invalidArgument } from '../errors';
 import { pairedBootstrap, type GainInterval } from '../eval/bootstrap';
 import {
   evaluate,
   evaluationReport,
   resolveEvaluateOptions,
   type EvaluateOptions,
+  type EvaluateSettings,
   type EvaluationReport,
   type QueryResult,
 } from '../eval/evaluate';
 import { REPORT_FILE, writeReport, type RunEvaluation, type RunStep } from '../eval/report';
+import { readModelConfig } from '../model/config';
+import { isAdapterDirectory, resolveLora } from '../model/lora';
 import { Model, type LoadOptions } from '../model/model';
+import {
+  pinChatTemplateClock,
+  resolveChatTemplateArgs,
+  type ChatTemplateArgs,
+  type ResolvedChatTemplateArgs,
+} from '../text/chat-template-args';
 import { Tokenizer } from '../text/tokenizer';
 import { readTrainingState } from '../train/checkpoint';
 import { resolveMaxLength, resolveTrainOptions, type TrainSettings } from '../train/options';
@@ -47,19 +68,23 @@ import { PRESETS, presetFor, type PresetName } from '../train/presets';
 import { Genius, type ExploreProgress } from './genius';
 import { geniusIteration, ReferencePolicy, type IterationEvent } from './iteration';
 import { resolveExploreOptions, type ExploreOptions } from './options';
-import { fittingQueries } from './query-lengths';
+import { fittingQueries, type FittingQueries } from './query-lengths';
 import { openExploreRun, type ExploreRun } from './run-directory';
 
 export interface PipelineOptions {
   /** The starting policy, a model directory. Default: the embedded model (models/default). */
   model?: string;
-  /** Unlabeled queries. Default: the embedded queries (data/changes/queries.jsonl). */
+  /** Unlabeled queries (lib/data/queries.ts). Default: the embedded queries (data/changes/queries.jsonl). */
   queries?: string;
+  /** The field of `queries` that holds the query. Default: DEFAULT_QUERY_FIELDS.queryField. */
+  queryField?: string;
   /**
    * Labeled held-out problems, evaluated before the first iteration and after each. Default: the embedded test
    * split with the embedded model, none with another; null: no evaluation.
    */
   eval?: string | null;
+  /** The fields of `eval` that hold the query and the ground truth. Default: DEFAULT_QUERY_FIELDS. */
+  evalFields?: Partial<QueryFields>;
   /** The run directory. Default: runs/<timestamp>. A new run needs it new or empty. */
   out?: string;
   /** Continue the run in `out` (which must then be given). */
@@ -70,10 +95,16 @@ export interface PipelineOptions {
   iterations?: number;
   /** The run's seed: exploration's, the data order's, the evaluation's and the bootstrap's. Default 0. */
   seed?: number;
-  explore?: Partial<Omit<ExploreOptions, 'seed'>>;
+  /**
+   * What the chat template renders each query with, in exploration and evaluation: kwargs (Qwen3's enable_thinking,
+   * say) and the time of strftime_now(). Default: no kwargs, and the time the run starts at (a resumed run's is the
+   * one its train.json holds; its kwargs must be the same).
+   */
+  chatTemplate?: ChatTemplateArgs;
+  explore?: Partial<Omit<ExploreOptions, 'seed' | 'chatTemplate'>>;
   /** The optimiser's settings over the preset's, over lib/train/options.ts. */
   train?: Partial<Omit<TrainSettings, 'seed'>>;
-  evaluation?: Omit<EvaluateOptions, 'signal' | 'seed'>;
+  evaluation?: Omit<EvaluateOptions, 'signal' | 'seed' | 'chatTemplate'>;
   /** Longest training sequence (prompt + response) in tokens; the model's positions cap it. Default 1300. */
   maxLength?: number;
   /**
@@ -95,14 +126,18 @@ export interface PipelineOptions {
 export interface RunSettings {
   model: string;
   queries: string;
+  queryField: string;
   eval: string | null;
+  evalFields: QueryFields;
   out: string;
   preset: PresetName;
   iterations: number;
   seed: number;
+  /** Its time unset until the run starts (runPipeline pins it). */
+  chatTemplate: ResolvedChatTemplateArgs;
   explore: ExploreOptions;
   train: TrainSettings;
-  evaluation: Omit<EvaluateOptions, 'signal'>;
+  evaluation: EvaluateSettings;
   maxLength: number;
   skipLong: boolean;
   updateReference: boolean;
@@ -162,6 +197,9 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
   if (options.eval !== undefined && options.eval !== null && typeof options.eval !== 'string') {
     invalidArgument('eval', 'a path, or null for no evaluation');
   }
+  if (options.evalFields !== undefined && (typeof options.evalFields !== 'object' || options.evalFields === null)) {
+    invalidArgument('evalFields', 'an object: { queryField, answerField }');
+  }
   if (options.resume && options.out === undefined) invalidArgument('out', 'the run directory to resume');
   const model = path.resolve(options.model ?? EMBEDDED_MODEL_DIR);
   const preset = options.preset ?? presetFor(model);
@@ -172,22 +210,32 @@ export function resolveRunSettings(options: PipelineOptions = {}): RunSettings {
   const seed = options.seed ?? 0;
   if (options.skipLong !== undefined && typeof options.skipLong !== 'boolean') invalidArgument('skipLong', 'a boolean');
   const evalFile = options.eval === undefined ? (model === EMBEDDED_MODEL_DIR ? EMBEDDED_TEST : null) : options.eval;
+  const chatTemplate = resolveChatTemplateArgs(options.chatTemplate);
   return {
     model,
     queries: path.resolve(options.queries ?? EMBEDDED_QUERIES),
+    queryField: resolveQueryFields(definedOf({ queryField: options.queryField })).queryField,
     eval: evalFile === null ? null : path.resolve(evalFile),
+    evalFields: resolveQueryFields(definedOf(options.evalFields ?? {})),
     out: options.out ?? path.join('runs', new Date().toISOString().replace(/[:.]/g, '-')),
     preset,
     iterations,
     seed,
-    explore: resolveExploreOptions({ ...options.explore, seed }),
+    chatTemplate,
+    explore: resolveExploreOptions({ ...options.explore, seed, chatTemplate }),
     train: resolveTrainOptions({ ...presetTrain, ...definedOf(options.train ?? {}), seed }),
-    evaluation: resolveEvaluateOptions({ ...definedOf(options.evaluation ?? {}), seed }),
+    evaluation: resolveEvaluateOptions({ ...definedOf(options.evaluation ?? {}), seed, chatTemplate }),
     maxLength: resolveMaxLength(options.maxLength),
     skipLong: options.skipLong ?? false,
     updateReference: options.updateReference ?? false,
-    load: definedOf(options.load ?? {}),
+    load: resolveLoad(options.load ?? {}),
   };
+}
+
+/** How the run loads its model, a new LoRA adapter's settings resolved (so that train.json holds them all). */
+function resolveLoad(load: Omit<LoadOptions, 'signal'>): Omit<LoadOptions, 'signal'> {
+  const defined = definedOf(load);
+  return defined.lora === undefined ? defined : { ...defined, lora: resolveLora(defined.lora, 'load.lora') };
 }
 
 /** The entries of `options` that are defined: an undefined option (an unset flag) leaves the default in place. */
@@ -207,13 +255,64 @@ async function checkRunDirectory(settings: RunSettings, resume: boolean): Promis
   }
 }
 
+/**
+ * `settings` with the chat template's time pinned: a new run's to the present (unless given), a resumed run's to
+ * the one its train.json holds. A resumed run renders as it did, so other chat-template arguments are refused.
+ * The ranks of a group all render at rank 0's time.
+ */
+async function pinRunClock(
+  settings: RunSettings,
+  resume: boolean,
+  group: ProcessGroup | undefined,
+): Promise<RunSettings> {
+  const chatTemplate = await fromRankZero(group, async () => {
+    const file = path.join(settings.out, SETTINGS_FILE);
+    const recorded = resume && (await exists(file)) ? await recordedChatTemplate(file) : undefined;
+    const pinned = pinChatTemplateClock(settings.chatTemplate, recorded);
+    if (recorded !== undefined && !isDeepStrictEqual(pinned, recorded)) {
+      throw new GeniusError(
+        ErrorCode.InvalidArgument,
+        `cannot resume ${settings.out} with other chat-template arguments than its own: ` +
+          `${JSON.stringify(recorded)} → ${JSON.stringify(pinned)}`,
+      );
+    }
+    return pinned;
+  });
+  return {
+    ...settings,
+    chatTemplate,
+    explore: { ...settings.explore, chatTemplate },
+    evaluation: { ...settings.evaluation, chatTemplate },
+  };
+}
+
+/** The chat-template arguments a run's train.json records. */
+async function recordedChatTemplate(file: string): Promise<ResolvedChatTemplateArgs> {
+  let recorded: Partial<RunSettings>;
+  try {
+    recorded = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<RunSettings>;
+  } catch (error) {
+    throw new GeniusError(ErrorCode.BadFile, `${file}: cannot be read (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    return resolveChatTemplateArgs(recorded.chatTemplate);
+  } catch (error) {
+    throw new GeniusError(ErrorCode.BadFile, `${file}: field 'chatTemplate' ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
 /** A new run's directory, made and given its train.json; a resumed run's is used as it is. */
 async function claimRunDirectory(settings: RunSettings, resume: boolean): Promise<void> {
   await makeDirectory(settings.out);
   if (!resume) await writeFileAtomic(path.join(settings.out, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
 }
 
-/** What a run reads besides the model, each checked against the model (vocabulary, positions). */
+/**
+ * What a run reads besides the model's weights, each checked against the model's files (vocabulary, positions):
+ * read before the weights are loaded, so that a mistake in them is found before any work.
+ */
 interface RunInputs {
   tokenizer: Tokenizer;
   queries: Query[];
@@ -221,27 +320,17 @@ interface RunInputs {
   skipped: { queries: QueryId[]; eval: QueryId[] };
 }
 
-async function readRunInputs(settings: RunSettings, model: Model): Promise<RunInputs> {
+async function readRunInputs(settings: RunSettings): Promise<RunInputs> {
   const tokenizer = await Tokenizer.fromDir(settings.model);
-  tokenizer.checkFits(model);
-  const { maxPositions } = model.config;
-  const queries = fittingQueries(
-    settings.queries,
-    await readQueries(settings.queries),
-    tokenizer,
-    maxPositions,
-    settings.skipLong,
-  );
+  const config = readModelConfig(settings.model);
+  tokenizer.checkFits({ dir: settings.model, config });
+  const fitting = <T extends Query>(file: string, queries: T[]): FittingQueries<T> =>
+    fittingQueries(file, queries, tokenizer, config.maxPositions, settings.skipLong, settings.chatTemplate);
+  const queries = fitting(settings.queries, await readQueries(settings.queries, { queryField: settings.queryField }));
   const evalQueries =
     settings.eval === null
       ? null
-      : fittingQueries(
-          settings.eval,
-          await readLabeledQueries(settings.eval),
-          tokenizer,
-          maxPositions,
-          settings.skipLong,
-        );
+      : fitting(settings.eval, await readLabeledQueries(settings.eval, settings.evalFields));
   return {
     tokenizer,
     queries: queries.queries,
@@ -255,27 +344,34 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
   const lead = (group?.rank ?? 0) === 0;
   // Rank 0's decision for every rank (its timestamped default directory, what the directory holds).
   const decide = <T>(work: () => Promise<T>): Promise<T> => fromRankZero(group, work);
-  const resolved = resolveRunSettings(options);
-  const settings = { ...resolved, out: await decide(async () => resolved.out) };
-  const { out, load } = settings;
-  const started = performance.now();
   const resume = options.resume ?? false;
+  const given = resolveRunSettings(options);
+  const resolved = { ...given, out: await decide(async () => given.out) };
   // Everything the run reads is read and checked before its directory is claimed: a mistake found after the
   // claim would leave a directory that refuses the corrected command.
-  await decide(() => checkRunDirectory(settings, resume));
+  await decide(() => checkRunDirectory(resolved, resume));
+  const settings = await pinRunClock(resolved, resume, group);
+  const { out, load } = settings;
+  const started = performance.now();
+  const inputs = await readRunInputs(settings);
+  const { tokenizer, queries } = inputs;
   // The policy: the starting model, or the last finished iteration's checkpoint when resuming.
   const finished = await decide(async () => {
     let count = 0;
     while (count < settings.iterations && (await finishedCheckpoint(checkpointDir(out, count + 1)))) count++;
     return count;
   });
+  // The policy saved in `checkpoint` (a LoRA run's checkpoints are adapters over the starting model), or the
+  // starting policy.
+  const { adapter, lora, ...placement } = load;
+  const loadPolicy = (checkpoint?: string): Promise<Model> =>
+    checkpoint === undefined
+      ? Model.load(settings.model, { ...load, signal })
+      : isAdapterDirectory(checkpoint)
+        ? Model.load(settings.model, { ...placement, adapter: checkpoint, signal })
+        : Model.load(checkpoint, { ...placement, signal });
   let policyDir = finished === 0 ? settings.model : checkpointDir(out, finished);
-  let policy = await Model.load(policyDir, { ...load, signal });
-  const inputs = await readRunInputs(settings, policy).catch((error: unknown) => {
-    policy.dispose();
-    throw error;
-  });
-  const { tokenizer, queries } = inputs;
+  let policy = await loadPolicy(finished === 0 ? undefined : policyDir);
 
   try {
     await decide(() => claimRunDirectory(settings, resume));
@@ -320,8 +416,15 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       if (fresh) await board?.scalars(iteration, evaluationScalars(report, iteration > 0 ? gain : undefined));
       yield { type: 'evaluation', iteration, report, results, gain: iteration > 0 ? gain : undefined, file };
     };
+    // A LoRA run's frozen reference is the base model, its adapter off: no second copy to load. (With --adapter, the
+    // base is not the starting policy: the reference is the base, as TRL's with a PEFT model.)
+    const loraRun = adapter !== undefined || lora !== undefined;
     using reference = new ReferencePolicy(
-      settings.updateReference ? undefined : () => Model.load(settings.model, { ...load, signal }),
+      settings.updateReference
+        ? undefined
+        : loraRun
+          ? 'base'
+          : () => Model.load(settings.model, { ...placement, signal }),
     );
     // Each evaluation follows its iteration's optimisation; a run killed in between evaluates on resuming. A resumed
     // run yields the evaluations of the iterations it finished before, so that every run reports them all.
@@ -337,10 +440,15 @@ export async function* runPipeline(options: PipelineOptions = {}): AsyncGenerato
       const optimizing = await decide(() => exists(path.join(checkpoint, 'training_state')));
       if (optimizing) {
         policy.dispose();
-        policy = await Model.load(checkpoint, { ...load, signal });
+        policy = await loadPolicy(checkpoint);
       }
       const genius = new Genius(policy, tokenizer, settings.explore);
-      const explored = { model: path.resolve(policyDir), queries: settings.queries, options: genius.options };
+      const explored = {
+        model: path.resolve(policyDir),
+        queries: settings.queries,
+        queryField: settings.queryField,
+        options: genius.options,
+      };
       // Rank 0 keeps the iteration's records; every rank starts from the records and pairs it kept.
       let opened: ExploreRun | undefined;
       const kept = await decide(async () => {

@@ -4,6 +4,7 @@
  * or, with `skipLong`, left out and counted.
  */
 import { badFile } from '../errors';
+import type { ChatTemplateArgs } from '../text/chat-template-args';
 import { encodeStepPrompt } from '../text/steps';
 import type { Tokenizer } from '../text/tokenizer';
 import type { Query, QueryId } from '../data/queries';
@@ -15,18 +16,22 @@ export interface FittingQueries<T extends Query> {
   skipped: QueryId[];
 }
 
-/** The queries of `file` that fit a model of `maxPositions` positions; an over-long one throws unless `skipLong`. */
+/**
+ * The queries of `file` that fit a model of `maxPositions` positions, as the chat template renders them with
+ * `chatTemplate`; an over-long one throws unless `skipLong`.
+ */
 export function fittingQueries<T extends Query>(
   file: string,
   queries: readonly T[],
   tokenizer: Tokenizer,
   maxPositions: number,
   skipLong = false,
+  chatTemplate: ChatTemplateArgs = {},
 ): FittingQueries<T> {
   const fitting: T[] = [];
   const skipped: QueryId[] = [];
   for (const query of queries) {
-    const tokens = encodeStepPrompt(tokenizer, query.instruction).length;
+    const tokens = encodeStepPrompt(tokenizer, query.instruction, chatTemplate).length;
     if (tokens < maxPositions) {
       fitting.push(query);
     } else if (skipLong) {

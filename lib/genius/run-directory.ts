@@ -2,29 +2,35 @@
  * An exploration run's directory: explore.json (what the run explores, with which options) and records.jsonl (one
  * record per finished query, appended and fsynced one by one). A resumed run must explore the same thing the same
  * way, so that the records it adds are those an uninterrupted run would have written; it skips the finished
- * queries, and a record cut short by a crash is dropped and explored again.
+ * queries, and a record cut short by a crash is dropped and explored again. The run pins the time its chat template
+ * renders at when it starts (unless its options give one), and a resumed run keeps it.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { ErrorCode, GeniusError, invalidArgument, writing } from '../errors';
 import { checkOutputDirectory, makeDirectory } from '../data/output-directory';
 import { JsonLinesAppender, completeLines } from '../data/jsonl';
 import type { QueryId } from '../data/queries';
 import { parseRecord, type ExplorationRecord } from '../data/records';
+import { pinChatTemplateClock, resolveChatTemplateArgs } from '../text/chat-template-args';
 import type { ExploreOptions } from './options';
 
 export const RECORDS_FILE = 'records.jsonl';
 export const SETTINGS_FILE = 'explore.json';
 
 export interface ExploreSettings {
-  /** The model directory and the queries file, as absolute paths. */
+  /** The model directory and the queries file, as absolute paths, and the queries' field in that file. */
   model: string;
   queries: string;
+  queryField: string;
   options: ExploreOptions;
 }
 
 export interface ExploreRun extends AsyncDisposable {
   readonly dir: string;
+  /** The settings the run explores with, as explore.json holds them (the chat template's time pinned). */
+  readonly settings: ExploreSettings;
   readonly recordsFile: string;
   /** The records the directory holds (a resumed run's), in file order. */
   readonly records: readonly ExplorationRecord[];
@@ -40,12 +46,13 @@ function settingsDifferences(was: ExploreSettings, now: ExploreSettings): string
   const flatten = (settings: ExploreSettings): Record<string, unknown> => ({
     model: settings.model,
     queries: settings.queries,
+    queryField: settings.queryField,
     ...settings.options,
   });
   const before = flatten(was);
   const after = flatten(now);
   return [...new Set([...Object.keys(before), ...Object.keys(after)])]
-    .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]))
+    .filter((key) => !isDeepStrictEqual(before[key], after[key]))
     .map((key) => `${key}: ${JSON.stringify(before[key])} → ${JSON.stringify(after[key])}`);
 }
 
@@ -70,6 +77,11 @@ export async function openExploreRun(dir: string, settings: ExploreSettings, res
   const settingsFile = path.join(dir, SETTINGS_FILE);
   await makeDirectory(dir);
   const saved = await readSettings(settingsFile);
+  const chatTemplate = resolveChatTemplateArgs(settings.options?.chatTemplate, 'settings.options.chatTemplate');
+  const pinned = {
+    ...settings,
+    options: { ...settings.options, chatTemplate: pinChatTemplateClock(chatTemplate, saved?.options?.chatTemplate) },
+  };
   const records = (await completeLines(recordsFile)).map((value, index) =>
     parseRecord(`${recordsFile} record ${index}`, value),
   );
@@ -80,7 +92,7 @@ export async function openExploreRun(dir: string, settings: ExploreSettings, res
     );
   }
   if (saved !== undefined) {
-    const differences = settingsDifferences(saved, settings);
+    const differences = settingsDifferences(saved, pinned);
     if (differences.length > 0) {
       throw new GeniusError(
         ErrorCode.InvalidArgument,
@@ -88,11 +100,12 @@ export async function openExploreRun(dir: string, settings: ExploreSettings, res
       );
     }
   } else {
-    await writing(settingsFile, 'write', () => fs.writeFile(settingsFile, `${JSON.stringify(settings, null, 2)}\n`));
+    await writing(settingsFile, 'write', () => fs.writeFile(settingsFile, `${JSON.stringify(pinned, null, 2)}\n`));
   }
   const appender = await JsonLinesAppender.open(recordsFile);
   return {
     dir,
+    settings: pinned,
     recordsFile,
     records,
     finished: records.map((record) => record.id),

@@ -18,6 +18,7 @@ import type {
 } from '../native-types';
 import { Tensor } from '../tensor';
 import { readModelConfig, type ModelConfig } from './config';
+import { resolveLora, type LoraSettings } from './lora';
 
 export type { FinishReason, SamplingOptions, StepTokens } from '../native-types';
 
@@ -28,6 +29,10 @@ export interface LoadOptions extends CallOptions {
    * stores them in, whatever config.json's torch_dtype says; saving writes that dtype back (see SaveOptions).
    */
   dtype?: DType;
+  /** A LoRA adapter directory (PEFT's format) to compute with, unmerged. */
+  adapter?: string;
+  /** A new LoRA adapter with these settings (defaults: DEFAULT_LORA), to be trained. Not with `adapter`. */
+  lora?: Partial<LoraSettings>;
 }
 
 export interface InitOptions extends LoadOptions {
@@ -101,23 +106,41 @@ export async function writeModelDirectory(
   );
 }
 
+/** What loadModel / initModel take of LoadOptions: the placement and the adapter. */
+function nativeLoadOptions(options: LoadOptions): {
+  device?: string;
+  dtype?: DType;
+  adapter?: string;
+  lora?: LoraSettings;
+} {
+  if (options.adapter !== undefined && options.lora !== undefined) {
+    invalidArgument('options.adapter', 'not given with options.lora (load an adapter, or make a new one)');
+  }
+  return {
+    device: options.device,
+    dtype: options.dtype,
+    adapter: options.adapter,
+    lora: options.lora === undefined ? undefined : resolveLora(options.lora, 'options.lora'),
+  };
+}
+
 export class Model implements Disposable {
   private constructor(
     private readonly handle: NativeModel,
+    /** The model directory (of the base model, when there is an adapter). */
     readonly dir: string,
     readonly config: ModelConfig,
+    /** The directory of the LoRA adapter loaded with it, if one was. */
+    readonly adapterDir?: string,
   ) {}
 
   static async load(dir: string, options: LoadOptions = {}): Promise<Model> {
     const config = readModelConfig(dir);
+    const load = nativeLoadOptions(options);
     const handle = await cancellable(options, (cancel) =>
-      native().loadModel(
-        dir,
-        { device: options.device, dtype: options.dtype },
-        { cancel, onProgress: options.onProgress },
-      ),
+      native().loadModel(dir, load, { cancel, onProgress: options.onProgress }),
     );
-    return new Model(handle, dir, config);
+    return new Model(handle, dir, config, options.adapter);
   }
 
   /**
@@ -126,10 +149,11 @@ export class Model implements Disposable {
    */
   static async init(dir: string, options: InitOptions = {}): Promise<Model> {
     const config = readModelConfig(dir);
+    const load = nativeLoadOptions(options);
     const handle = await cancellable(options, (cancel) =>
-      native().initModel(dir, { seed: options.seed, device: options.device, dtype: options.dtype }, { cancel }),
+      native().initModel(dir, { ...load, seed: options.seed }, { cancel }),
     );
-    return new Model(handle, dir, config);
+    return new Model(handle, dir, config, options.adapter);
   }
 
   /** @internal The native handle of `model`, for native calls that take a model. */
@@ -144,6 +168,11 @@ export class Model implements Disposable {
 
   describe(): NativeModelDescription {
     return this.handle.describe();
+  }
+
+  /** The settings of the model's LoRA adapter; undefined when it has none. */
+  get adapter(): NativeModelDescription['adapter'] {
+    return this.handle.describe().adapter;
   }
 
   /** Samples continuations of each prompt (token ids). */
@@ -165,11 +194,21 @@ export class Model implements Disposable {
 
   /**
    * Writes config.json and the current weights (model.safetensors, or shards and their index) into `dir` (made
-   * if missing), in options.dtype, by default the dtype the model was loaded from. Waits for a training step in
-   * progress to end (see Trainer).
+   * if missing), in options.dtype, by default the dtype the model was loaded from; a model with a LoRA adapter is
+   * written with the adapter merged in (PEFT's merge_and_unload). Waits for a training step in progress to end (see
+   * Trainer).
    */
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
     await writeModelDirectory(dir, options, (...args) => this.handle.save(...args));
+  }
+
+  /**
+   * Writes the model's LoRA adapter into `dir` (made if missing) in PEFT's format, in options.dtype (default
+   * float32). ERR_GENIUS_INVALID_ARG when the model has none.
+   */
+  async saveAdapter(dir: string, options: SaveOptions = {}): Promise<void> {
+    if (this.adapter === undefined) invalidArgument('this', 'a model with a LoRA adapter');
+    await writeModelDirectory(dir, options, (...args) => this.handle.saveAdapter(...args));
   }
 
   dispose(): void {
@@ -181,14 +220,16 @@ export class Model implements Disposable {
   }
 
   private request(options: SamplingOptions): Omit<NativeGenerateRequest, 'prompts' | 'cache' | 'rows'> {
-    const { n, maxNewTokens, temperature, topP, topK, seed, sampleSeeds, eosTokenIds, stopTokenMask } = options;
-    const { stopSequences, keepCache } = options;
+    const { n, maxNewTokens, temperature, topP, topK, minP, repetitionPenalty, seed, sampleSeeds } = options;
+    const { eosTokenIds, stopTokenMask, stopSequences, keepCache } = options;
     return {
       n,
       maxNewTokens,
       temperature,
       topP,
       topK,
+      minP,
+      repetitionPenalty,
       seed,
       sampleSeeds,
       eosTokenIds,

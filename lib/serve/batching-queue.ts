@@ -19,19 +19,15 @@ import {
   stopStringMask,
   type Model,
   type Sample,
+  type SamplingSettings,
   type StepTokens,
   type Tokenizer,
 } from '../index';
 import type { ServerMetrics } from './metrics';
 
 /** The settings that every request of one native call shares. */
-export interface BatchSampling {
+export interface BatchSampling extends SamplingSettings {
   n: number;
-  /** 0 is greedy. */
-  temperature: number;
-  topP: number;
-  /** 0 disables. */
-  topK: number;
   /** Absent: each call draws one (a sampled request without a seed batches with any other such request). */
   seed?: number;
   stop: string[];
@@ -203,6 +199,8 @@ export class BatchingQueue {
         temperature: sampling.temperature,
         topP: sampling.topP,
         topK: sampling.topK,
+        minP: sampling.minP,
+        repetitionPenalty: sampling.repetitionPenalty,
         seed: sampling.seed ?? randomInt(2 ** 31),
         eosTokenIds: sampling.ignoreEos ? [] : this.#eosTokenIds,
         stopTokenMask: this.#stopMask(sampling.stop),
@@ -237,16 +235,18 @@ export class BatchingQueue {
 }
 
 /**
- * Requests with equal keys can share one native call. Greedy decoding ignores the seed, top-p and top-k, so greedy
- * requests share a call whatever they say of those.
+ * Requests with equal keys can share one native call. Greedy decoding ignores the seed, top-p, top-k and min-p (not
+ * the repetition penalty), so greedy requests share a call whatever they say of those.
  */
 function callKey(sampling: BatchSampling): string {
   const greedy = sampling.temperature === 0;
   return JSON.stringify([
     sampling.n,
     sampling.temperature,
+    sampling.repetitionPenalty,
     greedy ? null : sampling.topP,
     greedy ? null : sampling.topK,
+    greedy ? null : sampling.minP,
     greedy ? null : (sampling.seed ?? null),
     sampling.stop,
     sampling.ignoreEos,

@@ -1,8 +1,9 @@
 /**
  * The OpenAI-compatible routes: GET /v1/models, POST /v1/completions and POST /v1/chat/completions, the subset of
- * OpenAI's API that maps onto the engine (prompts or messages, n, max_tokens, temperature, top_p, top_k, stop, seed,
- * the sampled tokens' log-probs, streaming as Server-Sent Events; vLLM's ignore_eos). Each request goes through the
- * batching queue, so that requests arriving together share one native call.
+ * OpenAI's API that maps onto the engine (prompts or messages, n, max_tokens, temperature, top_p, stop, seed, the
+ * sampled tokens' log-probs, streaming as Server-Sent Events; vLLM's top_k, min_p, repetition_penalty, ignore_eos and
+ * chat_template_kwargs). Each request goes through the batching queue, so that requests arriving together share one
+ * native call.
  *
  * A stream sends each choice's text as its tokens are drawn (streamed-text.ts says which text is ready when), then
  * one last chunk per choice with the rest of its text and its finish_reason once the call has ended, the usage when
@@ -23,6 +24,8 @@ import {
   type SamplingSettings,
   type Tokenizer,
 } from '../index';
+import { checkChatTemplateKwargs } from '../text/chat-template-args';
+import { contentText } from '../text/chat-messages';
 import type { BatchingQueue, BatchSampling, RequestTokens } from './batching-queue';
 import { errorAnswer } from './error-answer';
 import { EventStream } from './sse';
@@ -36,9 +39,11 @@ export interface OpenAiContext {
   queue: BatchingQueue;
   /** The model's generation_config.json sampling settings: what a request that names none samples with. */
   recommended: Partial<SamplingSettings>;
+  /** The chat-template variables of every chat request, under its own chat_template_kwargs. */
+  chatTemplateKwargs: Readonly<Record<string, unknown>>;
 }
 
-/** The sampling fields both routes take (OpenAI's names; top_k and ignore_eos as vLLM has them). */
+/** The sampling fields both routes take (OpenAI's names; top_k, min_p, repetition_penalty and ignore_eos as vLLM has them). */
 interface SamplingBody {
   model: string;
   n?: number;
@@ -46,6 +51,8 @@ interface SamplingBody {
   temperature?: number;
   top_p?: number;
   top_k?: number;
+  min_p?: number;
+  repetition_penalty?: number;
   stop?: string | string[] | null;
   seed?: number | null;
   stream?: boolean;
@@ -60,7 +67,8 @@ interface CompletionBody extends SamplingBody {
 }
 
 interface ChatBody extends SamplingBody {
-  messages: { role: string; content: string | { type: 'text'; text: string }[] }[];
+  messages: ChatMessage[];
+  chat_template_kwargs?: Record<string, unknown>;
   max_completion_tokens?: number;
   logprobs?: boolean;
   top_logprobs?: number | null;
@@ -82,6 +90,8 @@ const samplingProperties = {
   top_p: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
   // vLLM's -1 and our 0 both disable it.
   top_k: { type: 'integer', minimum: -1 },
+  min_p: { type: 'number', minimum: 0, maximum: 1 },
+  repetition_penalty: { type: 'number', exclusiveMinimum: 0 },
   stop: stopSchema,
   seed: { anyOf: [{ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'null' }] },
   stream: { type: 'boolean' },
@@ -150,6 +160,7 @@ const chatSchema = {
     },
     logprobs: { type: 'boolean' },
     top_logprobs: { anyOf: [{ type: 'integer', minimum: 0, maximum: 0 }, { type: 'null' }] },
+    chat_template_kwargs: { type: 'object' },
   },
 };
 
@@ -222,14 +233,15 @@ export function registerOpenAiRoutes(app: FastifyInstance, context: OpenAiContex
 
   app.post<{ Body: ChatBody }>('/v1/chat/completions', { schema: { body: chatSchema } }, (request, reply) => {
     const { body } = request;
-    const messages: ChatMessage[] = body.messages.map((message) => ({
-      role: message.role,
-      content:
-        typeof message.content === 'string' ? message.content : message.content.map((part) => part.text).join(''),
+    // A template that reads content as a string gets a list of parts as one string (as in vLLM).
+    const messages = body.messages.map(({ role, content }) => ({
+      role,
+      content: tokenizer.chatTemplateTakesContentParts ? content : contentText(content)!,
     }));
-    const prompt = tokenizer.encode(tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }), {
-      addSpecialTokens: false,
-    });
+    const kwargs = { ...context.chatTemplateKwargs, ...body.chat_template_kwargs };
+    checkChatTemplateKwargs(kwargs, 'chat_template_kwargs');
+    const rendered = tokenizer.applyChatTemplate(messages, { kwargs, addGenerationPrompt: true });
+    const prompt = tokenizer.encode(rendered, { addSpecialTokens: false });
     const head = { id: `chatcmpl-${randomUUID()}`, created: now(), model: modelName };
     const logprobs = (choice: Choice): object | null => {
       if (!body.logprobs) return null;
@@ -301,7 +313,13 @@ async function serve(
     n: body.n ?? 1,
     // top_k -1 is vLLM's "off", as our 0.
     ...resolveSampling(
-      { temperature: body.temperature, topP: body.top_p, topK: body.top_k === -1 ? 0 : body.top_k },
+      {
+        temperature: body.temperature,
+        topP: body.top_p,
+        topK: body.top_k === -1 ? 0 : body.top_k,
+        minP: body.min_p,
+        repetitionPenalty: body.repetition_penalty,
+      },
       recommended,
     ),
     seed: body.seed ?? undefined,

@@ -71,8 +71,13 @@ const runSchema = {
     seed: { type: 'integer', minimum: 0 },
     maxLength: { type: 'integer', minimum: 1 },
     updateReference: { type: 'boolean' },
-    // The run's seed is `seed`; the explore and train sections have none of their own.
-    explore: optionsSchema(DEFAULT_EXPLORE_OPTIONS, ['seed']),
+    chatTemplate: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { kwargs: { type: 'object' }, now: { type: 'string' } },
+    },
+    // The run's seed is `seed`, its chat template's arguments `chatTemplate`: the sections have none of their own.
+    explore: optionsSchema(DEFAULT_EXPLORE_OPTIONS, ['seed', 'chatTemplate']),
     train: optionsSchema(DEFAULT_TRAIN_OPTIONS, ['seed']),
     evaluation: optionsSchema({ samples: 0, temperature: 0, maxTokens: 0, batchSize: 0 }, []),
   },

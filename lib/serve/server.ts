@@ -24,6 +24,7 @@ import {
   type LoadOptions,
 } from '../index';
 import { invalidArgument } from '../errors';
+import { checkChatTemplateKwargs } from '../text/chat-template-args';
 import { BatchingQueue } from './batching-queue';
 import { errorAnswer } from './error-answer';
 import { GeniusRuns } from './genius-runs';
@@ -48,6 +49,11 @@ export interface ServeOptions {
   bodyLimit?: number;
   /** Where Genius runs live, one directory each. Default runs/serve. */
   runsDir?: string;
+  /**
+   * Chat-template variables every chat request renders with, under its own `chat_template_kwargs` (which win key by
+   * key, as in vLLM). Default {}.
+   */
+  chatTemplateKwargs?: Record<string, unknown>;
   load?: Omit<LoadOptions, 'signal'>;
 }
 
@@ -88,6 +94,8 @@ export async function startServer(options: ServeOptions = {}): Promise<GeniusSer
   if (!Number.isInteger(settings.port) || settings.port < 0 || settings.port > 65535) {
     invalidArgument('port', 'an integer from 0 to 65535');
   }
+  const chatTemplateKwargs = options.chatTemplateKwargs ?? {};
+  checkChatTemplateKwargs(chatTemplateKwargs, 'chatTemplateKwargs');
   const modelDir = path.resolve(options.model ?? EMBEDDED_MODEL_DIR);
   const load = options.load ?? {};
   const tokenizer = await Tokenizer.fromDir(modelDir);
@@ -136,7 +144,14 @@ export async function startServer(options: ServeOptions = {}): Promise<GeniusSer
     reply.type(metrics.contentType);
     return metrics.text();
   });
-  registerOpenAiRoutes(app, { model, tokenizer, modelName: path.basename(modelDir), queue, recommended });
+  registerOpenAiRoutes(app, {
+    model,
+    tokenizer,
+    modelName: path.basename(modelDir),
+    queue,
+    recommended,
+    chatTemplateKwargs,
+  });
   registerRunRoutes(app, runs);
 
   const url = await app.listen({ host: settings.host, port: settings.port });

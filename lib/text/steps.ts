@@ -4,6 +4,7 @@
  * "The reasoning steps are:\n\n" and the steps so far (docs/algorithm.md, "Exploration").
  */
 import { invalidArgument } from '../errors';
+import type { ChatTemplateArgs } from './chat-template-args';
 import { Tokenizer } from './tokenizer';
 
 /** The text that opens every Genius response, before the first step. */
@@ -27,24 +28,32 @@ export function joinSteps(steps: readonly string[]): string {
   return steps.map((step) => `${step}\n`).join('');
 }
 
-/** `text` as the user turn of the chat template, with the assistant turn opened: what a chat model answers. */
-export function chatPrompt(tokenizer: Tokenizer, text: string): string {
+/**
+ * `text` as the user turn of the chat template (rendered with `chatTemplate`'s kwargs and time), with the assistant
+ * turn opened: what a chat model answers.
+ */
+export function chatPrompt(tokenizer: Tokenizer, text: string, chatTemplate: ChatTemplateArgs = {}): string {
   Tokenizer.check(tokenizer);
   if (typeof text !== 'string') invalidArgument('text', 'a string');
-  return tokenizer.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true });
+  return tokenizer.applyChatTemplate([{ role: 'user', content: text }], { ...chatTemplate, addGenerationPrompt: true });
 }
 
 /** The prompt from which the next step (after `steps`) of the response to `query` is sampled. */
-export function stepPrompt(tokenizer: Tokenizer, query: string, steps: readonly string[] = []): string {
+export function stepPrompt(
+  tokenizer: Tokenizer,
+  query: string,
+  steps: readonly string[] = [],
+  chatTemplate: ChatTemplateArgs = {},
+): string {
   Tokenizer.check(tokenizer);
   if (typeof query !== 'string') invalidArgument('query', 'a string');
-  return chatPrompt(tokenizer, query) + STEP_PREAMBLE + joinSteps(steps);
+  return chatPrompt(tokenizer, query, chatTemplate) + STEP_PREAMBLE + joinSteps(steps);
 }
 
 /**
  * The token ids of a response's first step prompt. The chat template writes its own special tokens, so the
  * tokenizer adds none (a second BOS would change what the model sees).
  */
-export function encodeStepPrompt(tokenizer: Tokenizer, query: string): number[] {
-  return tokenizer.encode(stepPrompt(tokenizer, query), { addSpecialTokens: false });
+export function encodeStepPrompt(tokenizer: Tokenizer, query: string, chatTemplate: ChatTemplateArgs = {}): number[] {
+  return tokenizer.encode(stepPrompt(tokenizer, query, [], chatTemplate), { addSpecialTokens: false });
 }

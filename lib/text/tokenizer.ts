@@ -8,10 +8,12 @@ import path from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, GeniusError, badFile, invalidArgument } from '../errors';
+import { resolveChatTemplateArgs, strftimeNow, type ChatTemplateArgs } from './chat-template-args';
+import { isChatContent, type ChatMessage } from './chat-messages';
 
-export interface ChatMessage {
-  role: string;
-  content: string;
+export interface ChatTemplateOptions extends ChatTemplateArgs {
+  /** End with the opening of an assistant turn, for the model to answer. Default false. */
+  addGenerationPrompt?: boolean;
 }
 
 /** The named special tokens transformers passes to chat templates (its SPECIAL_TOKENS_ATTRIBUTES). */
@@ -85,8 +87,15 @@ function chatTemplateSource(
 /** Numbers all of a template's range() calls may give in one rendering; a chat template's loops need a few. */
 const RANGE_BUDGET = 1_000_000;
 
-/** The name a compiled chat template calls range() by (see boundRange); the library's own can't be replaced. */
-const BOUNDED_RANGE = 'genius_native_bounded_range';
+/**
+ * The jinja globals a compiled chat template calls by other names, ours in place of @huggingface/jinja's, which a
+ * template's variables cannot shadow: range() within a budget (boundedRange), and strftime_now() at the time the
+ * rendering is given (chat-template-args.ts).
+ */
+const REPLACED_GLOBALS: Readonly<Record<string, string>> = {
+  range: 'genius_native_bounded_range',
+  strftime_now: 'genius_native_strftime_now',
+};
 
 /**
  * Jinja's range(), as @huggingface/jinja has it, within RANGE_BUDGET numbers per rendering: a template's work is
@@ -110,17 +119,55 @@ function boundedRange(source: string): (start: number, stop?: number, step?: num
 }
 
 /**
- * Points every call of range() in a parsed template at BOUNDED_RANGE: @huggingface/jinja declares range() as a
- * global that a template's variables cannot shadow, so the parsed template is rewritten instead (an attribute
- * named `range`, as in `x.range`, is left alone).
+ * Points every use of a replaced global in a parsed template at its replacement (REPLACED_GLOBALS); an attribute of
+ * the same name, as in `x.range`, is left alone.
  */
-function boundRange(node: unknown): void {
+function replaceGlobals(node: unknown): void {
   if (typeof node !== 'object' || node === null) return;
   const fields = node as Record<string, unknown>;
-  if (fields.type === 'Identifier' && fields.value === 'range') fields.value = BOUNDED_RANGE;
-  for (const [key, child] of Object.entries(fields)) {
-    if (!(fields.type === 'MemberExpression' && key === 'property' && fields.computed === false)) boundRange(child);
+  if (
+    fields.type === 'Identifier' &&
+    typeof fields.value === 'string' &&
+    Object.hasOwn(REPLACED_GLOBALS, fields.value)
+  ) {
+    fields.value = REPLACED_GLOBALS[fields.value];
   }
+  for (const [key, child] of Object.entries(fields)) {
+    if (!(fields.type === 'MemberExpression' && key === 'property' && fields.computed === false)) replaceGlobals(child);
+  }
+}
+
+/** The expression a filter, test or slice reads: `message['content'] | selectattr(...)` reads the content. */
+function readExpression(node: Record<string, unknown>): Record<string, unknown> {
+  const sliced = node.type === 'MemberExpression' && (node.property as { type?: string }).type === 'SliceExpression';
+  const inner =
+    node.type === 'FilterExpression' || node.type === 'TestExpression' ? node.operand : sliced ? node.object : node;
+  return inner === node ? node : readExpression(inner as Record<string, unknown>);
+}
+
+/** Whether `node` is a variable's `content`, as `message.content` or `message['content']`. */
+function isContentOfVariable(node: Record<string, unknown>): boolean {
+  if (node.type !== 'MemberExpression') return false;
+  const { object, property, computed } = node as {
+    object: { type: string };
+    property: { type: string; value: unknown };
+    computed: boolean;
+  };
+  const named = computed ? property.type === 'StringLiteral' : property.type === 'Identifier';
+  return object.type === 'Identifier' && named && property.value === 'content';
+}
+
+/**
+ * Whether a parsed template loops over a message's content, as vLLM detects a template that takes content as a list
+ * of parts (its 'openai' content format; Gemma 3's `for item in message['content']`) rather than as a string.
+ */
+function loopsOverContent(node: unknown): boolean {
+  if (typeof node !== 'object' || node === null) return false;
+  const fields = node as Record<string, unknown>;
+  if (fields.type === 'For' && isContentOfVariable(readExpression(fields.iterable as Record<string, unknown>))) {
+    return true;
+  }
+  return Object.values(fields).some(loopsOverContent);
 }
 
 export class Tokenizer {
@@ -137,6 +184,7 @@ export class Tokenizer {
   readonly #file: string;
   readonly #chatTemplateText: string | undefined;
   #chatTemplate: Template | undefined;
+  #takesContentParts: boolean | undefined;
   readonly #cleanUpSpaces: boolean;
   readonly #tokenTexts: (string | undefined)[];
   #anchor: { id: number; text: string } | null | undefined;
@@ -303,26 +351,35 @@ export class Tokenizer {
 
   /**
    * Renders `messages` with the chat template exactly like transformers'
-   * `apply_chat_template(messages, tokenize=False, add_generation_prompt=...)`: same variables (the named
-   * special tokens, tools and documents as None), same whitespace control (trim_blocks, lstrip_blocks).
+   * `apply_chat_template(messages, tokenize=False, add_generation_prompt=..., **kwargs)`: same variables (the named
+   * special tokens, tools and documents as None unless the kwargs give them, the kwargs over the special tokens),
+   * same whitespace control (trim_blocks, lstrip_blocks), and strftime_now() at options.now when given.
    */
-  applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
+  applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
     if (!Array.isArray(messages) || messages.length === 0) invalidArgument('messages', 'a non-empty array');
     messages.forEach((message, index) => {
-      if (!isObject(message) || typeof message.role !== 'string' || typeof message.content !== 'string') {
-        invalidArgument(`messages[${index}]`, 'an object with string role and content');
+      if (!isObject(message) || typeof message.role !== 'string' || !isChatContent(message.content)) {
+        invalidArgument(
+          `messages[${index}]`,
+          "an object with a string role and a content that is a string or a list of {type: 'text', text} parts",
+        );
       }
     });
+    const { addGenerationPrompt = false, ...args } = options ?? {};
+    if (typeof addGenerationPrompt !== 'boolean') invalidArgument('addGenerationPrompt', 'a boolean');
+    const { kwargs, now } = resolveChatTemplateArgs(args, 'options');
     const template = this.#compiledChatTemplate();
     try {
       return template.render({
         ...this.specialTokens,
-        messages,
         // transformers passes these as None; a template testing `tools is not none` needs them set.
         tools: null,
         documents: null,
-        add_generation_prompt: options.addGenerationPrompt ?? false,
-        [BOUNDED_RANGE]: boundedRange(this.chatTemplateSource!),
+        ...kwargs,
+        messages,
+        add_generation_prompt: addGenerationPrompt,
+        [REPLACED_GLOBALS.range]: boundedRange(this.chatTemplateSource!),
+        [REPLACED_GLOBALS.strftime_now]: strftimeNow(now),
       });
     } catch (error) {
       if (error instanceof GeniusError) throw error;
@@ -336,6 +393,16 @@ export class Tokenizer {
     }
   }
 
+  /**
+   * Whether the chat template takes a message's content as a list of parts (it loops over them, as Gemma 3's does)
+   * rather than as a string, which is what most templates read (Qwen's, Llama's). A server flattens list content for
+   * the second kind, as vLLM does.
+   */
+  get chatTemplateTakesContentParts(): boolean {
+    this.#takesContentParts ??= loopsOverContent(this.#compiledChatTemplate().parsed);
+    return this.#takesContentParts;
+  }
+
   #compiledChatTemplate(): Template {
     if (this.#chatTemplate !== undefined) return this.#chatTemplate;
     if (this.#chatTemplateText === undefined) {
@@ -346,7 +413,7 @@ export class Tokenizer {
     }
     try {
       this.#chatTemplate = new Template(this.#chatTemplateText);
-      boundRange(this.#chatTemplate.parsed);
+      replaceGlobals(this.#chatTemplate.parsed);
     } catch (error) {
       return badFile(this.chatTemplateSource!, `chat template cannot be parsed (${(error as Error).message})`, {
         cause: error,

@@ -60,8 +60,11 @@ export interface TrainOptions extends TrainerOptions, Partial<TrainSettings>, Ca
   /** Stop after exactly this many steps (cycling through epochs as needed) instead of `epochs`. */
   steps?: number;
   checkpoint?: CheckpointOptions;
-  /** The frozen reference policy; default: the model itself, before its first step. */
-  referenceModel?: Model;
+  /**
+   * The frozen reference policy: another model, or 'base', a LoRA model's base with its adapter off (no second copy
+   * in memory); default: the model itself, before its first step.
+   */
+  referenceModel?: Model | 'base';
 }
 
 export interface StepMetrics extends StepResult {
@@ -101,6 +104,7 @@ export function supervisedFineTune(
 
 /** The settings that decide a run's numbers, recorded with it so that a resume cannot silently change them. */
 function settingsOf(
+  model: Model,
   objective: Objective,
   settings: TrainSettings,
   options: TrainOptions,
@@ -110,6 +114,7 @@ function settingsOf(
   const preference = objective.kind === 'preference' ? { loss, beta, alpha, acoWeight, referenceFree, nllWeight } : {};
   return {
     ...preference,
+    ...(model.adapter && { lora: model.adapter }),
     lr: settings.lr,
     warmupRatio: settings.warmupRatio,
     microBatch: settings.microBatch,
@@ -157,10 +162,12 @@ async function resumedState(
     claimCheckpointDirectory(checkpoint.dir, 'checkpoint.dir', checkpoint.resume ?? false);
   const state = await fromRankZero(group, claim);
   if (state === undefined) return undefined;
-  if (path.resolve(model.dir) !== path.resolve(checkpoint.dir)) {
+  // A LoRA run's checkpoint is its adapter: the model resumed is the base with the adapter loaded from it.
+  const loadedFrom = model.adapterDir ?? model.dir;
+  if (path.resolve(loadedFrom) !== path.resolve(checkpoint.dir)) {
     invalidArgument(
       'model',
-      `the model loaded from the checkpoint being resumed (${checkpoint.dir}), not ${model.dir}`,
+      `the model loaded from the checkpoint being resumed (${checkpoint.dir}), not ${loadedFrom}`,
     );
   }
   const changed = Object.keys({ ...settings, ...state.settings }).filter(
@@ -185,20 +192,22 @@ function pick(reference: ReferenceLogprobs, indices: readonly number[]): Referen
 }
 
 /**
- * Σ log πref of the pairs' responses: from `referenceModel` when given, else from the trainer's model as it is now.
- * The ranks of a group score their shares (pairs r, r + size, ...) and gather the others'.
+ * Σ log πref of the pairs' responses: from `referenceModel` when given, a LoRA model's base for 'base', else from the
+ * trainer's model as it is now. The ranks of a group score their shares (pairs r, r + size, ...) and gather the
+ * others'.
  */
 async function referenceLogprobs(
   trainer: Trainer,
-  referenceModel: Model | undefined,
+  referenceModel: Model | 'base' | undefined,
   pairs: readonly TrainingPair[],
   options: TrainOptions,
 ): Promise<ReferenceLogprobs> {
   const { group } = options;
   const share = group ? pairs.filter((_, i) => i % group.size === group.rank) : pairs;
   let scored: ReferenceLogprobs;
-  if (referenceModel === undefined) scored = await trainer.referenceLogprobs(share, options);
-  else {
+  if (referenceModel === undefined || referenceModel === 'base') {
+    scored = await trainer.referenceLogprobs(share, { ...options, adapter: referenceModel !== 'base' });
+  } else {
     using scorer = await Trainer.create(
       referenceModel,
       { ...options, group: undefined, shardOptimizer: false },
@@ -232,7 +241,7 @@ async function* train(model: Model, objective: Objective, given: TrainOptions): 
   const ranks = group?.size ?? 1;
   const plan = planSteps(examples, resolved.microBatch * resolved.gradAccum * ranks, resolved.epochs, options.steps);
   const warmup = warmupSteps(plan.totalSteps, resolved.warmupRatio);
-  const settings = settingsOf(objective, resolved, options, plan);
+  const settings = settingsOf(model, objective, resolved, options, plan);
   const data = fingerprint(objective);
   const { checkpoint } = options;
   const resumed = await resumedState(model, checkpoint, objective, settings, data, group);

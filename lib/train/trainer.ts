@@ -16,7 +16,7 @@ import { invalidArgument } from '../errors';
 import { Model, writeModelDirectory, type SaveOptions } from '../model/model';
 import { ProcessGroup } from '../dist/process-group';
 import { native } from '../native';
-import type { NativeStepMetrics, NativeTrainer, PreferenceLossOptions } from '../native-types';
+import type { NativeSequences, NativeStepMetrics, NativeTrainer, PreferenceLossOptions } from '../native-types';
 import { packSequences, type TrainingPair, type TrainingSequence } from './sequences';
 
 export interface TrainerOptions extends PreferenceLossOptions {
@@ -60,6 +60,14 @@ export interface ReferenceLogprobs {
   rejected: Float64Array;
 }
 
+/** The chosen and the rejected sides of `pairs`, each in one flat buffer. */
+function packSides(pairs: readonly TrainingPair[]): { chosen: NativeSequences; rejected: NativeSequences } {
+  return {
+    chosen: packSequences(pairs.map((pair) => pair.chosen)),
+    rejected: packSequences(pairs.map((pair) => pair.rejected)),
+  };
+}
+
 export class Trainer implements Disposable {
   private constructor(
     private readonly handle: NativeTrainer,
@@ -101,8 +109,7 @@ export class Trainer implements Disposable {
   ): Promise<StepResult> {
     if (pairs.length === 0 && !this.options.group) invalidArgument('pairs', 'a non-empty array');
     const batch = {
-      chosen: packSequences(pairs.map((pair) => pair.chosen)),
-      rejected: packSequences(pairs.map((pair) => pair.rejected)),
+      ...packSides(pairs),
       referenceChosen: reference?.chosen,
       referenceRejected: reference?.rejected,
       chosenAdvantage: Float64Array.from(pairs, (pair) => pair.chosenAdvantage),
@@ -118,29 +125,18 @@ export class Trainer implements Disposable {
   }
 
   /**
-   * Σ log π over each pair's chosen and rejected response under the current weights, without grad: taken before
-   * the first step, these are the log-probs of the reference model (a frozen copy of the starting policy), so no
-   * second copy of the model is needed. Pairs run 2·microBatch sequences at a time, chosen beside rejected, as a
-   * training step runs them.
+   * Σ log π over each pair's chosen and rejected response under the current weights, without grad, run as a training
+   * step runs them: taken before the first step, these are the log-probs of the reference model (a frozen copy of
+   * the starting policy, equal to the first step's policy to the last bit), so no second copy of the model is
+   * needed. With options.adapter false, a LoRA model's base alone scores them: the reference of a LoRA run.
    */
-  async referenceLogprobs(pairs: readonly TrainingPair[], options: CallOptions = {}): Promise<ReferenceLogprobs> {
-    const group = this.options.microBatch ?? 1;
-    const sequences: TrainingSequence[] = [];
-    for (let start = 0; start < pairs.length; start += group) {
-      const slice = pairs.slice(start, start + group);
-      sequences.push(...slice.map((pair) => pair.chosen), ...slice.map((pair) => pair.rejected));
-    }
-    const scores = await cancellable(options, (cancel) => this.handle.score(packSequences(sequences), { cancel }));
-    const chosen = new Float64Array(pairs.length);
-    const rejected = new Float64Array(pairs.length);
-    let offset = 0;
-    for (let start = 0; start < pairs.length; start += group) {
-      const count = Math.min(group, pairs.length - start);
-      chosen.set(scores.sum.subarray(offset, offset + count), start);
-      rejected.set(scores.sum.subarray(offset + count, offset + 2 * count), start);
-      offset += 2 * count;
-    }
-    return { chosen, rejected };
+  async referenceLogprobs(
+    pairs: readonly TrainingPair[],
+    options: CallOptions & { adapter?: boolean } = {},
+  ): Promise<ReferenceLogprobs> {
+    return await cancellable(options, (cancel) =>
+      this.handle.score(packSides(pairs), { adapter: options.adapter }, { cancel }),
+    );
   }
 
   /** Writes the optimizer state (and a low-precision model's float32 masters) to `path` (safetensors). */
@@ -149,8 +145,9 @@ export class Trainer implements Disposable {
   }
 
   /**
-   * Writes the model into `dir` as Model.save does (options.dtype, by default the dtype it was loaded from), but from
-   * the trainer's float32 masters: a model computing in bfloat16 that is saved in float32 keeps every update.
+   * Writes what is trained into `dir` from the trainer's float32 masters, so that a model computing in bfloat16 that
+   * is saved in float32 keeps every update: the model as Model.save does (options.dtype, by default the dtype it was
+   * loaded from), or a LoRA model's adapter as Model.saveAdapter does (default float32).
    */
   async saveModel(dir: string, options: SaveOptions = {}): Promise<void> {
     await writeModelDirectory(dir, options, (...args) => this.handle.saveModel(...args));

@@ -70,6 +70,10 @@ rollout::GenerateRequest ReadGenerateRequest(const Napi::Value& value, const mod
   parsed.sampling.topK = IntegerOr(request, "request", "topK", 0, 0, config.vocabSize);
   if (parsed.sampling.temperature < 0) Invalid("request.temperature", ">= 0 (0 is greedy)");
   if (!(parsed.sampling.topP > 0 && parsed.sampling.topP <= 1)) Invalid("request.topP", "in (0, 1]");
+  parsed.sampling.minP = NumberOr(request, "request", "minP", 0.0);
+  if (!(parsed.sampling.minP >= 0 && parsed.sampling.minP <= 1)) Invalid("request.minP", "in [0, 1] (0 is off)");
+  parsed.sampling.repetitionPenalty = NumberOr(request, "request", "repetitionPenalty", 1.0);
+  if (!(parsed.sampling.repetitionPenalty > 0)) Invalid("request.repetitionPenalty", "> 0 (1 is off)");
   parsed.seed = static_cast<uint64_t>(IntegerOr(request, "request", "seed", 0, 0, kMaxSeed));
   const Napi::Value sampleSeeds = request.Get("sampleSeeds");
   if (!sampleSeeds.IsUndefined()) {
@@ -167,23 +171,76 @@ Placement ReadModelPlacement(const Napi::Object& options) {
   return ReadPlacement(options, "float32, float16, bfloat16 or float64");
 }
 
+// How loadModel / initModel give the model an adapter: options.adapter, the directory of one in PEFT's format, or
+// options.lora, a new one's settings {rank, alpha, dropout, targets, rslora, seed} (model/lora.h); neither: none.
+using AdapterSource = std::function<std::optional<model::LoraAdapter>(
+    const model::ModelConfig& config, const std::string& baseModel, at::Device device, at::ScalarType dtype)>;
+AdapterSource ReadAdapterSource(const Napi::Object& options) {
+  const Napi::Value dir = options.Get("adapter");
+  const Napi::Value lora = options.Get("lora");
+  if (!dir.IsUndefined() && !lora.IsUndefined()) Refuse("options.adapter", "and options.lora cannot both be given");
+  if (!dir.IsUndefined()) {
+    const std::string path = ReadString(dir, "options.adapter");
+    return [path](const model::ModelConfig& config, const std::string& baseModel, at::Device device,
+                  at::ScalarType dtype) { return model::LoadLoraAdapter(path, config, baseModel, device, dtype); };
+  }
+  if (lora.IsUndefined()) {
+    return [](const model::ModelConfig&, const std::string&, at::Device, at::ScalarType) { return std::nullopt; };
+  }
+  const Napi::Object object = ReadObject(lora, "options.lora");
+  model::LoraSettings settings;
+  settings.rank = ReadInteger(object.Get("rank"), "options.lora.rank", 1, 1 << 16);
+  settings.alpha = ReadNumber(object.Get("alpha"), "options.lora.alpha");
+  if (!(settings.alpha > 0)) Invalid("options.lora.alpha", "a positive number");
+  settings.dropout = NumberOr(object, "options.lora", "dropout", 0.0);
+  if (!(settings.dropout >= 0 && settings.dropout < 1)) Invalid("options.lora.dropout", "a number in [0, 1)");
+  settings.rslora = BoolOr(object, "options.lora", "rslora", false);
+  const Napi::Value targets = object.Get("targets");
+  if (!targets.IsArray()) Invalid("options.lora.targets", "an array of module names (q_proj, …, down_proj)");
+  for (uint32_t i = 0; i < targets.As<Napi::Array>().Length(); ++i) {
+    settings.targets.push_back(ReadString(targets.As<Napi::Array>().Get(i), ElementName("options.lora.targets", i)));
+  }
+  const uint64_t seed = static_cast<uint64_t>(IntegerOr(object, "options.lora", "seed", 0, 0, kMaxSeed));
+  return [settings, seed](const model::ModelConfig& config, const std::string& baseModel, at::Device device,
+                          at::ScalarType dtype) {
+    return model::NewLoraAdapter(config, baseModel, settings, seed, device, dtype);
+  };
+}
+
+Napi::Value LoraSettingsToJs(Napi::Env env, const model::LoraAdapter& adapter) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("rank", Napi::Number::New(env, static_cast<double>(adapter.settings.rank)));
+  object.Set("alpha", Napi::Number::New(env, adapter.settings.alpha));
+  object.Set("dropout", Napi::Number::New(env, adapter.settings.dropout));
+  object.Set("rslora", Napi::Boolean::New(env, adapter.settings.rslora));
+  Napi::Array targets = Napi::Array::New(env, adapter.settings.targets.size());
+  for (size_t i = 0; i < adapter.settings.targets.size(); ++i) targets.Set(i, adapter.settings.targets[i]);
+  object.Set("targets", targets);
+  int64_t parameters = 0;
+  for (const auto& [name, tensor] : adapter.weights) parameters += tensor.numel();
+  object.Set("parameters", Napi::Number::New(env, static_cast<double>(parameters)));
+  return object;
+}
+
 }  // namespace
 
-SaveSettings ReadSaveSettings(const Napi::Value& options, const model::ModelConfig& config) {
+SaveSettings ReadSaveSettings(const Napi::Value& options, at::ScalarType defaultDtype) {
   const Napi::Object object = ReadOptionalObject(options, "options");
   const uint64_t shardBytes = IntegerOr(object, "options", "shardBytes", 0, 0, kMaxShardBytes);
   const at::ScalarType dtype =
-      object.Get("dtype").IsUndefined() ? model::SavedDtype(config) : ReadModelPlacement(object).dtype.value();
+      object.Get("dtype").IsUndefined() ? defaultDtype : ReadModelPlacement(object).dtype.value();
   return {shardBytes, dtype};
 }
 
 void ModelHandle::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function constructor = DefineClass(env, "NativeModel",
-                                           {InstanceMethod<&ModelHandle::Guard<&ModelHandle::Generate>>("generate"),
-                                            InstanceMethod<&ModelHandle::Guard<&ModelHandle::Logits>>("logits"),
-                                            InstanceMethod<&ModelHandle::Guard<&ModelHandle::Save>>("save"),
-                                            InstanceMethod<&ModelHandle::Guard<&ModelHandle::Dispose>>("dispose"),
-                                            InstanceMethod<&ModelHandle::Guard<&ModelHandle::Describe>>("describe")});
+  Napi::Function constructor =
+      DefineClass(env, "NativeModel",
+                  {InstanceMethod<&ModelHandle::Guard<&ModelHandle::Generate>>("generate"),
+                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Logits>>("logits"),
+                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Save>>("save"),
+                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::SaveAdapter>>("saveAdapter"),
+                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Dispose>>("dispose"),
+                   InstanceMethod<&ModelHandle::Guard<&ModelHandle::Describe>>("describe")});
   GetAddonData(env).modelConstructor = Napi::Persistent(constructor);
   exports.Set("NativeModel", constructor);
   ExportFunction<&ModelHandle::Load>(env, exports, "loadModel");
@@ -222,14 +279,16 @@ Napi::Value ModelHandle::Guard(const Napi::CallbackInfo& info) {
   return Guarded(info, [&] { return (this->*Method)(info); });
 }
 
-// loadModel(dir, {device, dtype}, asyncOptions) -> Promise<NativeModel>
+// loadModel(dir, {device, dtype, adapter | lora}, asyncOptions) -> Promise<NativeModel>
 Napi::Value ModelHandle::Load(const Napi::CallbackInfo& info) {
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const Placement placement = ReadModelPlacement(ReadOptionalObject(info[1], "options"));
+  const Napi::Object options = ReadOptionalObject(info[1], "options");
+  const Placement placement = ReadModelPlacement(options);
+  const AdapterSource adapter = ReadAdapterSource(options);
   using Loaded = std::shared_ptr<const model::Transformer>;
   return RunAsync<Loaded>(
       info.Env(), info[2],
-      [dir, placement](const WorkContext& context) -> Loaded {
+      [dir, placement, adapter](const WorkContext& context) -> Loaded {
         // Not InferenceMode: its tensors could never be trained (autograd refuses inference tensors).
         at::NoGradGuard noGrad;
         model::ModelConfig config = model::ReadModelConfig(dir);
@@ -237,27 +296,30 @@ Napi::Value ModelHandle::Load(const Napi::CallbackInfo& info) {
         const at::ScalarType weightsDtype = placement.dtype.value_or(model::SavedDtype(config));
         const model::TensorMap weights =
             model::LoadWeights(dir, config, placement.device, weightsDtype, context.ItemProgress());
-        return std::make_shared<const model::Transformer>(std::move(config), weights);
+        std::optional<model::LoraAdapter> lora = adapter(config, dir, placement.device, weightsDtype);
+        return std::make_shared<const model::Transformer>(std::move(config), weights, std::move(lora));
       },
       NewModelHandle);
 }
 
-// initModel(dir, {seed, device, dtype}, asyncOptions) -> Promise<NativeModel>: a new model of dir/config.json
-// with transformers' random initialisation (model/initialization.h); dtype defaults to the config's.
+// initModel(dir, {seed, device, dtype, adapter | lora}, asyncOptions) -> Promise<NativeModel>: a new model of
+// dir/config.json with transformers' random initialisation (model/initialization.h); dtype defaults to the config's.
 Napi::Value ModelHandle::InitModel(const Napi::CallbackInfo& info) {
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
   const Napi::Object options = ReadOptionalObject(info[1], "options");
   const Placement placement = ReadModelPlacement(options);
   const uint64_t seed = IntegerOr(options, "options", "seed", 0, 0, kMaxSeed);
+  const AdapterSource adapter = ReadAdapterSource(options);
   using Loaded = std::shared_ptr<const model::Transformer>;
   return RunAsync<Loaded>(
       info.Env(), info[2],
-      [dir, placement, seed](const WorkContext&) -> Loaded {
+      [dir, placement, seed, adapter](const WorkContext&) -> Loaded {
         at::NoGradGuard noGrad;
         model::ModelConfig config = model::ReadModelConfig(dir);
-        const model::TensorMap weights =
-            model::InitialWeights(config, seed, placement.device, placement.dtype.value_or(model::SavedDtype(config)));
-        return std::make_shared<const model::Transformer>(std::move(config), weights);
+        const at::ScalarType dtype = placement.dtype.value_or(model::SavedDtype(config));
+        const model::TensorMap weights = model::InitialWeights(config, seed, placement.device, dtype);
+        std::optional<model::LoraAdapter> lora = adapter(config, dir, placement.device, dtype);
+        return std::make_shared<const model::Transformer>(std::move(config), weights, std::move(lora));
       },
       NewModelHandle);
 }
@@ -316,17 +378,35 @@ Napi::Value ModelHandle::Logits(const Napi::CallbackInfo& info) {
 
 // save(dir, {shardBytes, dtype}, asyncOptions) -> Promise<void>: config.json and the weights (model/weights.h) in
 // `dtype`, by default the one the model was loaded from (its config's), sharded past shardBytes (0 or absent:
-// one file).
+// one file); a LoRA model's with its adapter merged in.
 Napi::Value ModelHandle::Save(const Napi::CallbackInfo& info) {
   const auto model = ModelOf(info.This(), "this");
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const SaveSettings settings = ReadSaveSettings(info[1], model->config());
+  const SaveSettings settings = ReadSaveSettings(info[1], model::SavedDtype(model->config()));
   return RunAsync<bool>(
       info.Env(), info[2],
       [model, lock = weightsLock_, dir, settings](const WorkContext& context) {
         const std::shared_lock weights(*lock);
-        model::SaveWeights(dir, model->Parameters(), model->config(), settings.dtype, settings.shardBytes,
+        model::SaveWeights(dir, model->MergedParameters(), model->config(), settings.dtype, settings.shardBytes,
                            context.ItemProgress());
+        return true;
+      },
+      ResolveUndefined);
+}
+
+// saveAdapter(dir, {dtype}, asyncOptions) -> Promise<void>: the LoRA adapter in PEFT's format (model/lora.h), in
+// `dtype` (default float32, as PEFT keeps adapters).
+Napi::Value ModelHandle::SaveAdapter(const Napi::CallbackInfo& info) {
+  const auto model = ModelOf(info.This(), "this");
+  if (model->adapter() == nullptr) Refuse("this", "has no LoRA adapter to save");
+  const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
+  const Napi::Object options = ReadOptionalObject(info[1], "options");
+  const at::ScalarType dtype = ReadModelPlacement(options).dtype.value_or(at::kFloat);
+  return RunAsync<bool>(
+      info.Env(), info[2],
+      [model, lock = weightsLock_, dir, dtype](const WorkContext&) {
+        const std::shared_lock weights(*lock);
+        model::SaveLoraAdapter(dir, *model->adapter(), model->adapter()->weights, dtype);
         return true;
       },
       ResolveUndefined);
@@ -353,6 +433,7 @@ Napi::Value ModelHandle::Describe(const Napi::CallbackInfo& info) {
     eos.Set(i, Napi::Number::New(info.Env(), static_cast<double>(model->config().eosTokenIds[i])));
   }
   object.Set("eosTokenIds", eos);
+  if (model->adapter() != nullptr) object.Set("adapter", LoraSettingsToJs(info.Env(), *model->adapter()));
   return object;
 }
 

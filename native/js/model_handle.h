@@ -21,12 +21,12 @@
 namespace genius::js {
 
 // How a model directory is written (save, a trainer's saveModel): options.shardBytes (0 or absent: one file) and
-// options.dtype, by default the one the model was loaded from (model::SavedDtype of its config).
+// options.dtype, by default `defaultDtype`.
 struct SaveSettings {
   uint64_t shardBytes;
   at::ScalarType dtype;
 };
-SaveSettings ReadSaveSettings(const Napi::Value& options, const model::ModelConfig& config);
+SaveSettings ReadSaveSettings(const Napi::Value& options, at::ScalarType defaultDtype);
 
 class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
  public:
@@ -48,6 +48,7 @@ class ModelHandle : public Napi::ObjectWrap<ModelHandle> {
   Napi::Value Generate(const Napi::CallbackInfo& info);
   Napi::Value Logits(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value SaveAdapter(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Describe(const Napi::CallbackInfo& info);
 

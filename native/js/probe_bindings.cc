@@ -1,11 +1,15 @@
 // Single operations exposed to exercise and measure the native layer, not to build on: matmulChain,
-// the smallest end-to-end run of the async machinery, and testing.sampleTokens, one decode-step draw
-// through either sampling path, for the tests that hold the CUDA kernel to the ATen path.
+// the smallest end-to-end run of the async machinery, testing.sampleTokens, one decode-step draw
+// through either sampling path, for the tests that hold the CUDA kernel to the ATen path and both to
+// transformers' sampling, and testing.penalizeRepetition, the logits after the repetition penalty.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "js/args.h"
 #include "js/async_work.h"
@@ -43,17 +47,48 @@ Napi::Value MatmulChain(const Napi::CallbackInfo& info) {
       TensorHandle::Wrap);
 }
 
-// testing.sampleTokens(logits [rows, vocab], {temperature, topP, topK, seed, step}, path: 'aten' | 'kernel')
-//   -> {tokens, logprobs} tensor handles
+// What each row of `value` (one array of token ids per row of `logits`) has seen, marked as the engine marks it.
+at::Tensor ReadSeen(const Napi::Value& value, const std::string& name, const at::Tensor& logits) {
+  const int64_t rows = logits.size(0), vocab = logits.size(1);
+  if (!value.IsArray() || value.As<Napi::Array>().Length() != static_cast<uint32_t>(rows)) {
+    Invalid(name, "an array of " + std::to_string(rows) + " token-id arrays, one per row");
+  }
+  std::vector<std::vector<int64_t>> lists;
+  int64_t longest = 0;
+  for (uint32_t row = 0; row < rows; ++row) {
+    lists.push_back(ReadIndices(value.As<Napi::Array>().Get(row), ElementName(name, row), vocab, "a token id"));
+    longest = std::max<int64_t>(longest, lists.back().size());
+  }
+  at::Tensor tokens = at::zeros({rows, longest}, at::kLong);
+  at::Tensor valid = at::zeros({rows, longest}, at::kBool);
+  for (int64_t row = 0; row < rows; ++row) {
+    const auto count = static_cast<int64_t>(lists[row].size());
+    tokens[row].narrow(0, 0, count).copy_(at::tensor(lists[row], at::kLong));
+    valid[row].narrow(0, 0, count).fill_(true);
+  }
+  return rollout::SeenTokens(tokens, valid, vocab).to(logits.device());
+}
+
+const at::Tensor& ReadLogits(const Napi::CallbackInfo& info) {
+  const at::Tensor& logits = TensorHandle::TensorOf(Arg(info, 0, "logits"), "logits");
+  if (logits.dim() != 2 || logits.scalar_type() != at::kFloat) Invalid("logits", "a float32 [rows, vocab] tensor");
+  return logits;
+}
+
+// testing.sampleTokens(logits [rows, vocab], {temperature, topP, topK, minP?, repetitionPenalty?, previous?, seed,
+//   step}, path: 'aten' | 'kernel') -> {tokens, logprobs} tensor handles. `previous` (one token-id array per row)
+//   is what each row has seen, wanted when repetitionPenalty is not 1.
 Napi::Value SampleTokens(const Napi::CallbackInfo& info) {
   c10::InferenceMode inference;
-  const at::Tensor logits = TensorHandle::TensorOf(Arg(info, 0, "logits"), "logits");
+  const at::Tensor logits = ReadLogits(info);
   const Napi::Object options = ReadObject(Arg(info, 1, "options"), "options");
   const std::string path = ReadString(Arg(info, 2, "path"), "path");
-  if (logits.dim() != 2 || logits.scalar_type() != at::kFloat) Invalid("logits", "a float32 [rows, vocab] tensor");
-  const rollout::SamplingOptions sampling{ReadNumber(options.Get("temperature"), "options.temperature"),
-                                          ReadNumber(options.Get("topP"), "options.topP"),
-                                          ReadInteger(options.Get("topK"), "options.topK", 0, logits.size(1))};
+  const rollout::SamplingOptions sampling{
+      ReadNumber(options.Get("temperature"), "options.temperature"), ReadNumber(options.Get("topP"), "options.topP"),
+      ReadInteger(options.Get("topK"), "options.topK", 0, logits.size(1)), NumberOr(options, "options", "minP", 0.0),
+      NumberOr(options, "options", "repetitionPenalty", 1.0)};
+  const at::Tensor seen =
+      sampling.repetitionPenalty == 1.0 ? at::Tensor() : ReadSeen(options.Get("previous"), "options.previous", logits);
   const auto seed = static_cast<uint64_t>(ReadInteger(options.Get("seed"), "options.seed", 0, kMaxSeed));
   [[maybe_unused]] const auto step =  // read by the kernel path only
       static_cast<uint64_t>(ReadInteger(options.Get("step"), "options.step", 0, kMaxSeed));
@@ -61,11 +96,12 @@ Napi::Value SampleTokens(const Napi::CallbackInfo& info) {
   if (path == "aten") {
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     const at::Tensor cpuLogits = logits.cpu();
-    draw = rollout::SampleTokens(cpuLogits, sampling, at::rand({cpuLogits.size(0), 1}, generator, cpuLogits.options()));
+    draw = rollout::SampleTokens(cpuLogits, seen.defined() ? seen.cpu() : seen, sampling,
+                                 at::rand({cpuLogits.size(0), 1}, generator, cpuLogits.options()));
   } else if (path == "kernel") {
 #ifdef GENIUS_WITH_CUDA
     if (!logits.is_cuda()) Fail(code::kInvalidArgument, "the sampling kernel needs CUDA logits");
-    draw = rollout::SampleTokensKernel(logits, sampling, seed, step);
+    draw = rollout::SampleTokensKernel(logits, seen, sampling, seed, step);
 #else
     Fail(code::kInvalidArgument, "this build has no CUDA kernels (see `genius-native info`)");
 #endif
@@ -78,10 +114,21 @@ Napi::Value SampleTokens(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// testing.penalizeRepetition(logits [rows, vocab], previous: one token-id array per row, penalty) -> the logits
+//   the sampler draws from after the repetition penalty, a tensor handle.
+Napi::Value PenalizeRepetition(const Napi::CallbackInfo& info) {
+  c10::InferenceMode inference;
+  const at::Tensor logits = ReadLogits(info);
+  const at::Tensor seen = ReadSeen(Arg(info, 1, "previous"), "previous", logits);
+  const double penalty = ReadNumber(Arg(info, 2, "penalty"), "penalty");
+  return TensorHandle::Wrap(info.Env(), rollout::PenalizeRepetition(logits, seen, penalty));
+}
+
 }  // namespace
 
 void InitProbeBindings(Napi::Env env, Napi::Object exports) {
   ExportFunction<&SampleTokens>(env, TestingExports(env, exports), "sampleTokens");
+  ExportFunction<&PenalizeRepetition>(env, TestingExports(env, exports), "penalizeRepetition");
   ExportFunction<&MatmulChain>(env, exports, "matmulChain");
 }
 

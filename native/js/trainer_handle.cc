@@ -3,6 +3,7 @@
 #include <cmath>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "js/model_handle.h"
 #include "js/process_group_handle.h"
 #include "js/tagged.h"
+#include "model/weights.h"
 
 namespace genius::js {
 
@@ -84,6 +86,20 @@ train::SequenceSet ReadSequences(const Napi::Value& value, const std::string& na
     }
   }
   return set;
+}
+
+// The chosen and rejected sides of `object` ({chosen, rejected}, the argument of preferenceStep or score), as many
+// of each.
+std::pair<train::SequenceSet, train::SequenceSet> ReadPairSides(const Napi::Object& object,
+                                                                const train::Trainer& trainer,
+                                                                const model::ModelConfig& config) {
+  const std::string name = "batch";
+  train::SequenceSet chosen = ReadSequences(object.Get("chosen"), name + ".chosen", trainer, config);
+  train::SequenceSet rejected = ReadSequences(object.Get("rejected"), name + ".rejected", trainer, config);
+  if (rejected.size() != chosen.size()) {
+    Invalid(name + ".rejected", "as many sequences as " + name + ".chosen (" + std::to_string(chosen.size()) + ")");
+  }
+  return {std::move(chosen), std::move(rejected)};
 }
 
 // `count` finite numbers from a Float64Array, Float32Array or number[]; `what` says what they are.
@@ -217,12 +233,8 @@ Napi::Value TrainerHandle::PreferenceStep(const Napi::CallbackInfo& info) {
   const model::ModelConfig& config = state->model->config();
   const Napi::Object object = ReadObject(Arg(info, 0, "batch"), "batch");
   train::PreferenceBatch batch;
-  batch.chosen = ReadSequences(object.Get("chosen"), "batch.chosen", *state->trainer, config);
-  batch.rejected = ReadSequences(object.Get("rejected"), "batch.rejected", *state->trainer, config);
+  std::tie(batch.chosen, batch.rejected) = ReadPairSides(object, *state->trainer, config);
   const size_t pairs = batch.chosen.size();
-  if (batch.rejected.size() != batch.chosen.size()) {
-    Invalid("batch.rejected", "as many sequences as batch.chosen (" + std::to_string(pairs) + ")");
-  }
   if (!loss_.referenceFree) {
     batch.referenceChosen =
         ReadValues(object.Get("referenceChosen"), "batch.referenceChosen", pairs, "reference log-probs");
@@ -259,21 +271,23 @@ Napi::Value TrainerHandle::SftStep(const Napi::CallbackInfo& info) {
       MetricsToJs);
 }
 
-// score(sequences, asyncOptions) -> Promise<{sum: Float64Array, mean: Float64Array}>
+// score(batch: {chosen, rejected}, {adapter}, asyncOptions) -> Promise<{chosen: Float64Array, rejected: Float64Array}>
 Napi::Value TrainerHandle::Score(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
-  train::SequenceSet sequences =
-      ReadSequences(Arg(info, 0, "sequences"), "sequences", *state->trainer, state->model->config());
-  return RunAsync<train::SequenceScores>(
-      info.Env(), info[1],
-      [state, sequences = std::move(sequences)](const WorkContext& context) {
+  auto [chosen, rejected] =
+      ReadPairSides(ReadObject(Arg(info, 0, "batch"), "batch"), *state->trainer, state->model->config());
+  const bool adapter = BoolOr(ReadOptionalObject(info[1], "options"), "options", "adapter", true);
+  const model::AdapterUse adapterUse = adapter ? model::AdapterUse::kOn : model::AdapterUse::kOff;
+  return RunAsync<train::PairScores>(
+      info.Env(), info[2],
+      [state, chosen = std::move(chosen), rejected = std::move(rejected), adapterUse](const WorkContext& context) {
         const std::shared_lock weights(*state->weightsLock);
-        return state->trainer->Score(sequences, Cancellation(context));
+        return state->trainer->Score(chosen, rejected, Cancellation(context), adapterUse);
       },
-      [](Napi::Env env, train::SequenceScores& scores) -> Napi::Value {
+      [](Napi::Env env, train::PairScores& scores) -> Napi::Value {
         Napi::Object object = Napi::Object::New(env);
-        object.Set("sum", ToFloat64Array(env, scores.sum));
-        object.Set("mean", ToFloat64Array(env, scores.mean));
+        object.Set("chosen", ToFloat64Array(env, scores.chosen));
+        object.Set("rejected", ToFloat64Array(env, scores.rejected));
         return object;
       });
 }
@@ -297,7 +311,9 @@ Napi::Value TrainerHandle::SaveState(const Napi::CallbackInfo& info) {
 Napi::Value TrainerHandle::SaveModel(const Napi::CallbackInfo& info) {
   const std::shared_ptr<State> state = Live();
   const std::string dir = ReadString(Arg(info, 0, "dir"), "dir");
-  const SaveSettings settings = ReadSaveSettings(info[1], state->model->config());
+  // An adapter is kept in float32 by default, as PEFT keeps it; a model in the dtype it was loaded from.
+  const SaveSettings settings = ReadSaveSettings(
+      info[1], state->model->adapter() != nullptr ? at::kFloat : model::SavedDtype(state->model->config()));
   return RunAsync<bool>(
       info.Env(), info[2],
       [state, dir, settings](const WorkContext& context) {

@@ -56,9 +56,10 @@ struct Sum {
 
 // One block per row.
 __global__ void SampleKernel(const float* __restrict__ logits, int64_t vocab, float temperature, float topP,
-                             int64_t topK, uint64_t seed, uint64_t step, const int64_t* __restrict__ rowSeeds,
-                             const bool* __restrict__ stopMask, const int64_t* __restrict__ eosIds, int64_t eosCount,
-                             int64_t* __restrict__ tokens, float* __restrict__ logprobs, bool* __restrict__ finished) {
+                             int64_t topK, float minP, uint64_t seed, uint64_t step,
+                             const int64_t* __restrict__ rowSeeds, const bool* __restrict__ stopMask,
+                             const int64_t* __restrict__ eosIds, int64_t eosCount, int64_t* __restrict__ tokens,
+                             float* __restrict__ logprobs, bool* __restrict__ finished) {
   __shared__ float sharedFloat[kThreads / 32];
   __shared__ float bestScore[kThreads / 32];
   __shared__ int64_t bestToken[kThreads / 32];
@@ -115,6 +116,11 @@ __global__ void SampleKernel(const float* __restrict__ logits, int64_t vocab, fl
     }
     cutoff = low;
   }
+  if (!greedy && minP > 0.0f) {
+    // p_i >= minP * p_max after temperature is l_i >= max + T log(minP): a threshold like the others, which keeps
+    // the most likely token, so it applies after them whatever mass they took away.
+    cutoff = fmaxf(cutoff, maximum + temperature * logf(minP));
+  }
 
   // argmax of p_i / E_i, in logs: (l_i - max) / T + log(1 / E_i); greedy is argmax l_i.
   float score = -FLT_MAX;
@@ -159,17 +165,17 @@ __global__ void SampleKernel(const float* __restrict__ logits, int64_t vocab, fl
 
 }  // namespace
 
-void SampleTokensCuda(const at::Tensor& logits, double temperature, double topP, int64_t topK, uint64_t seed,
-                      uint64_t step, const at::Tensor& rowSeeds, const at::Tensor& stopMask, const at::Tensor& eosIds,
-                      at::Tensor& tokens, at::Tensor& logprobs, at::Tensor& finished) {
+void SampleTokensCuda(const at::Tensor& logits, double temperature, double topP, int64_t topK, double minP,
+                      uint64_t seed, uint64_t step, const at::Tensor& rowSeeds, const at::Tensor& stopMask,
+                      const at::Tensor& eosIds, at::Tensor& tokens, at::Tensor& logprobs, at::Tensor& finished) {
   TORCH_CHECK(logits.is_cuda() && logits.scalar_type() == at::kFloat && logits.dim() == 2 && logits.is_contiguous(),
               "SampleTokensCuda: logits must be a contiguous float32 CUDA matrix");
   const c10::cuda::CUDAGuard guard(logits.device());
   const int64_t rows = logits.size(0), vocab = logits.size(1);
   if (rows == 0) return;
   SampleKernel<<<rows, kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-      logits.data_ptr<float>(), vocab, static_cast<float>(temperature), static_cast<float>(topP), topK, seed, step,
-      rowSeeds.defined() ? rowSeeds.data_ptr<int64_t>() : nullptr,
+      logits.data_ptr<float>(), vocab, static_cast<float>(temperature), static_cast<float>(topP), topK,
+      static_cast<float>(minP), seed, step, rowSeeds.defined() ? rowSeeds.data_ptr<int64_t>() : nullptr,
       stopMask.defined() ? stopMask.data_ptr<bool>() : nullptr, eosIds.defined() ? eosIds.data_ptr<int64_t>() : nullptr,
       eosIds.defined() ? eosIds.numel() : 0, tokens.data_ptr<int64_t>(), logprobs.data_ptr<float>(),
       finished.data_ptr<bool>());

@@ -18,7 +18,7 @@ at::Tensor Optional(const TensorMap& weights, const std::string& name) {
   return found == weights.end() ? at::Tensor() : found->second;
 }
 
-at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+at::Tensor BaseLinear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   return at::linear(x, weight, bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt);
 }
 
@@ -81,21 +81,6 @@ at::Tensor Fuse(std::vector<at::Tensor*> parts) {
   return fused;
 }
 
-// The projections of x by the parts of a fused weight. At inference one matmul computes them all; while
-// the parts are trained, each is its own leaf that autograd must reach, so they are applied one by one.
-std::vector<at::Tensor> Project(const at::Tensor& x, const at::Tensor& fused, const at::Tensor& fusedBias,
-                                const std::vector<const at::Tensor*>& weights,
-                                const std::vector<const at::Tensor*>& biases) {
-  std::vector<at::Tensor> outputs;
-  if (at::GradMode::is_enabled() && weights[0]->requires_grad()) {
-    for (size_t i = 0; i < weights.size(); ++i) outputs.push_back(Linear(x, *weights[i], *biases[i]));
-    return outputs;
-  }
-  std::vector<int64_t> sizes;
-  for (const at::Tensor* weight : weights) sizes.push_back(weight->size(0));
-  return Linear(x, fused, fusedBias).split_with_sizes(sizes, -1);
-}
-
 // Attention of one query per row ([rows, heads, 1, dim]) over the cache's keys and values [rows, kvHeads,
 // keys, dim] under mask [rows, 1, 1, keys], as scaled_dot_product_attention computes it. A decode step
 // takes this path: the fused CPU kernel is made for blocks of queries, and one query per row paid its
@@ -122,8 +107,8 @@ at::Tensor RotateHalf(const at::Tensor& x) {
 
 }  // namespace
 
-Transformer::Transformer(ModelConfig config, const TensorMap& weights)
-    : id_(NextModelId()), config_(std::move(config)) {
+Transformer::Transformer(ModelConfig config, const TensorMap& weights, std::optional<LoraAdapter> adapter)
+    : id_(NextModelId()), config_(std::move(config)), adapter_(std::move(adapter)) {
   embed_ = weights.at("model.embed_tokens.weight");
   finalNorm_ = weights.at("model.norm.weight");
   lmHead_ = config_.tieWordEmbeddings ? embed_ : weights.at("lm_head.weight");
@@ -146,6 +131,14 @@ Transformer::Transformer(ModelConfig config, const TensorMap& weights)
     layer.qkvBias = Fuse({&layer.qBias, &layer.kBias, &layer.vBias});
     layer.gateUp = Fuse({&layer.gate, &layer.up});
     layer.gateUpBias = Fuse({&layer.gateBias, &layer.upBias});
+    if (!adapter_) continue;
+    LoraWeights* loras[] = {&layer.qLora,    &layer.kLora,  &layer.vLora,   &layer.oLora,
+                            &layer.gateLora, &layer.upLora, &layer.downLora};
+    for (size_t m = 0; m < std::size(kLoraModules); ++m) {
+      const auto a = adapter_->weights.find(LoraWeightName(i, kLoraModules[m], 'A'));
+      if (a == adapter_->weights.end()) continue;
+      *loras[m] = {a->second, adapter_->weights.at(LoraWeightName(i, kLoraModules[m], 'B'))};
+    }
   }
   inverseFrequencies_ = InverseFrequencies(config_.headDim, config_.ropeTheta, config_.ropeScaling).to(embed_.device());
   if (config_.slidingRopeTheta) {  // the sliding layers' RoPE: their own base, no scaling
@@ -189,11 +182,66 @@ TensorMap Transformer::Parameters() const {
   return parameters;
 }
 
+TensorMap Transformer::MergedParameters() const {
+  TensorMap parameters = Parameters();
+  if (!adapter_) return parameters;
+  const double scale = adapter_->settings.Scale();
+  for (int64_t layer = 0; layer < config_.numLayers; ++layer) {
+    for (const char* module : kLoraModules) {
+      const auto a = adapter_->weights.find(LoraWeightName(layer, module, 'A'));
+      if (a == adapter_->weights.end()) continue;
+      const at::Tensor& b = adapter_->weights.at(LoraWeightName(layer, module, 'B'));
+      at::Tensor& weight = parameters.at("model.layers." + std::to_string(layer) + "." + module + ".weight");
+      const at::Tensor delta = at::matmul(b.to(at::kFloat), a->second.to(at::kFloat)) * scale;
+      weight = (weight.to(at::kFloat) + delta).to(weight.scalar_type());
+    }
+  }
+  return parameters;
+}
+
 rollout::KvCache Transformer::NewCache(int64_t rows, int64_t capacity) const {
   rollout::KvCache cache =
       rollout::KvCache::Empty(rows, config_.numLayers, config_.numKvHeads, config_.headDim, capacity, embed_.options());
   cache.modelId = id_;
   return cache;
+}
+
+at::Tensor Transformer::LoraTerm(const at::Tensor& x, const LoraWeights& lora) const {
+  if (!lora.a.defined()) return at::Tensor();
+  const LoraSettings& settings = adapter_->settings;
+  // As PEFT's lora.Linear: dropout on the adapter's input while training, the scale on its output.
+  const bool training = at::GradMode::is_enabled() && lora.a.requires_grad();
+  const at::Tensor input = training && settings.dropout > 0 ? at::dropout(x, settings.dropout, /*train=*/true) : x;
+  return at::linear(at::linear(input, lora.a), lora.b) * settings.Scale();
+}
+
+at::Tensor Transformer::Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                               const LoraWeights& lora, bool adapted) const {
+  const at::Tensor base = BaseLinear(x, weight, bias);
+  const at::Tensor term = adapted ? LoraTerm(x, lora) : at::Tensor();
+  return term.defined() ? base + term : base;
+}
+
+// At inference one matmul computes all parts of a fused weight; while the parts are trained, each is its own leaf
+// that autograd must reach, so they are applied one by one. LoRA terms are added part by part.
+std::vector<at::Tensor> Transformer::Project(const at::Tensor& x, const at::Tensor& fused, const at::Tensor& fusedBias,
+                                             const std::vector<const at::Tensor*>& weights,
+                                             const std::vector<const at::Tensor*>& biases,
+                                             const std::vector<const LoraWeights*>& loras, bool adapted) const {
+  std::vector<at::Tensor> outputs;
+  if (at::GradMode::is_enabled() && weights[0]->requires_grad()) {
+    for (size_t i = 0; i < weights.size(); ++i) outputs.push_back(BaseLinear(x, *weights[i], *biases[i]));
+  } else {
+    std::vector<int64_t> sizes;
+    for (const at::Tensor* weight : weights) sizes.push_back(weight->size(0));
+    outputs = BaseLinear(x, fused, fusedBias).split_with_sizes(sizes, -1);
+  }
+  if (!adapted) return outputs;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const at::Tensor term = LoraTerm(x, *loras[i]);
+    if (term.defined()) outputs[i] = outputs[i] + term;
+  }
+  return outputs;
 }
 
 at::Tensor Transformer::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
@@ -213,13 +261,14 @@ std::pair<at::Tensor, at::Tensor> Transformer::Rotary(const at::Tensor& position
 }
 
 at::Tensor Transformer::Attention(int64_t layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                  const at::Tensor& mask, rollout::KvCache* cache, int64_t start) const {
+                                  const at::Tensor& mask, rollout::KvCache* cache, int64_t start, bool adapted) const {
   const LayerWeights& w = layers_[layer];
   const int64_t rows = x.size(0), count = x.size(1), dim = config_.headDim;
   const auto heads = [&](const at::Tensor& projected, int64_t headCount) {
     return projected.view({rows, count, headCount, dim}).transpose(1, 2);
   };
-  const std::vector<at::Tensor> qkv = Project(x, w.qkv, w.qkvBias, {&w.q, &w.k, &w.v}, {&w.qBias, &w.kBias, &w.vBias});
+  const std::vector<at::Tensor> qkv = Project(x, w.qkv, w.qkvBias, {&w.q, &w.k, &w.v}, {&w.qBias, &w.kBias, &w.vBias},
+                                              {&w.qLora, &w.kLora, &w.vLora}, adapted);
   at::Tensor q = heads(qkv[0], config_.numHeads);
   at::Tensor k = heads(qkv[1], config_.numKvHeads);
   at::Tensor v = heads(qkv[2], config_.numKvHeads);
@@ -239,22 +288,24 @@ at::Tensor Transformer::Attention(int64_t layer, const at::Tensor& x, const at::
                                   ? SingleQueryAttention(q, k, v, mask, config_.attentionScale)
                                   : at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false,
                                                                      config_.attentionScale, /*enable_gqa=*/true);
-  return Linear(attended.transpose(1, 2).reshape({rows, count, config_.numHeads * dim}), w.o, w.oBias);
+  return Linear(attended.transpose(1, 2).reshape({rows, count, config_.numHeads * dim}), w.o, w.oBias, w.oLora,
+                adapted);
 }
 
-at::Tensor Transformer::Mlp(const LayerWeights& w, const at::Tensor& x) const {
-  const std::vector<at::Tensor> gateUp = Project(x, w.gateUp, w.gateUpBias, {&w.gate, &w.up}, {&w.gateBias, &w.upBias});
+at::Tensor Transformer::Mlp(const LayerWeights& w, const at::Tensor& x, bool adapted) const {
+  const std::vector<at::Tensor> gateUp =
+      Project(x, w.gateUp, w.gateUpBias, {&w.gate, &w.up}, {&w.gateBias, &w.upBias}, {&w.gateLora, &w.upLora}, adapted);
   const at::Tensor gate = config_.activation == "silu" ? at::silu(gateUp[0]) : at::gelu(gateUp[0], "tanh");
-  return Linear(gate * gateUp[1], w.down, w.downBias);
+  return Linear(gate * gateUp[1], w.down, w.downBias, w.downLora, adapted);
 }
 
 at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& tokenValid, rollout::KvCache* cache,
-                                const LayerRunner& runLayer) const {
+                                const LayerRunner& runLayer, AdapterUse adapterUse) const {
   const int64_t count = tokens.size(1);
   const int64_t start = cache != nullptr ? cache->length : 0;
   at::Tensor positions, keyValid;
   if (cache != nullptr) {
-    positions = cache->Append(tokenValid);
+    positions = cache->Append(tokens, tokenValid);
     keyValid = cache->valid.narrow(1, 0, start + count);
   } else {
     const at::Tensor steps = tokenValid.to(at::kLong);
@@ -266,20 +317,37 @@ at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& toke
   const auto options = at::TensorOptions().dtype(at::kLong).device(tokens.device());
   const at::Tensor queryColumn = at::arange(start, start + count, options).view({count, 1});
   const at::Tensor keyColumn = at::arange(0, start + count, options).view({1, start + count});
-  const auto maskOf = [&](const at::Tensor& visible) {  // [rows, 1, T, keys]: broadcast over heads
-    return ((visible.unsqueeze(0) & keyValid.unsqueeze(1)) | (keyColumn == queryColumn).unsqueeze(0)).unsqueeze(1);
-  };
-  const at::Tensor causal = keyColumn <= queryColumn;
+  const at::Tensor mask =
+      (((keyColumn <= queryColumn).unsqueeze(0) & keyValid.unsqueeze(1)) | (keyColumn == queryColumn).unsqueeze(0))
+          .unsqueeze(1);  // [rows, 1, T, keys]: broadcast over heads
+  return Run(tokens, positions, mask, queryColumn.view({1, count}), keyColumn, cache, start, runLayer, adapterUse);
+}
+
+at::Tensor Transformer::Forward(const at::Tensor& tokens, const RowLayout& layout, const LayerRunner& runLayer,
+                                AdapterUse adapterUse) const {
+  return Run(tokens, layout.positions, layout.mask, layout.positions, layout.positions, nullptr, 0, runLayer,
+             adapterUse);
+}
+
+at::Tensor Transformer::Run(const at::Tensor& tokens, const at::Tensor& positions, const at::Tensor& mask,
+                            const at::Tensor& queryPlaces, const at::Tensor& keyPlaces, rollout::KvCache* cache,
+                            int64_t start, const LayerRunner& runLayer, AdapterUse adapterUse) const {
   const std::vector<bool>& sliding = config_.slidingLayers;
   const bool anyFull = std::find(sliding.begin(), sliding.end(), false) != sliding.end();
-  const at::Tensor fullMask = anyFull ? maskOf(causal) : at::Tensor();
-  const at::Tensor slidingMask =
-      config_.slidingWindow ? maskOf(causal & (keyColumn > queryColumn - *config_.slidingWindow)) : at::Tensor();
+  const at::Tensor fullMask = anyFull ? mask : at::Tensor();
+  // A sliding layer's query also leaves out the keys `window` or more places before its own.
+  at::Tensor slidingMask;
+  if (config_.slidingWindow) {
+    const at::Tensor near = keyPlaces.unsqueeze(-2) > queryPlaces.unsqueeze(-1) - *config_.slidingWindow;
+    const at::Tensor diagonal = mask & (keyPlaces.unsqueeze(-2) == queryPlaces.unsqueeze(-1)).unsqueeze(-3);
+    slidingMask = (mask & near.unsqueeze(-3)) | diagonal;
+  }
   const auto rotary =
       Rotary(positions, inverseFrequencies_, config_.ropeScaling ? config_.ropeScaling->attentionFactor : 1.0);
   const auto slidingRotary =
       slidingInverseFrequencies_.defined() ? Rotary(positions, slidingInverseFrequencies_, 1.0) : rotary;
 
+  const bool adapted = adapter_ && adapterUse == AdapterUse::kOn;
   at::Tensor x = at::embedding(embed_, tokens);
   // As transformers: the scale in the weights' dtype (a bfloat16 model multiplies by sqrt(hidden) so rounded).
   if (config_.embedScale != 1.0) x = x * at::scalar_tensor(config_.embedScale, at::kFloat).to(x.options());
@@ -287,15 +355,16 @@ at::Tensor Transformer::Forward(const at::Tensor& tokens, const at::Tensor& toke
     // Captures by value: a runner may call it again after Forward has returned (recomputation in backward).
     const at::Tensor& attendMask = sliding[layer] ? slidingMask : fullMask;
     const auto& [cos, sin] = sliding[layer] ? slidingRotary : rotary;
-    const Layer run = [this, layer, cos = cos, sin = sin, attendMask, cache, start](const at::Tensor& input) {
+    const Layer run = [this, layer, cos = cos, sin = sin, attendMask, cache, start, adapted](const at::Tensor& input) {
       const LayerWeights& w = layers_[layer];
-      const at::Tensor attended = Attention(layer, RmsNorm(input, w.inputNorm), cos, sin, attendMask, cache, start);
+      const at::Tensor attended =
+          Attention(layer, RmsNorm(input, w.inputNorm), cos, sin, attendMask, cache, start, adapted);
       if (!config_.sandwichNorms) {
         const at::Tensor h = input + attended;
-        return h + Mlp(w, RmsNorm(h, w.postAttentionNorm));
+        return h + Mlp(w, RmsNorm(h, w.postAttentionNorm), adapted);
       }
       const at::Tensor h = input + RmsNorm(attended, w.postAttentionNorm);
-      return h + RmsNorm(Mlp(w, RmsNorm(h, w.preFeedforwardNorm)), w.postFeedforwardNorm);
+      return h + RmsNorm(Mlp(w, RmsNorm(h, w.preFeedforwardNorm), adapted), w.postFeedforwardNorm);
     };
     x = runLayer ? runLayer(run, x) : run(x);
   }

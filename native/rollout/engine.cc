@@ -115,7 +115,12 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
                                   ? request.stop.stopTokenMask.to(at::kCPU, at::kBool).contiguous()
                                   : at::Tensor();
   const bool* stopMaskData = stopMask.defined() ? stopMask.data_ptr<bool>() : nullptr;
-  TokenSampler sampler(model.device(), request.sampling, request.seed, request.sampleSeeds);
+  // What each row has seen so far is what its cache holds: the prompt, or the continued row and its pending token.
+  const at::Tensor seen =
+      request.sampling.repetitionPenalty == 1.0
+          ? at::Tensor()
+          : SeenTokens(cache.tokens.narrow(1, 0, cache.length), cache.valid.narrow(1, 0, cache.length), logits.size(1));
+  TokenSampler sampler(model.device(), request.sampling, request.seed, request.sampleSeeds, seen);
 
   std::vector<int64_t> rowSample(inputs * n);  // cache row -> sample index
   for (int64_t i = 0; i < inputs * n; ++i) rowSample[i] = i;
@@ -182,6 +187,7 @@ GenerateResult Generate(const model::Transformer& model, const GenerateRequest& 
       }
       const at::Tensor keepIndex = at::tensor(keep, at::kLong).to(model.device());
       cache = cache.Select(keepIndex, cache.length + request.maxNewTokens - step);
+      sampler.KeepRows(keepIndex);
       rowSample = keptSamples;
       rowDone.assign(keep.size(), false);
       feed.assign(keep.size(), true);

@@ -11,15 +11,17 @@ KvCache KvCache::Empty(int64_t rows, int64_t layers, int64_t kvHeads, int64_t he
   }
   const auto device = options.device();
   cache.valid = at::zeros({rows, capacity}, at::TensorOptions().dtype(at::kBool).device(device));
+  cache.tokens = at::empty({rows, capacity}, at::TensorOptions().dtype(at::kLong).device(device));
   cache.nextPosition = at::zeros({rows}, at::TensorOptions().dtype(at::kLong).device(device));
   cache.pending = at::full({rows}, -1, at::TensorOptions().dtype(at::kLong).device(device));
   return cache;
 }
 
-at::Tensor KvCache::Append(const at::Tensor& tokenValid) {
+at::Tensor KvCache::Append(const at::Tensor& newTokens, const at::Tensor& tokenValid) {
   const int64_t count = tokenValid.size(1);
   TORCH_CHECK(length + count <= capacity(), "KV cache overflow: ", length + count, " > ", capacity());
   valid.narrow(1, length, count).copy_(tokenValid);
+  tokens.narrow(1, length, count).copy_(newTokens);
   const at::Tensor steps = tokenValid.to(at::kLong);
   // A padding token takes the position of the next real one; it is never attended to anyway.
   const at::Tensor positions = nextPosition.unsqueeze(1) + steps.cumsum(1) - steps;
@@ -42,6 +44,7 @@ KvCache KvCache::Select(const at::Tensor& rowIndex, int64_t newCapacity) const {
     gather(values[layer], selected.values[layer], 2);
   }
   gather(valid, selected.valid, 1);
+  gather(tokens, selected.tokens, 1);
   selected.nextPosition = nextPosition.index_select(0, index);
   selected.pending = pending.index_select(0, index);
   selected.length = length;

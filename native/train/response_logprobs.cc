@@ -6,54 +6,123 @@
 
 namespace genius::train {
 
-SequenceBatch PackSequences(const std::vector<SequenceView>& sequences, at::Device device) {
-  const int64_t rows = static_cast<int64_t>(sequences.size());
-  int64_t width = 0;
-  int64_t scored = 0;
-  for (const SequenceView& sequence : sequences) {
-    width = std::max(width, sequence.length);
-    scored += sequence.length - sequence.promptLength;
+namespace {
+
+// A row of a batch: a prompt and the responses (branches) behind it, each with the index of its sequence.
+struct Row {
+  const SequenceView* prompt;
+  std::vector<std::pair<const SequenceView*, int64_t>> branches;
+  int64_t length = 0;  // the prompt once, then every branch's response
+};
+
+// `rows` right-padded into a batch of `sequences` sequences; `segments` [B, T] gets each column's part of its row:
+// 0 the prompt, k the k-th branch's response, −1 padding.
+SequenceBatch PackRows(const std::vector<Row>& rows, int64_t sequences, at::Device device, at::Tensor& positions,
+                       at::Tensor& segments) {
+  const int64_t count = static_cast<int64_t>(rows.size());
+  int64_t width = 0, scored = 0;
+  for (const Row& row : rows) {
+    width = std::max(width, row.length);
+    scored += row.length - row.prompt->promptLength;
   }
-  at::Tensor tokens = at::zeros({rows, width}, at::kLong);
-  at::Tensor valid = at::zeros({rows, width}, at::kBool);
-  at::Tensor positions = at::empty({scored}, at::kLong);
+  at::Tensor tokens = at::zeros({count, width}, at::kLong);
+  positions = at::zeros({count, width}, at::kLong);
+  segments = at::full({count, width}, -1, at::kLong);
+  at::Tensor scoredPositions = at::empty({scored}, at::kLong);
   at::Tensor targets = at::empty({scored}, at::kLong);
-  at::Tensor rowOf = at::empty({scored}, at::kLong);
-  at::Tensor responseLengths = at::empty({rows}, at::kLong);
-  int64_t* lengthData = responseLengths.data_ptr<int64_t>();
+  at::Tensor sequenceOf = at::empty({scored}, at::kLong);
+  at::Tensor responseLengths = at::empty({sequences}, at::kLong);
   int64_t* tokenData = tokens.data_ptr<int64_t>();
-  bool* validData = valid.data_ptr<bool>();
   int64_t* positionData = positions.data_ptr<int64_t>();
+  int64_t* segmentData = segments.data_ptr<int64_t>();
+  int64_t* scoredData = scoredPositions.data_ptr<int64_t>();
   int64_t* targetData = targets.data_ptr<int64_t>();
-  int64_t* rowData = rowOf.data_ptr<int64_t>();
+  int64_t* sequenceData = sequenceOf.data_ptr<int64_t>();
+  int64_t* lengthData = responseLengths.data_ptr<int64_t>();
   SequenceBatch batch;
   int64_t n = 0;
-  for (int64_t b = 0; b < rows; ++b) {
-    const SequenceView& sequence = sequences[b];
-    for (int64_t t = 0; t < sequence.length; ++t) {
-      tokenData[b * width + t] = sequence.tokens[t];
-      validData[b * width + t] = true;
+  for (int64_t b = 0; b < count; ++b) {
+    const Row& row = rows[b];
+    const int64_t prompt = row.prompt->promptLength;
+    const int64_t base = b * width;
+    for (int64_t t = 0; t < prompt; ++t) {
+      tokenData[base + t] = row.prompt->tokens[t];
+      positionData[base + t] = t;
+      segmentData[base + t] = 0;
     }
-    for (int64_t t = sequence.promptLength; t < sequence.length; ++t, ++n) {
-      positionData[n] = b * width + t - 1;
-      targetData[n] = sequence.tokens[t];
-      rowData[n] = b;
+    int64_t column = prompt;
+    for (size_t k = 0; k < row.branches.size(); ++k) {
+      const auto& [sequence, index] = row.branches[k];
+      for (int64_t t = prompt; t < sequence->length; ++t, ++column, ++n) {
+        tokenData[base + column] = sequence->tokens[t];
+        positionData[base + column] = t;
+        segmentData[base + column] = static_cast<int64_t>(k) + 1;
+        // The first response token is predicted from the prompt's last column, the others from the one before.
+        scoredData[n] = base + (t == prompt ? prompt - 1 : column - 1);
+        targetData[n] = sequence->tokens[t];
+        sequenceData[n] = index;
+      }
+      lengthData[index] = sequence->length - prompt;
     }
-    lengthData[b] = sequence.length - sequence.promptLength;
-    batch.tokenCount += sequence.length;
+    batch.tokenCount += row.length;
   }
   batch.tokens = tokens.to(device);
-  batch.valid = valid.to(device);
-  batch.scoredPositions = positions.to(device);
+  batch.valid = (segments >= 0).to(device);
+  batch.scoredPositions = scoredPositions.to(device);
   batch.targets = targets.to(device);
-  batch.rows = rowOf.to(device);
+  batch.sequences = sequenceOf.to(device);
   batch.responseLengths = responseLengths.to(device);
   return batch;
 }
 
+bool SamePrompt(const SequenceView& a, const SequenceView& b) {
+  return a.promptLength == b.promptLength && std::equal(a.tokens, a.tokens + a.promptLength, b.tokens);
+}
+
+}  // namespace
+
+SequenceBatch PackSequences(const std::vector<SequenceView>& sequences, at::Device device) {
+  std::vector<Row> rows;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    rows.push_back({&sequences[i], {{&sequences[i], static_cast<int64_t>(i)}}, sequences[i].length});
+  }
+  at::Tensor positions, segments;
+  return PackRows(rows, static_cast<int64_t>(sequences.size()), device, positions, segments);
+}
+
+SequenceBatch PackPairs(const std::vector<SequenceView>& chosen, const std::vector<SequenceView>& rejected,
+                        at::Device device) {
+  const int64_t pairs = static_cast<int64_t>(chosen.size());
+  std::vector<Row> rows;
+  for (int64_t i = 0; i < pairs; ++i) {
+    const SequenceView& c = chosen[i];
+    const SequenceView& r = rejected[i];
+    if (SamePrompt(c, r)) {
+      rows.push_back({&c, {{&c, i}, {&r, pairs + i}}, c.length + r.length - r.promptLength});
+    } else {
+      rows.push_back({&c, {{&c, i}}, c.length});
+      rows.push_back({&r, {{&r, pairs + i}}, r.length});
+    }
+  }
+  at::Tensor positions, segments;
+  SequenceBatch batch = PackRows(rows, 2 * pairs, device, positions, segments);
+  // A token attends to the valid tokens up to it of the prompt and of its own response; every token to itself.
+  const int64_t width = segments.size(1);
+  const at::Tensor valid = segments >= 0;
+  const at::Tensor query = segments.unsqueeze(2), key = segments.unsqueeze(1);  // [B, T, 1], [B, 1, T]
+  const at::Tensor causal = at::ones({width, width}, at::kBool).tril();
+  const at::Tensor mask =
+      (causal & ((key == 0) | (key == query)) & valid.unsqueeze(1) & valid.unsqueeze(2)) | at::eye(width, at::kBool);
+  batch.layout = {positions.to(device), mask.unsqueeze(1).to(device)};
+  return batch;
+}
+
 SequenceLogprobs ResponseLogprobs(const model::Transformer& model, const SequenceBatch& batch,
-                                  const model::Transformer::LayerRunner& runLayer, LogprobChunks chunks) {
-  const at::Tensor hidden = model.Forward(batch.tokens, batch.valid, nullptr, runLayer);
+                                  const model::Transformer::LayerRunner& runLayer, LogprobChunks chunks,
+                                  model::AdapterUse adapterUse) {
+  const at::Tensor hidden = batch.layout.positions.defined()
+                                ? model.Forward(batch.tokens, batch.layout, runLayer, adapterUse)
+                                : model.Forward(batch.tokens, batch.valid, nullptr, runLayer, adapterUse);
   at::Tensor scored = hidden.reshape({-1, hidden.size(-1)}).index_select(0, batch.scoredPositions);
   at::Tensor head = model.lmHead();
   const at::DeviceType deviceType = hidden.device().type();
@@ -66,7 +135,8 @@ SequenceLogprobs ResponseLogprobs(const model::Transformer& model, const Sequenc
   }
   const AutocastScope off(deviceType, false, at::autocast::get_autocast_dtype(deviceType));
   const at::Tensor logprobs = TargetLogprobs(scored, head, batch.targets, chunks);
-  const at::Tensor sum = at::zeros({batch.tokens.size(0)}, logprobs.options()).index_add(0, batch.rows, logprobs);
+  const at::Tensor sum =
+      at::zeros({batch.responseLengths.size(0)}, logprobs.options()).index_add(0, batch.sequences, logprobs);
   return {sum, sum / batch.responseLengths.to(sum.scalar_type()).clamp_min(1)};
 }
 

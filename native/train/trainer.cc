@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "coded_error.h"
+#include "model/lora.h"
 #include "model/safetensors.h"
 #include "model/weights.h"
 #include "profile/phase.h"
@@ -51,6 +52,13 @@ double Item(const at::Tensor& tensor) { return tensor.item<double>(); }
 // A running sum's value; 0 when nothing was added (a rank with no example of the step).
 double SumOf(const at::Tensor& total) { return total.defined() ? Item(total) : 0.0; }
 
+// Sequences start … start + count − 1 of a pair side.
+std::vector<SequenceView> PairViews(const SequenceSet& side, int64_t start, int64_t count) {
+  std::vector<SequenceView> views;
+  for (int64_t i = start; i < start + count; ++i) views.push_back(side.View(i));
+  return views;
+}
+
 // While a step runs the model's weights collect gradients; however it ends (done, non-finite,
 // cancelled, failed), they leave it as plain tensors again, and no gradient is kept anywhere.
 class GradientScope {
@@ -78,15 +86,27 @@ class GradientScope {
 
 Trainer::Trainer(std::shared_ptr<const model::Transformer> model, TrainerOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
-  const model::TensorMap weights = model_->Parameters();
   const bool ownMasters = !IsFullPrecision(model_->dtype());
-  // ExpectedWeights order, so that everything derived from the parameter list is deterministic.
-  for (const auto& [name, shape] : model::ExpectedWeights(model_->config())) {
-    const auto found = weights.find(name);
-    if (found == weights.end()) continue;
-    const at::Tensor& weight = found->second;
+  const auto add = [&](const std::string& name, const at::Tensor& weight) {
     at::Tensor master = ownMasters ? weight.detach().to(at::kFloat) : weight;
     parameters_.push_back({name, weight, master, Decays(name)});
+  };
+  // In layer order, so that everything derived from the parameter list is deterministic.
+  if (const model::LoraAdapter* adapter = model_->adapter()) {
+    for (int64_t layer = 0; layer < model_->config().numLayers; ++layer) {
+      for (const char* module : model::kLoraModules) {
+        for (const char which : {'A', 'B'}) {
+          const auto found = adapter->weights.find(model::LoraWeightName(layer, module, which));
+          if (found != adapter->weights.end()) add(found->first, found->second);
+        }
+      }
+    }
+  } else {
+    const model::TensorMap weights = model_->Parameters();
+    for (const auto& [name, shape] : model::ExpectedWeights(model_->config())) {
+      const auto found = weights.find(name);
+      if (found != weights.end()) add(name, found->second);
+    }
   }
   if (Sharded()) {
     // Whole tensors to the least loaded rank, largest first: shares within one tensor of each other.
@@ -265,10 +285,8 @@ StepMetrics Trainer::PreferenceStep(const PreferenceBatch& batch, double lr, con
     for (int64_t start = 0; start < pairs; start += options_.microBatch) {
       checkpoint();
       const int64_t count = std::min(options_.microBatch, pairs - start);
-      std::vector<SequenceView> views;
-      for (int64_t i = start; i < start + count; ++i) views.push_back(batch.chosen.View(i));
-      for (int64_t i = start; i < start + count; ++i) views.push_back(batch.rejected.View(i));
-      const SequenceBatch packed = PackSequences(views, model_->device());
+      const SequenceBatch packed =
+          PackPairs(PairViews(batch.chosen, start, count), PairViews(batch.rejected, start, count), model_->device());
       metrics.tokens += packed.tokenCount;
       SequenceLogprobs policy;
       {
@@ -347,29 +365,33 @@ StepMetrics Trainer::SftStep(const SequenceSet& sequences, double lr, const Chec
   });
 }
 
-SequenceScores Trainer::Score(const SequenceSet& sequences, const Checkpoint& checkpoint) const {
+PairScores Trainer::Score(const SequenceSet& chosen, const SequenceSet& rejected, const Checkpoint& checkpoint,
+                          model::AdapterUse adapterUse) const {
   at::NoGradGuard noGrad;
-  SequenceScores scores;
-  // Rows per forward as in a preference step, which runs a micro-batch's chosen and rejected together.
-  const int64_t rows = 2 * options_.microBatch;
-  for (int64_t start = 0; start < sequences.size(); start += rows) {
+  PairScores scores;
+  for (int64_t start = 0; start < chosen.size(); start += options_.microBatch) {
     checkpoint();
-    const int64_t count = std::min(rows, sequences.size() - start);
-    std::vector<SequenceView> views;
-    for (int64_t i = start; i < start + count; ++i) views.push_back(sequences.View(i));
+    const int64_t count = std::min(options_.microBatch, chosen.size() - start);
     const AutocastScope autocast(model_->device().type(), Autocast(), at::kBFloat16);
-    const SequenceLogprobs logprobs =
-        ResponseLogprobs(*model_, PackSequences(views, model_->device()), nullptr, options_.chunks);
+    const SequenceLogprobs logprobs = ResponseLogprobs(
+        *model_, PackPairs(PairViews(chosen, start, count), PairViews(rejected, start, count), model_->device()),
+        nullptr, options_.chunks, adapterUse);
     const at::Tensor sum = logprobs.sum.to(at::kCPU, at::kDouble).contiguous();
-    const at::Tensor mean = logprobs.mean.to(at::kCPU, at::kDouble).contiguous();
-    scores.sum.insert(scores.sum.end(), sum.data_ptr<double>(), sum.data_ptr<double>() + count);
-    scores.mean.insert(scores.mean.end(), mean.data_ptr<double>(), mean.data_ptr<double>() + count);
+    const double* data = sum.data_ptr<double>();
+    scores.chosen.insert(scores.chosen.end(), data, data + count);
+    scores.rejected.insert(scores.rejected.end(), data + count, data + 2 * count);
   }
   return scores;
 }
 
 void Trainer::SaveModel(const std::string& dir, at::ScalarType dtype, uint64_t shardBytes,
                         const model::TensorProgress& progress) const {
+  if (const model::LoraAdapter* adapter = model_->adapter()) {
+    model::TensorMap weights;
+    for (const Parameter& parameter : parameters_) weights.emplace(parameter.name, parameter.master);
+    model::SaveLoraAdapter(dir, *adapter, weights, dtype);
+    return;
+  }
   model::TensorMap weights = model_->Parameters();
   for (const Parameter& parameter : parameters_) weights[parameter.name] = parameter.master;
   model::SaveWeights(dir, weights, model_->config(), dtype, shardBytes, progress);

@@ -1,5 +1,6 @@
 // Training a loaded model in place: the policy is the very Transformer that generation uses, so the
-// next rollout samples from the new weights. One Step is one optimizer update over a whole batch
+// next rollout samples from the new weights. A model with a LoRA adapter trains the adapter alone, its base
+// weights frozen. One Step is one optimizer update over a whole batch
 // (gradient accumulation over micro-batches inside), with AdamW, clipping by global norm, and mixed
 // precision; the learning-rate schedule lives with the caller, who passes each step's rate.
 //
@@ -97,9 +98,10 @@ struct StepMetrics {
   int64_t tokens = 0;         // tokens through the model's forward, prompts included
 };
 
-struct SequenceScores {
-  std::vector<double> sum;   // Σ of response-token log-probs per sequence
-  std::vector<double> mean;  // per-token mean
+// Σ of response-token log-probs of each pair's sides.
+struct PairScores {
+  std::vector<double> chosen;
+  std::vector<double> rejected;
 };
 
 // Called between micro-batches; may throw (cancellation).
@@ -123,18 +125,21 @@ class Trainer {
   // Whether steps are data-parallel over a process group's ranks.
   bool distributed() const { return options_.group != nullptr; }
 
-  // Response log-probs of each sequence under the current weights, without grad: the reference
-  // log-probs of a frozen copy of the policy, taken before the first step.
-  SequenceScores Score(const SequenceSet& sequences, const Checkpoint& checkpoint) const;
+  // Σ of the response log-probs of each pair's sides under the current weights, without grad, run as a preference
+  // step runs them (micro-batches, a shared prompt once): the reference log-probs of a frozen copy of the policy,
+  // taken before the first step (equal to the policy's at that step to the last bit), or with `adapterUse` off, of
+  // a LoRA model's base.
+  PairScores Score(const SequenceSet& chosen, const SequenceSet& rejected, const Checkpoint& checkpoint,
+                   model::AdapterUse adapterUse = model::AdapterUse::kOn) const;
 
   // The optimizer's state (and the float32 masters of a low-precision model) as `path`, a
   // safetensors file; LoadState restores it exactly (ERR_GENIUS_BAD_FILE when it does not fit). A data-parallel
   // trainer writes on rank 0 only.
   void SaveState(const std::string& path) const;
   void LoadState(const std::string& path);
-  // The model as a Hugging Face checkpoint in `dtype` (model/weights.h's SaveWeights), written from the float32
-  // masters: a model that computes in a lower precision than it is saved in loses no update below that
-  // precision's resolution.
+  // What is trained, in `dtype`, written from the float32 masters (a model that computes in a lower precision
+  // than it is saved in loses no update below that precision's resolution): the model as a Hugging Face
+  // checkpoint (model/weights.h's SaveWeights), or a LoRA model's adapter in PEFT's format (model/lora.h).
   void SaveModel(const std::string& dir, at::ScalarType dtype, uint64_t shardBytes,
                  const model::TensorProgress& progress) const;
 

@@ -1,9 +1,9 @@
 """transformers' side of the engine parity tests, on a model directory saved by transformers.
 
-stdin: {"dir", "logits_tokens": [ids] | null, "greedy_prompts": [[ids]], "max_new_tokens"}
+stdin: {"dir", "logits_tokens": [ids] | null, "greedy_prompts": [[ids]], "max_new_tokens", "repetition_penalty"?}
 stdout: {"logits": [[...]] (float32 logits of logits_tokens), "greedy": [{"tokens", "logprobs"}]}
-Greedy runs one prompt at a time with model.generate (no padding), and the log-prob of each new
-token is log_softmax of the untempered logits at its step.
+Greedy runs one prompt at a time with model.generate (no padding), with the repetition penalty when
+one is given, and the log-prob of each new token is log_softmax of the model's own logits at its step.
 """
 import json
 import sys
@@ -25,6 +25,7 @@ with torch.no_grad():
             attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
             max_new_tokens=request["max_new_tokens"],
             do_sample=False,
+            repetition_penalty=request.get("repetition_penalty", 1.0),
             eos_token_id=None,
             pad_token_id=0,
             output_logits=True,

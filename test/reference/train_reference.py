@@ -1,14 +1,14 @@
 """Training steps the plain PyTorch way, as open-instruct's ACO/DPO training (the Genius reference) and
 transformers' causal-LM loss take them, for test/trainer.test.ts.
 
-A policy and a frozen reference copy are loaded with transformers in float32. Each step trains on its pairs
+A policy and a frozen reference copy are loaded with transformers in float32 (or the run's dtype). Each step trains on its pairs
 (or sequences) in micro-batches: sequences right-padded, chosen and rejected concatenated into one forward,
 log-probs summed over the response tokens as open-instruct's _get_batch_logps does, the loss from
 aco_reference.py (preference) or transformers' own loss with num_items_in_batch (SFT: the token mean over
 the whole step), each micro-batch's gradient added in; then the global gradient norm as
 clip_grad_norm_ computes it, clipping, and torch.optim.AdamW with biases and norms undecayed.
 
-stdin: {"runs": [run, ...]}, each run {"dir", "out"?, "objective": "preference" | "sft", "microBatch", "loss",
+stdin: {"runs": [run, ...]}, each run {"dir", "dtype"? (default float32), "out"?, "objective": "preference" | "sft", "microBatch", "loss",
         "beta", "alpha", "acoWeight", "referenceFree", "beta1", "beta2", "eps", "weightDecay", "maxGradNorm",
         "steps": [{"lr", "pairs": [{"chosen": {"tokens", "promptLength"}, "rejected": {...},
                                     "chosenAdvantage", "rejectedAdvantage"}]}
@@ -111,7 +111,7 @@ def sft_step(request, policy, sequences):
 
 
 def run(request):
-    policy = AutoModelForCausalLM.from_pretrained(request["dir"], dtype=torch.float32)
+    policy = AutoModelForCausalLM.from_pretrained(request["dir"], dtype=getattr(torch, request.get("dtype", "float32")))
     reference = copy.deepcopy(policy).eval()
     policy.train()
     named = list(policy.named_parameters())
