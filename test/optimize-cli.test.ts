@@ -254,7 +254,7 @@ describe('LoRA on the command line: optimize --lora, resume, generate --adapter,
     loraSteps = jsonLines(result.stdout);
   });
 
-  it('writes an adapter directory (PEFT format) beside the tokenizer, not a model', async () => {
+  it('writes an adapter directory (PEFT format) beside the tokenizer, not a model, that peft loads', async () => {
     expect(loraSteps.map((step) => step.step)).toEqual([1, 2, 3, 4, 5, 6]);
     for (const file of ['adapter_config.json', 'adapter_model.safetensors', 'tokenizer.json']) {
       expect(fs.existsSync(path.join(loraOut, file))).toBe(true);
@@ -270,6 +270,15 @@ describe('LoRA on the command line: optimize --lora, resume, generate --adapter,
     expect(b.some(([, values]) => values.some((value) => value !== 0))).toBe(true);
     expect(Math.abs(loraSteps[0].chosenReward)).toBeLessThan(1e-6);
     expect(Math.abs(loraSteps[0].rejectedReward)).toBeLessThan(1e-6);
+    // peft loads the trained adapter over the same base and computes our logits.
+    const tokens = [eos, 17, 99, 3, 250, 41, 8, 600];
+    using model = await Model.load(modelDir, { adapter: loraOut });
+    const ours = (await model.logits(tokens)).toArray() as Float32Array;
+    const [theirs] = runReference<{ results: number[][][] }>('lora_reference.py', {
+      base: modelDir,
+      ops: [{ op: 'logits', adapter: loraOut, tokens }],
+    }).results;
+    expect(Math.max(...theirs.flat().map((value, i) => Math.abs(value - ours[i])))).toBeLessThanOrEqual(1e-5);
   });
 
   it('--resume after a kill mid-run ends with the adapter of the uninterrupted run', async () => {

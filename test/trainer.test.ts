@@ -91,6 +91,8 @@ interface ParityCase {
   label: string;
   objective: 'preference' | 'sft';
   options: TrainerOptions;
+  /** Pairs whose prompt is long next to their responses: each runs once, in one row with both responses. */
+  longPrompts?: boolean;
 }
 
 const PARITY_CASES: ParityCase[] = [
@@ -114,13 +116,35 @@ const PARITY_CASES: ParityCase[] = [
     objective: 'sft',
     options: { microBatch: 2 },
   },
+  {
+    label: 'ACO on pairs with long prompts, each run once for both responses',
+    objective: 'preference',
+    options: { loss: 'aco', microBatch: 2 },
+    longPrompts: true,
+  },
 ];
+
+/** Pairs of 40-token prompts and responses of 2 to 5 tokens. */
+function longPromptPairs(seed: number): TrainingPair[] {
+  const random = stream(seed);
+  return Array.from({ length: 4 }, () => {
+    const prompt = Array.from({ length: 40 }, () => 1 + Math.floor(random() * 255));
+    return {
+      chosen: sequence(random, prompt, 2 + Math.floor(random() * 4)),
+      rejected: sequence(random, prompt, 2 + Math.floor(random() * 4)),
+      chosenAdvantage: random() * 2 - 1,
+      rejectedAdvantage: random() * 2 - 1,
+    };
+  });
+}
 
 describe.each(['llama', 'qwen2', 'qwen3', 'gemma3'])(
   '%s: a training step equals transformers + the reference loss + torch AdamW',
   (name) => {
     const lr = 1e-3;
-    const pairs = randomPairs(4, name.length);
+    const shortPrompts = randomPairs(4, name.length);
+    const longPrompts = longPromptPairs(name.length);
+    const pairsOf = (parity: ParityCase) => (parity.longPrompts ? longPrompts : shortPrompts);
     const random = stream(7);
     const sequences = Array.from({ length: 4 }, (_, i) => sequence(random, [3 + i, 9, 27 + i], 3 + 2 * i));
     const ours: { metrics: StepResult; saved: string }[] = [];
@@ -132,7 +156,9 @@ describe.each(['llama', 'qwen2', 'qwen3', 'gemma3'])(
     // to a gradient near Adam's ε, its g / (|g| + ε) would turn float32's rounding into a share of a whole step
     // (in float32: up to 4e-5 at lr 1e-3, on single weights of Qwen3 and Gemma 3).
     beforeAll(async () => {
-      for (const [index, { objective, options }] of PARITY_CASES.entries()) {
+      for (const [index, parity] of PARITY_CASES.entries()) {
+        const { objective, options } = parity;
+        const pairs = pairsOf(parity);
         using model = await Model.load(models[name], { dtype: 'float64' });
         using trainer = await Trainer.create(model, { ...options, ...adam });
         let metrics: StepResult;
@@ -146,18 +172,22 @@ describe.each(['llama', 'qwen2', 'qwen3', 'gemma3'])(
         await model.save(saved, { dtype: 'float64' });
         ours.push({ metrics, saved });
       }
-      const runs = PARITY_CASES.map(({ objective, options }, index) => ({
+      const runs = PARITY_CASES.map((parity, index) => ({
         dir: models[name],
         dtype: 'float64',
         out: path.join(dir, `${name}-${index}-theirs`),
-        objective,
-        ...referenceSettings(options),
+        objective: parity.objective,
+        ...referenceSettings(parity.options),
         steps: [
-          objective === 'sft'
+          parity.objective === 'sft'
             ? { lr, sequences: sequences.map(toJson) }
             : {
                 lr,
-                pairs: pairs.map((pair) => ({ ...pair, chosen: toJson(pair.chosen), rejected: toJson(pair.rejected) })),
+                pairs: pairsOf(parity).map((pair) => ({
+                  ...pair,
+                  chosen: toJson(pair.chosen),
+                  rejected: toJson(pair.rejected),
+                })),
               },
         ],
       }));
@@ -169,8 +199,13 @@ describe.each(['llama', 'qwen2', 'qwen3', 'gemma3'])(
     it.each(PARITY_CASES.map((parity, index) => [parity.label, index] as const))('%s', async (_label, index) => {
       const { metrics } = ours[index];
       const reference = theirs[index];
-      const { objective, options } = PARITY_CASES[index];
+      const { objective, options, longPrompts } = PARITY_CASES[index];
       expect(metrics.examples).toBe(4);
+      if (longPrompts) {
+        // Each prompt went through the model once: the tokens of the forward count it once per pair.
+        const once = pairsOf(PARITY_CASES[index]).map((p) => p.chosen.tokens.length + p.rejected.tokens.length - 40);
+        expect(metrics.tokens).toBe(once.reduce((a, b) => a + b, 0));
+      }
       expectFloat32Close(metrics.loss, reference.loss);
       if (objective === 'preference') {
         expectFloat32Close(metrics.chosenReward, reference.chosenReward);

@@ -79,6 +79,20 @@ bool SamePrompt(const SequenceView& a, const SequenceView& b) {
   return a.promptLength == b.promptLength && std::equal(a.tokens, a.tokens + a.promptLength, b.tokens);
 }
 
+// The multiply-adds of a decoder forward over `rows` padded to their longest: every column goes through the
+// projections and the MLP, and attention scores every (query, key) column pair of a row, masked or not, as the
+// fused attention does. Sharing a prompt saves projections of its tokens but widens the row, so it pays only where
+// prompts are long next to responses (or the model is wide next to its rows).
+double ForwardCost(const std::vector<Row>& rows, const model::ModelConfig& config) {
+  int64_t width = 0;
+  for (const Row& row : rows) width = std::max(width, row.length);
+  const double attentionWidth = static_cast<double>(config.numHeads * config.headDim);
+  const double projections = config.hiddenSize * (2 * attentionWidth + 2.0 * config.numKvHeads * config.headDim) +
+                             3.0 * config.hiddenSize * config.intermediateSize;
+  const double columns = static_cast<double>(rows.size()) * static_cast<double>(width);
+  return columns * projections + columns * static_cast<double>(width) * 2 * attentionWidth;
+}
+
 }  // namespace
 
 SequenceBatch PackSequences(const std::vector<SequenceView>& sequences, at::Device device) {
@@ -91,21 +105,25 @@ SequenceBatch PackSequences(const std::vector<SequenceView>& sequences, at::Devi
 }
 
 SequenceBatch PackPairs(const std::vector<SequenceView>& chosen, const std::vector<SequenceView>& rejected,
-                        at::Device device) {
+                        const model::ModelConfig& config, at::Device device) {
   const int64_t pairs = static_cast<int64_t>(chosen.size());
-  std::vector<Row> rows;
+  std::vector<Row> shared, separate;
   for (int64_t i = 0; i < pairs; ++i) {
     const SequenceView& c = chosen[i];
     const SequenceView& r = rejected[i];
+    separate.push_back({&c, {{&c, i}}, c.length});
+    separate.push_back({&r, {{&r, pairs + i}}, r.length});
     if (SamePrompt(c, r)) {
-      rows.push_back({&c, {{&c, i}, {&r, pairs + i}}, c.length + r.length - r.promptLength});
+      shared.push_back({&c, {{&c, i}, {&r, pairs + i}}, c.length + r.length - r.promptLength});
     } else {
-      rows.push_back({&c, {{&c, i}}, c.length});
-      rows.push_back({&r, {{&r, pairs + i}}, r.length});
+      shared.insert(shared.end(), separate.end() - 2, separate.end());
     }
   }
   at::Tensor positions, segments;
-  SequenceBatch batch = PackRows(rows, 2 * pairs, device, positions, segments);
+  if (ForwardCost(shared, config) >= ForwardCost(separate, config)) {
+    return PackRows(separate, 2 * pairs, device, positions, segments);
+  }
+  SequenceBatch batch = PackRows(shared, 2 * pairs, device, positions, segments);
   // A token attends to the valid tokens up to it of the prompt and of its own response; every token to itself.
   const int64_t width = segments.size(1);
   const at::Tensor valid = segments >= 0;

@@ -2,8 +2,8 @@
 // right-padded into one batch, run through the decoder once, and only the positions that predict a
 // response token go through the LM head (chunked, see logprobs.h), so neither the prompt's logits nor a
 // [B, T, V] tensor ever exist. Chosen and rejected responses of preference pairs share one such batch, as the
-// reference's concatenated forward does, and a pair's shared prompt runs once (PackPairs), where the reference
-// runs it for each side.
+// reference's concatenated forward does, and where that is less work a pair's shared prompt runs once (PackPairs),
+// where the reference runs it for each side.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -39,11 +39,12 @@ struct SequenceBatch {
 
 SequenceBatch PackSequences(const std::vector<SequenceView>& sequences, at::Device device);
 
-// Sequence i is chosen[i], sequence n + i rejected[i] (n pairs). A pair whose sides share their prompt takes one row,
-// prompt then both responses, each response attending to the prompt and to itself: the prompt runs through the
-// model once instead of twice, and every log-prob is what a row of its own gives (up to rounding).
+// Sequence i is chosen[i], sequence n + i rejected[i] (n pairs). Where it is less work for a model of `config`, a
+// pair whose sides share their prompt takes one row, prompt then both responses, each response attending to the
+// prompt and to itself: the prompt runs through the model once instead of twice, and every log-prob is what a row
+// of its own gives (up to rounding). Otherwise each sequence takes a row of its own.
 SequenceBatch PackPairs(const std::vector<SequenceView>& chosen, const std::vector<SequenceView>& rejected,
-                        at::Device device);
+                        const model::ModelConfig& config, at::Device device);
 
 // Σ and mean over each sequence's response tokens of log π(token | everything before it), in float32
 // (float64 for a float64 model): [S] each, differentiable in the model's weights when grad mode is on.

@@ -286,7 +286,8 @@ StepMetrics Trainer::PreferenceStep(const PreferenceBatch& batch, double lr, con
       checkpoint();
       const int64_t count = std::min(options_.microBatch, pairs - start);
       const SequenceBatch packed =
-          PackPairs(PairViews(batch.chosen, start, count), PairViews(batch.rejected, start, count), model_->device());
+          PackPairs(PairViews(batch.chosen, start, count), PairViews(batch.rejected, start, count), model_->config(),
+                    model_->device());
       metrics.tokens += packed.tokenCount;
       SequenceLogprobs policy;
       {
@@ -373,9 +374,11 @@ PairScores Trainer::Score(const SequenceSet& chosen, const SequenceSet& rejected
     checkpoint();
     const int64_t count = std::min(options_.microBatch, chosen.size() - start);
     const AutocastScope autocast(model_->device().type(), Autocast(), at::kBFloat16);
-    const SequenceLogprobs logprobs = ResponseLogprobs(
-        *model_, PackPairs(PairViews(chosen, start, count), PairViews(rejected, start, count), model_->device()),
-        nullptr, options_.chunks, adapterUse);
+    const SequenceLogprobs logprobs =
+        ResponseLogprobs(*model_,
+                         PackPairs(PairViews(chosen, start, count), PairViews(rejected, start, count), model_->config(),
+                                   model_->device()),
+                         nullptr, options_.chunks, adapterUse);
     const at::Tensor sum = logprobs.sum.to(at::kCPU, at::kDouble).contiguous();
     const double* data = sum.data_ptr<double>();
     scores.chosen.insert(scores.chosen.end(), data, data + count);
