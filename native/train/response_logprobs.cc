@@ -1,6 +1,7 @@
 #include "train/response_logprobs.h"
 
 #include <algorithm>
+#include <initializer_list>
 
 #include "train/autocast_scope.h"
 
@@ -79,18 +80,20 @@ bool SamePrompt(const SequenceView& a, const SequenceView& b) {
   return a.promptLength == b.promptLength && std::equal(a.tokens, a.tokens + a.promptLength, b.tokens);
 }
 
-// The multiply-adds of a decoder forward over `rows` padded to their longest: every column goes through the
-// projections and the MLP, and attention scores every (query, key) column pair of a row, masked or not, as the
-// fused attention does. Sharing a prompt saves projections of its tokens but widens the row, so it pays only where
-// prompts are long next to responses (or the model is wide next to its rows).
-double ForwardCost(const std::vector<Row>& rows, const model::ModelConfig& config) {
-  int64_t width = 0;
-  for (const Row& row : rows) width = std::max(width, row.length);
+// The multiply-adds of a decoder forward over rows of these lengths: every column goes through the projections and
+// the MLP, and attention scores every (query, key) column pair of a row, masked or not, as the fused attention does.
+// Sharing a prompt saves the projections of its tokens but makes a wider row, so it pays only where prompts are long
+// next to responses (or the model is wide next to its rows).
+double ForwardCost(std::initializer_list<int64_t> lengths, const model::ModelConfig& config) {
   const double attentionWidth = static_cast<double>(config.numHeads * config.headDim);
   const double projections = config.hiddenSize * (2 * attentionWidth + 2.0 * config.numKvHeads * config.headDim) +
                              3.0 * config.hiddenSize * config.intermediateSize;
-  const double columns = static_cast<double>(rows.size()) * static_cast<double>(width);
-  return columns * projections + columns * static_cast<double>(width) * 2 * attentionWidth;
+  double cost = 0;
+  for (const int64_t length : lengths) {
+    const double columns = static_cast<double>(length);
+    cost += columns * projections + columns * columns * 2 * attentionWidth;
+  }
+  return cost;
 }
 
 }  // namespace
@@ -107,23 +110,24 @@ SequenceBatch PackSequences(const std::vector<SequenceView>& sequences, at::Devi
 SequenceBatch PackPairs(const std::vector<SequenceView>& chosen, const std::vector<SequenceView>& rejected,
                         const model::ModelConfig& config, at::Device device) {
   const int64_t pairs = static_cast<int64_t>(chosen.size());
-  std::vector<Row> shared, separate;
+  std::vector<Row> rows;
+  bool anyShared = false;
   for (int64_t i = 0; i < pairs; ++i) {
     const SequenceView& c = chosen[i];
     const SequenceView& r = rejected[i];
-    separate.push_back({&c, {{&c, i}}, c.length});
-    separate.push_back({&r, {{&r, pairs + i}}, r.length});
-    if (SamePrompt(c, r)) {
-      shared.push_back({&c, {{&c, i}, {&r, pairs + i}}, c.length + r.length - r.promptLength});
+    // Decided by the pair alone, so that its log-probs do not depend on the pairs it is batched with.
+    const int64_t sharedLength = c.length + r.length - r.promptLength;
+    if (SamePrompt(c, r) && ForwardCost({sharedLength}, config) < ForwardCost({c.length, r.length}, config)) {
+      rows.push_back({&c, {{&c, i}, {&r, pairs + i}}, sharedLength});
+      anyShared = true;
     } else {
-      shared.insert(shared.end(), separate.end() - 2, separate.end());
+      rows.push_back({&c, {{&c, i}}, c.length});
+      rows.push_back({&r, {{&r, pairs + i}}, r.length});
     }
   }
   at::Tensor positions, segments;
-  if (ForwardCost(shared, config) >= ForwardCost(separate, config)) {
-    return PackRows(separate, 2 * pairs, device, positions, segments);
-  }
-  SequenceBatch batch = PackRows(shared, 2 * pairs, device, positions, segments);
+  SequenceBatch batch = PackRows(rows, 2 * pairs, device, positions, segments);
+  if (!anyShared) return batch;
   // A token attends to the valid tokens up to it of the prompt and of its own response; every token to itself.
   const int64_t width = segments.size(1);
   const at::Tensor valid = segments >= 0;

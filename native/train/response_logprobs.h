@@ -39,10 +39,10 @@ struct SequenceBatch {
 
 SequenceBatch PackSequences(const std::vector<SequenceView>& sequences, at::Device device);
 
-// Sequence i is chosen[i], sequence n + i rejected[i] (n pairs). Where it is less work for a model of `config`, a
-// pair whose sides share their prompt takes one row, prompt then both responses, each response attending to the
-// prompt and to itself: the prompt runs through the model once instead of twice, and every log-prob is what a row
-// of its own gives (up to rounding). Otherwise each sequence takes a row of its own.
+// Sequence i is chosen[i], sequence n + i rejected[i] (n pairs). Where it is less work for a model of `config` (a
+// decision of each pair's own), a pair whose sides share their prompt takes one row, prompt then both responses, each
+// response attending to the prompt and to itself: the prompt runs through the model once instead of twice, and every
+// log-prob is what a row of its own gives (up to rounding). Otherwise each sequence takes a row of its own.
 SequenceBatch PackPairs(const std::vector<SequenceView>& chosen, const std::vector<SequenceView>& rejected,
                         const model::ModelConfig& config, at::Device device);
 
