@@ -1,6 +1,6 @@
 /**
  * Data-parallel training: one optimizer step on 2 ranks, each with half of the batch, gives the metrics and the weights
- * of one step on 1 process over the whole batch (every weight tensor within 1e-6 of its scale, float32), started by
+ * of one step on 1 process over the whole batch (every weight tensor within 1e-6 of its scale), started by
  * `genius-native launch` and by torchrun alike. A run stopped after its first step on 2 ranks and resumed on 1 (the
  * same batch: twice the accumulation) ends with the weights of an uninterrupted run.
  */
@@ -8,13 +8,24 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EMBEDDED_MODEL_DIR, Model } from '../lib';
+import { copyModelFiles } from '../lib/train/checkpoint';
 import { runCli } from './helpers/cli';
 import { freePort, launchArgs, runRanks } from './helpers/ranks';
 import { readWeights } from './helpers/weights';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-data-parallel-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-const modelDir = path.join(__dirname, '..', 'models', 'default');
+// The embedded model in float64, the most precise dtype the engine runs (a model computes in the dtype its weights are
+// stored in): the ranks add their gradients in another order than one process's accumulation, and at the first step,
+// where the reference equals the policy to the last bit, gradients that cancel to near Adam's ε would turn float32's
+// rounding of that order into a share of a whole step.
+const modelDir = path.join(dir, 'model-float64');
+beforeAll(async () => {
+  using model = await Model.load(EMBEDDED_MODEL_DIR, { dtype: 'float64' });
+  await model.save(modelDir, { dtype: 'float64' });
+  await copyModelFiles(EMBEDDED_MODEL_DIR, modelDir);
+});
 const torchrun = path.join(__dirname, '..', '.venv', 'bin', 'torchrun');
 const runner = path.join(__dirname, 'helpers', 'run-cli.js');
 
