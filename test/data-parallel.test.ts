@@ -8,24 +8,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EMBEDDED_MODEL_DIR, Model } from '../lib';
-import { copyModelFiles } from '../lib/train/checkpoint';
 import { runCli } from './helpers/cli';
+import { saveEmbeddedInFloat64 } from './helpers/float64-model';
 import { freePort, launchArgs, runRanks } from './helpers/ranks';
 import { readWeights } from './helpers/weights';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-data-parallel-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-// The embedded model in float64, the most precise dtype the engine runs (a model computes in the dtype its weights are
-// stored in): the ranks add their gradients in another order than one process's accumulation, and at the first step,
-// where the reference equals the policy to the last bit, gradients that cancel to near Adam's ε would turn float32's
-// rounding of that order into a share of a whole step.
 const modelDir = path.join(dir, 'model-float64');
-beforeAll(async () => {
-  using model = await Model.load(EMBEDDED_MODEL_DIR, { dtype: 'float64' });
-  await model.save(modelDir, { dtype: 'float64' });
-  await copyModelFiles(EMBEDDED_MODEL_DIR, modelDir);
-});
+beforeAll(() => saveEmbeddedInFloat64(modelDir));
 const torchrun = path.join(__dirname, '..', '.venv', 'bin', 'torchrun');
 const runner = path.join(__dirname, 'helpers', 'run-cli.js');
 
