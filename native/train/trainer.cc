@@ -89,7 +89,12 @@ Trainer::Trainer(std::shared_ptr<const model::Transformer> model, TrainerOptions
   const bool ownMasters = !IsFullPrecision(model_->dtype());
   const auto add = [&](const std::string& name, const at::Tensor& weight) {
     at::Tensor master = ownMasters ? weight.detach().to(at::kFloat) : weight;
-    parameters_.push_back({name, weight, master, Decays(name)});
+    Parameter parameter;
+    parameter.name = name;
+    parameter.weight = weight;
+    parameter.master = master;
+    parameter.decays = Decays(name);
+    parameters_.push_back(std::move(parameter));
   };
   // In layer order, so that everything derived from the parameter list is deterministic.
   if (const model::LoraAdapter* adapter = model_->adapter()) {
