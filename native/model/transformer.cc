@@ -1,6 +1,5 @@
 #include "model/transformer.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
@@ -9,8 +8,6 @@
 #include <limits>
 #include <string>
 #include <vector>
-
-#include "kernels/skinny_matmul.h"
 
 namespace genius::model {
 
@@ -97,13 +94,6 @@ at::Tensor SingleQueryAttention(const at::Tensor& q, const at::Tensor& k, const 
   scores.masked_fill_(mask.logical_not(), -std::numeric_limits<double>::infinity());
   return at::matmul(at::softmax(scores, -1), v).view({rows, heads, 1, dim});
 }
-
-// A decode step's LM head (rows: the batch) streams a weight larger than the caches: up to kSkinnyRows rows,
-// kernels/skinny_matmul reads it once where MKL's sgemm packs it first (measured in the bench's rollout at
-// Qwen2.5's 152k vocabulary); smaller weights stay in the caches, where MKL is as fast.
-constexpr int64_t kSkinnyRows = 64;
-constexpr int64_t kSkinnyWeightBytes = int64_t{16} << 20;
-constexpr int64_t kSkinnyColumnsPerTask = 1024;
 
 uint64_t NextModelId() {
   static std::atomic<uint64_t> last{0};
@@ -381,20 +371,6 @@ at::Tensor Transformer::Run(const at::Tensor& tokens, const at::Tensor& position
   return RmsNorm(x, finalNorm_);
 }
 
-at::Tensor Transformer::Logits(const at::Tensor& hidden) const {
-  const bool skinny = hidden.device().is_cpu() && hidden.scalar_type() == at::kFloat &&
-                      lmHead_.scalar_type() == at::kFloat && lmHead_.is_contiguous() && hidden.dim() == 2 &&
-                      hidden.size(0) <= kSkinnyRows && lmHead_.nbytes() >= kSkinnyWeightBytes &&
-                      !(at::GradMode::is_enabled() && (hidden.requires_grad() || lmHead_.requires_grad()));
-  if (!skinny) return at::linear(hidden, lmHead_).to(at::kFloat);
-  const at::Tensor rows = hidden.contiguous();
-  const int64_t vocab = lmHead_.size(0), depth = rows.size(1);
-  at::Tensor logits = at::empty({rows.size(0), vocab}, rows.options());
-  at::parallel_for(0, vocab, kSkinnyColumnsPerTask, [&](int64_t begin, int64_t end) {
-    kernels::SkinnyMatmul(rows.data_ptr<float>(), rows.size(0), depth, lmHead_.data_ptr<float>(), begin, end,
-                          logits.data_ptr<float>(), vocab);
-  });
-  return logits;
-}
+at::Tensor Transformer::Logits(const at::Tensor& hidden) const { return at::linear(hidden, lmHead_).to(at::kFloat); }
 
 }  // namespace genius::model

@@ -1,9 +1,8 @@
 """Writes tiny random Hugging Face checkpoints with transformers itself, one per supported family.
 
-stdin: {"out": dir, "initializer_range"?: std, "names"?: [name], "shape"?: {config field: value}}. Writes
-out/<name>/ (config.json, generation_config.json, model.safetensors) for every model, or those named, and prints
-{name: dir}. Every model: hidden 64, 2 layers, 4 heads, 2 kv heads, intermediate 128, vocab 256, float32, weights
-from torch.manual_seed(0); "shape" overrides those fields.
+stdin: {"out": dir, "initializer_range"?: std}. Writes out/<name>/ (config.json, generation_config.json, model.safetensors) and
+prints {name: dir}. Every model: hidden 64, 2 layers, 4 heads, 2 kv heads, intermediate 128, vocab
+256, float32, weights from torch.manual_seed(0).
 """
 import json
 import os
@@ -124,10 +123,7 @@ def main():
     # is not decided by float rounding; random biases make Qwen2's q/k/v biases matter.
     initializer_range = request.get("initializer_range")
     dirs = {}
-    for name in request.get("names", MODELS.keys()):
-        model_class, config, generation = MODELS[name]
-        for field, value in request.get("shape", {}).items():
-            setattr(config, field, value)
+    for name, (model_class, config, generation) in MODELS.items():
         if initializer_range is not None:
             config.initializer_range = initializer_range
         torch.manual_seed(0)
