@@ -13,6 +13,9 @@ import { saveEmbeddedInFloat64 } from './helpers/float64-model';
 import { freePort, launchArgs, runRanks } from './helpers/ranks';
 import { readWeights } from './helpers/weights';
 
+// Several processes (ranks, and 1 process to compare with) per test: minutes when the machine is busy.
+jest.setTimeout(600_000);
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-data-parallel-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const modelDir = path.join(dir, 'model-float64');

@@ -14,6 +14,9 @@ import { Genius, Model, Tokenizer, readQueries, type ExplorationRecord } from '.
 import { runCli, type CliResult } from './helpers/cli';
 import { freePort, launchArgs } from './helpers/ranks';
 
+// Several processes (ranks, and 1 process to compare with) per test: minutes when the machine is busy.
+jest.setTimeout(600_000);
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genius-sharded-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const modelDir = path.join(__dirname, '..', 'models', 'default');
